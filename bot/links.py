@@ -1,0 +1,550 @@
+"""Links in messages, and the keys articles are looked up by.
+
+``canonical_url`` turns the many spellings of one article's address (tracking parameters, AMP
+copies, mobile hosts, redirect wrappers, archive snapshots) into one key. ural does most of the
+URL heuristics; this module adds what ural lacks or gets wrong for our use:
+
+- web.archive.org / archive.today snapshots, Google's AMP viewer and t.umblr redirects, which
+  ural does not unwrap (ural even collapses the ``https://`` inside an archive path);
+- only absolute redirect targets are trusted: ural also follows relative ``?next=/`` values,
+  which would turn many different articles into the site's home page;
+- ``www.``/``m.``/``amp.`` are dropped only as leading labels and never into the registrable
+  domain: ural strips them anywhere, so ``mobile.de`` became ``de`` and ``foo-m.example.com``
+  became ``foo-example.com``;
+- hosts are punycode (ASCII) and the scheme is always https, so keys are plain ASCII URIs;
+- percent-escapes of unreserved characters are decoded and ``+`` in a query means a space, so
+  ``%7E``/``~`` and ``a+b``/``a%20b`` agree (ural's quoted mode turns ``+`` into ``%2B``);
+- a few more tracking parameters, and tweets keyed by their id whatever the mirror host.
+
+Everything here is pure: no network, no I/O.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ipaddress
+import logging
+import re
+from encodings import idna as _idna
+from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
+
+from ural import infer_redirection, is_shortened_url, normalize_url, split_suffix
+from ural.youtube import (
+    YoutubeShort,
+    YoutubeVideo,
+    is_youtube_url,
+    normalize_youtube_url,
+    parse_youtube_url,
+)
+
+log = logging.getLogger(__name__)
+
+# Bump whenever canonical_url's output changes for some input: the store re-keys saved URLs
+# whose key_version differs.
+LINK_KEY_VERSION = 1
+
+MAX_URL_LENGTH = 2048
+_MAX_REDIRECT_DEPTH = 5
+# A message can hold thousands of candidate links; canonicalising is the slow part, so a hostile
+# message is cut off after this many distinct candidates.
+_MAX_CANDIDATES = 100
+
+
+class InvalidURL(ValueError):
+    """A URL or domain we cannot use; ``str(exc)`` is a short reason fit to show a user."""
+
+
+# --------------------------------------------------------------------------------------------
+# Hosts
+# --------------------------------------------------------------------------------------------
+
+# Leading labels that name the same site: www/www2, mobile and AMP editions.
+_ALIAS_LABEL_RE = re.compile(r"^(?:www\d*|m|mobile|amp)$")
+_ASCII_LABEL_RE = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _to_ascii_label(label: str) -> str:
+    if label.isascii():
+        label = label.lower()
+    else:
+        try:
+            # IDNA 2003 from the standard library: ural and every key agree as long as one
+            # mapping is used everywhere, and it needs no extra dependency.
+            label = _idna.ToASCII(label).decode("ascii").lower()
+        except UnicodeError as exc:
+            raise InvalidURL("bad host name") from exc
+    if not _ASCII_LABEL_RE.match(label):
+        raise InvalidURL("bad host name")
+    return label
+
+
+def _to_unicode_label(label: str) -> str:
+    if not label.startswith("xn--"):
+        return label
+    try:
+        return _idna.ToUnicode(label)
+    except UnicodeError:
+        return label
+
+
+def _ip_host(host: str) -> str | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).compressed
+    except ValueError:
+        return None
+
+
+def _ascii_host(host: str) -> str:
+    """Lower-case punycode host without a trailing dot; raises InvalidURL."""
+    host = host.strip()
+    if host.endswith("."):
+        host = host[:-1]
+    if not host:
+        raise InvalidURL("no host in URL")
+    ip = _ip_host(host)
+    if ip is not None:
+        return ip
+    labels = [_to_ascii_label(label) for label in host.split(".")]
+    ascii_host = ".".join(labels)
+    if len(ascii_host) > 253:
+        raise InvalidURL("bad host name")
+    if len(labels) < 2:
+        raise InvalidURL("no domain name in URL")
+    return ascii_host
+
+
+def _suffix_info(labels: list[str]) -> tuple[int, bool, bool]:
+    """Labels in the registrable domain, whether the host is itself a public suffix, and
+    whether its suffix is on the Public Suffix List at all."""
+    # The PSL holds second-level IDN suffixes (e.g. 公司.cn) only in Unicode form.
+    unicode_host = ".".join(_to_unicode_label(label) for label in labels)
+    try:
+        split = split_suffix(unicode_host)
+    except Exception:  # ural's trie walk is heuristic code; a miss is handled below
+        log.debug("split_suffix failed on %r", unicode_host, exc_info=True)
+        split = None
+    if split is None:
+        # The PSL's implicit "*" rule: an unknown TLD is a one-label suffix.
+        return min(len(labels), 2), len(labels) == 1, False
+    prefix, suffix = split
+    if not prefix:
+        return len(labels), True, True
+    return min(len(labels), suffix.count(".") + 2), False, True
+
+
+def _site_host(host: str) -> str:
+    """The host as keys use it: punycode, and without www./m./amp. above the registrable domain."""
+    ascii_host = _ascii_host(host)
+    if _ip_host(ascii_host) is not None:
+        return ascii_host
+    labels = ascii_host.split(".")
+    registrable, _, _ = _suffix_info(labels)
+    # Only leading labels: "news.m.example.com" is not an alias of "news.example.com".
+    start = 0
+    while len(labels) - start > registrable and _ALIAS_LABEL_RE.match(labels[start]):
+        start += 1
+    return ".".join(labels[start:])
+
+
+# --------------------------------------------------------------------------------------------
+# Redirect wrappers
+# --------------------------------------------------------------------------------------------
+
+_HTTP_URL_RE = re.compile(r"^https?://", re.I)
+_WAYBACK_RE = re.compile(
+    r"^https?://(?:web\.|www\.)?archive\.org/web/\d{1,14}(?:[a-z]{2}_)?/(.+)$", re.I | re.S
+)
+_ARCHIVE_TODAY_RE = re.compile(
+    r"^https?://(?:www\.)?archive\.(?:today|ph|is|li|vn|md|fo)/"
+    r"(?:\d{4}\.\d\d\.\d\d-\d{6}|\d{14}|newest|oldest)/(.+)$",
+    re.I | re.S,
+)
+_GOOGLE_AMP_RE = re.compile(r"^https?://(?:www\.)?google\.[a-z.]{2,7}/amp/(s/)?(.+)$", re.I | re.S)
+_AMP_CACHE_RE = re.compile(
+    r"^https?://[a-z0-9.-]+\.cdn\.ampproject\.org/[cv]/(s/)?(.+)$", re.I | re.S
+)
+_TUMBLR_RE = re.compile(r"^https?://t\.umblr\.com/redirect\?(.*)$", re.I | re.S)
+_SCHEME_SLASHES_RE = re.compile(r"^(https?):/*", re.I)
+
+
+def _with_scheme(target: str, secure: bool) -> str:
+    # Archives print "https:/example.com" after collapsing slashes; put them back.
+    fixed, count = _SCHEME_SLASHES_RE.subn(r"\1://", target, count=1)
+    if count:
+        return fixed
+    return ("https://" if secure else "http://") + target
+
+
+def _query_values(query: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in query.split("&"):
+        key, _, value = item.partition("=")
+        values.setdefault(unquote(key).lower(), unquote(value))
+    return values
+
+
+def _unwrap_once(url: str) -> str | None:
+    match = _WAYBACK_RE.match(url) or _ARCHIVE_TODAY_RE.match(url)
+    if match:
+        return _with_scheme(match.group(1), secure=False)
+    match = _GOOGLE_AMP_RE.match(url) or _AMP_CACHE_RE.match(url)
+    if match:
+        return _with_scheme(match.group(2), secure=bool(match.group(1)))
+    match = _TUMBLR_RE.match(url)
+    if match:
+        target = _query_values(match.group(1)).get("z", "")
+        return target if _HTTP_URL_RE.match(target) else None
+
+    try:
+        query = urlsplit(url).query
+        target = infer_redirection(url, recursive=False)
+    except Exception:  # malformed input: not a wrapper we can read
+        return None
+    if target == url or not _HTTP_URL_RE.match(target):
+        return None
+    # ural also reads parameters from fragments and resolves relative targets ("?next=/"),
+    # which would key many articles as their home page: trust only an absolute URL that really
+    # is a query value (youtube.com/redirect may omit the scheme).
+    for value in _query_values(query).values():
+        if target in (value, "https://" + value):
+            return target
+    return None
+
+
+def unwrap_redirect(url: str) -> str:
+    """The URL inside a redirect wrapper (followed a few levels deep), else ``url`` unchanged."""
+    current = url.strip()
+    unwrapped = False
+    for _ in range(_MAX_REDIRECT_DEPTH):
+        inner = _unwrap_once(current)
+        if inner is None or inner == current:
+            break
+        current = inner.strip()
+        unwrapped = True
+    return current if unwrapped else url
+
+
+def is_shortener(url: str) -> bool:
+    """Whether ``url`` is on a link shortener (bit.ly, t.co, ...): only fetching resolves it."""
+    try:
+        return bool(is_shortened_url(url.strip()))
+    except Exception:  # ural parses loosely; anything it cannot read is not a shortener link
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# Canonical keys
+# --------------------------------------------------------------------------------------------
+
+# "example.com/path" typed without a scheme; the host part is checked against the PSL after.
+_BARE_HOST_RE = re.compile(r"^[^\s/?#:@]+\.[^\s/?#:@]+(?::\d+)?(?:[/?#]|$)")
+_FRAGMENT_SAFE = "!$&'()*+,;=:@/?-._~"
+_UNRESERVED_ESCAPE_RE = re.compile(r"%(?:[46][1-9a-f]|[57][0-9a]|3[0-9]|2[de]|5f|7e)", re.I)
+
+# Tracking parameters ural keeps (it already drops utm_*, fbclid, gclid, dclid, mc_*, igshid,
+# _ga and more). Keys are compared lower-cased.
+_EXTRA_TRACKING_PARAMS = frozenset(
+    {
+        "msclkid",
+        "yclid",
+        "gbraid",
+        "wbraid",
+        "ref_src",
+        "ref_url",
+        "cmpid",
+        "cmp",
+        "_hsenc",
+        "_hsmi",
+        "smid",
+        "smtyp",
+        "ocid",
+        "taid",
+        "sr_share",
+    }
+)
+
+_TWITTER_HOSTS = frozenset(
+    {"twitter.com", "x.com", "fxtwitter.com", "vxtwitter.com", "fixupx.com", "fixvx.com"}
+)
+_TWEET_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9_]{1,15}|i(?:/web)?)/status(?:es)?/(\d{1,20})(?:/|$)")
+
+
+def _decode_unreserved(text: str) -> str:
+    return _UNRESERVED_ESCAPE_RE.sub(lambda m: chr(int(m.group(0)[1:], 16)), text)
+
+
+def _query_sort_key(item: str) -> tuple[str, str, str]:
+    name, sep, value = item.partition("=")
+    return name, value, sep
+
+
+def _clean_query(query: str) -> str:
+    kept = []
+    for item in query.split("&"):
+        if not item:
+            continue
+        key = unquote(item.partition("=")[0].replace("+", " ")).lower()
+        if key in _EXTRA_TRACKING_PARAMS:
+            continue
+        kept.append(_decode_unreserved(item.replace("+", "%20")))
+    return "&".join(kept)
+
+
+def _split_http(url: str) -> SplitResult:
+    if not _HTTP_URL_RE.match(url):
+        bare = url.removeprefix("//")
+        if not _BARE_HOST_RE.match(bare):  # also refuses mailto:, ftp:, javascript: ...
+            raise InvalidURL("not an http(s) URL")
+        host = re.split(r"[:/?#]", bare, maxsplit=1)[0]
+        # Without a scheme, only a name under a known public suffix reads as a web address.
+        _, is_suffix, known = _suffix_info(_ascii_host(host).split("."))
+        if is_suffix or not known:
+            raise InvalidURL("not an http(s) URL")
+        url = "https://" + bare
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise InvalidURL("malformed URL") from exc
+    if not parts.hostname:
+        raise InvalidURL("no host in URL")
+    return parts
+
+
+def _port(parts: SplitResult) -> int | None:
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidURL("bad port") from exc
+    return None if port in (80, 443) else port
+
+
+def _platform_url(url: str) -> str:
+    """One spelling per post for platforms whose URLs ural knows (YouTube)."""
+    try:
+        # Videos only: ural rewrites anything else on youtube.com as a channel or user page,
+        # guessing differently once the path is cleaned up, so keys would not be stable.
+        if is_youtube_url(url) and isinstance(parse_youtube_url(url), YoutubeVideo | YoutubeShort):
+            return normalize_youtube_url(url)
+    except Exception:  # ural's parser is heuristic; keep the URL as it was
+        log.debug("youtube normalisation failed for %r", url, exc_info=True)
+    return url
+
+
+def canonical_url(url: str) -> str:
+    """The key an article is looked up by, e.g. ``https://example.com/news/a?id=5``.
+
+    Raises InvalidURL (with a short reason) for anything that is not a usable http(s) URL.
+    """
+    text = url.strip()
+    if not text:
+        raise InvalidURL("empty URL")
+    if len(text) > MAX_URL_LENGTH:
+        raise InvalidURL("URL too long")
+    key = _canonical_once(text)
+    # A key must map to itself (the store re-keys saved URLs by it), but ural's rules can
+    # expose new work: "/..amp" loses ".amp", and the "/." left over then normalises away.
+    for _ in range(3):
+        again = _canonical_once(key)
+        if again == key:
+            break
+        key = again
+    return key
+
+
+def _canonical_once(text: str) -> str:
+    if _CONTROL_RE.search(text):
+        raise InvalidURL("control characters in URL")
+    text = _platform_url(unwrap_redirect(text))
+    if _CONTROL_RE.search(text):  # a wrapper's percent-encoded target can hide them
+        raise InvalidURL("control characters in URL")
+    parts = _split_http(text)
+    host = parts.hostname or ""
+    if any(ch.isspace() for ch in host):
+        raise InvalidURL("space in host name")
+    site = _site_host(host)
+    port = _port(parts)
+
+    tweet = _TWEET_PATH_RE.match(parts.path) if site in _TWITTER_HOSTS else None
+    if tweet:
+        # A tweet is its id: user name, mirror host (fxtwitter...) and ?s=20&t=... do not matter.
+        return f"https://x.com/i/status/{tweet.group(1)}"
+
+    netloc = f"[{site}]" if ":" in site else site
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    cleaned = urlunsplit(
+        ("https", netloc, _decode_unreserved(parts.path), _clean_query(parts.query), parts.fragment)
+    )
+    try:
+        # The host and scheme are ours already; ural handles path, query and fragment.
+        result = normalize_url(
+            cleaned,
+            strip_protocol=False,
+            strip_irrelevant_subdomains=False,
+            infer_redirection=False,
+            quoted=True,
+            unsplit=False,
+        )
+    except Exception as exc:  # ural is heuristic code; any failure means "cannot key this"
+        log.debug("normalize_url failed for %r", cleaned, exc_info=True)
+        raise InvalidURL("malformed URL") from exc
+    if not isinstance(result, SplitResult):
+        raise InvalidURL("malformed URL")  # ural returns its input when it cannot parse it
+    # ural escapes the "!" of a "#!/route" fragment, after which it no longer reads as routing.
+    fragment = quote(unquote(result.fragment), safe=_FRAGMENT_SAFE)
+    # ural sorts parameters before escaping them; sorting the escaped form keeps keys stable.
+    query = "&".join(sorted(filter(None, result.query.split("&")), key=_query_sort_key))
+    key = urlunsplit(("https", netloc, result.path or "/", query, fragment))
+    if len(key) > MAX_URL_LENGTH:
+        raise InvalidURL("URL too long")
+    return key
+
+
+# --------------------------------------------------------------------------------------------
+# Domains
+# --------------------------------------------------------------------------------------------
+
+
+def _host_of(url_or_host: str) -> str:
+    text = url_or_host.strip()
+    if not text:
+        raise InvalidURL("empty domain")
+    if not _HTTP_URL_RE.match(text) and "://" not in text:
+        text = "https://" + text.removeprefix("//")
+    return urlsplit(canonical_url(text)).hostname or ""
+
+
+def host_candidates(url_or_host: str) -> list[str]:
+    """Hosts to look a domain note up by, most specific first, down to the registrable domain.
+
+    ``news.example.co.uk`` gives ``["news.example.co.uk", "example.co.uk"]``; a private PSL
+    suffix counts, so ``a.blogspot.com`` gives only ``["a.blogspot.com"]``.
+    """
+    host = _host_of(url_or_host)
+    if _ip_host(host) is not None:
+        return [host]
+    labels = host.split(".")
+    registrable, _, _ = _suffix_info(labels)
+    return [".".join(labels[i:]) for i in range(len(labels) - registrable + 1)]
+
+
+def registrable_domain(url_or_host: str) -> str:
+    """The domain a site is registered under: ``news.bbc.co.uk`` -> ``bbc.co.uk``."""
+    return host_candidates(url_or_host)[-1]
+
+
+def normalise_domain(text: str) -> str:
+    """The domain a moderator means (``Example.com``, ``https://www.example.com/x``, ...)."""
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidURL("empty domain")
+    if any(ch.isspace() for ch in stripped):
+        raise InvalidURL("not a domain")
+    host = _host_of(stripped)
+    if _ip_host(host) is not None:
+        raise InvalidURL("an IP address, not a domain")
+    _, is_suffix, known = _suffix_info(host.split("."))
+    if is_suffix:
+        raise InvalidURL("a shared suffix, not a site: give the full name")
+    if not known:
+        raise InvalidURL("unknown top-level domain")
+    return host
+
+
+# --------------------------------------------------------------------------------------------
+# Links in message text
+# --------------------------------------------------------------------------------------------
+
+_BACKTICKS_RE = re.compile(r"`+")
+# A letter before "http" means it is part of a word, not a link (Discord agrees).
+_LINK_START_RE = re.compile(r"(?<![A-Za-z0-9+.-])https?://", re.I)
+# Characters that never end a link nor need bracket bookkeeping.
+_LINK_BODY_RE = re.compile(r"[^\s<>()\[\]{}|`]+")
+_CLOSER_OPENER = {")": "(", "]": "[", "}": "{"}
+_TRAILING_PUNCTUATION = ".,;:!?'\"*~"
+
+
+def _mask_code(text: str) -> str:
+    """``text`` with code spans and blocks blanked out (Discord does not link inside them)."""
+    runs = [(m.start(), m.end()) for m in _BACKTICKS_RE.finditer(text)]
+    if len(runs) < 2:
+        return text
+    by_length: dict[int, list[int]] = {}
+    for index, (start, end) in enumerate(runs):
+        by_length.setdefault(end - start, []).append(index)
+    pieces = []
+    kept_from = 0
+    i = 0
+    # As in CommonMark, a run of N backticks is closed by the next run of exactly N.
+    while i < len(runs):
+        start, end = runs[i]
+        same = by_length[end - start]
+        j = bisect.bisect_right(same, i)
+        if j == len(same):
+            i += 1
+            continue
+        close_end = runs[same[j]][1]
+        pieces.append(text[kept_from:start])
+        pieces.append(" " * (close_end - start))
+        kept_from = close_end
+        i = same[j] + 1
+    pieces.append(text[kept_from:])
+    return "".join(pieces)
+
+
+def _link_end(text: str, start: int) -> int:
+    """Where a link ends: at a space, ``<>``, ``||``, a backtick or an unbalanced closer."""
+    depth = {"(": 0, "[": 0, "{": 0}
+    pos = start
+    size = len(text)
+    while pos < size:
+        body = _LINK_BODY_RE.match(text, pos)
+        if body:
+            pos = body.end()
+            continue
+        char = text[pos]
+        if char in depth:
+            depth[char] += 1
+        elif char in _CLOSER_OPENER:
+            opener = _CLOSER_OPENER[char]
+            if not depth[opener]:
+                break
+            depth[opener] -= 1
+        elif char != "|" or text.startswith("||", pos):
+            break
+        pos += 1
+    return pos
+
+
+def extract_links(text: str, limit: int = 5) -> list[str]:
+    """http(s) links in a Discord message, as posted, in order, one per canonical key.
+
+    Understands ``<url>``, ``[text](url)``, ``||spoilers||`` and skips code spans and blocks.
+    Links that canonical_url rejects are left out.
+    """
+    if limit <= 0:
+        return []
+    masked = _mask_code(text)
+    found: list[str] = []
+    keys: set[str] = set()
+    tried: set[str] = set()
+    pos = 0
+    while len(found) < limit and len(tried) < _MAX_CANDIDATES:
+        match = _LINK_START_RE.search(masked, pos)
+        if match is None:
+            break
+        end = _link_end(masked, match.end())
+        pos = end
+        link = masked[match.start() : end].rstrip(_TRAILING_PUNCTUATION)
+        if link in tried:
+            continue
+        tried.add(link)
+        try:
+            key = canonical_url(link)
+        except InvalidURL:
+            continue
+        if key not in keys:
+            keys.add(key)
+            found.append(link)
+    return found

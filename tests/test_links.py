@@ -1,0 +1,590 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.links import (
+    LINK_KEY_VERSION,
+    InvalidURL,
+    canonical_url,
+    extract_links,
+    host_candidates,
+    is_shortener,
+    normalise_domain,
+    registrable_domain,
+    unwrap_redirect,
+)
+
+ARTICLE = "https://example.com/news/a"
+
+# Each pair is two spellings of one article, as seen in real shares.
+SAME_KEY = [
+    ("http vs https", "http://example.com/news/a", ARTICLE),
+    ("www", "https://www.example.com/news/a", ARTICLE),
+    ("www2", "https://www2.example.com/news/a", ARTICLE),
+    ("mobile m.", "https://m.example.com/news/a", ARTICLE),
+    ("mobile.", "https://mobile.example.com/news/a", ARTICLE),
+    ("amp host", "https://amp.example.com/news/a", ARTICLE),
+    ("host case", "https://EXAMPLE.com/news/a", ARTICLE),
+    ("host trailing dot", "https://example.com./news/a", ARTICLE),
+    ("default https port", "https://example.com:443/news/a", ARTICLE),
+    ("default http port", "http://example.com:80/news/a", ARTICLE),
+    ("fragment", "https://example.com/news/a#comments", ARTICLE),
+    ("utm", "https://example.com/news/a?utm_source=twitter&utm_medium=social", ARTICLE),
+    ("fbclid", "https://example.com/news/a?fbclid=IwAR0abc", ARTICLE),
+    ("gclid", "https://example.com/news/a?gclid=Cj0KCQ", ARTICLE),
+    ("dclid msclkid", "https://example.com/news/a?dclid=1&msclkid=2", ARTICLE),
+    ("mailchimp", "https://example.com/news/a?mc_cid=abc&mc_eid=def", ARTICLE),
+    ("igshid _ga", "https://example.com/news/a?igshid=x1&_ga=2.1", ARTICLE),
+    ("twitter embed ref_src", "https://example.com/news/a?ref_src=twsrc%5Etfw", ARTICLE),
+    ("cmpid", "https://example.com/news/a?cmpid=org=ngp::mc=social", ARTICLE),
+    ("guardian CMP", "https://example.com/news/a?CMP=share_btn_tw", ARTICLE),
+    ("twitter s=20", "https://example.com/news/a?s=20", ARTICLE),
+    ("userinfo", "https://user:secret@example.com/news/a", ARTICLE),
+    ("trailing slash", "https://example.com/news/a/", ARTICLE),
+    ("index.html", "https://example.com/news/a/index.html", ARTICLE),
+    ("dot segments", "https://example.com/news/x/../a", ARTICLE),
+    ("double slash", "https://example.com//news//a", ARTICLE),
+    ("amp path", "https://example.com/news/a/amp", ARTICLE),
+    ("amp path slash", "https://example.com/news/a/amp/", ARTICLE),
+    ("amp query", "https://example.com/news/a?amp=1", ARTICLE),
+    ("output=amp", "https://example.com/news/a?output=amp", ARTICLE),
+    ("outputType=amp", "https://example.com/news/a?outputType=amp", ARTICLE),
+    ("amp cache", "https://example-com.cdn.ampproject.org/c/s/example.com/news/a", ARTICLE),
+    ("amp cache http", "https://example-com.cdn.ampproject.org/c/example.com/news/a", ARTICLE),
+    ("google amp viewer", "https://www.google.com/amp/s/www.example.com/news/a/amp", ARTICLE),
+    ("google url", "https://www.google.com/url?q=https://example.com/news/a&sa=D&ust=1", ARTICLE),
+    (
+        "facebook l.php",
+        "https://l.facebook.com/l.php?u=https%3A%2F%2Fexample.com%2Fnews%2Fa%3Ffbclid%3DIwAR&h=AT0",
+        ARTICLE,
+    ),
+    (
+        "facebook lm",
+        "https://lm.facebook.com/l.php?u=https%3A%2F%2Fexample.com%2Fnews%2Fa",
+        ARTICLE,
+    ),
+    (
+        "outlook safelinks",
+        "https://eur03.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.example.com"
+        "%2Fnews%2Fa&data=05%7C01%7C&sdata=abc&reserved=0",
+        ARTICLE,
+    ),
+    ("wayback", "https://web.archive.org/web/20200101000000/https://example.com/news/a", ARTICLE),
+    (
+        "wayback id_ with query",
+        "https://web.archive.org/web/20200101000000id_/http://example.com/news/a?id=5",
+        "https://example.com/news/a?id=5",
+    ),
+    ("wayback no scheme", "http://web.archive.org/web/2020/example.com/news/a", ARTICLE),
+    (
+        "wayback collapsed",
+        "https://web.archive.org/web/20200101/https:/example.com/news/a",
+        ARTICLE,
+    ),
+    ("archive.today", "https://archive.ph/2020.01.01-000000/https://example.com/news/a", ARTICLE),
+    ("tumblr", "https://t.umblr.com/redirect?z=https%3A%2F%2Fexample.com%2Fnews%2Fa&t=Zj", ARTICLE),
+    (
+        "youtube redirect",
+        "https://www.youtube.com/redirect?event=video_description&q=https%3A%2F%2Fexample.com"
+        "%2Fnews%2Fa&v=dQw4w9WgXcQ",
+        ARTICLE,
+    ),
+    (
+        "nested wrappers",
+        "https://www.google.com/url?q=https%3A%2F%2Fweb.archive.org%2Fweb%2F2020%2F"
+        "https%3A%2F%2Fm.example.com%2Fnews%2Fa",
+        ARTICLE,
+    ),
+    ("scheme-less", "example.com/news/a", ARTICLE),
+    ("query order", "https://example.com/a?id=5&page=2", "https://example.com/a?page=2&id=5"),
+    ("empty query items", "https://example.com/a?&id=5&", "https://example.com/a?id=5"),
+    ("plus is space", "https://example.com/search?q=a+b", "https://example.com/search?q=a%20b"),
+    ("escape case", "https://example.com/caf%c3%a9", "https://example.com/caf%C3%A9"),
+    ("unicode path", "https://example.com/café", "https://example.com/caf%C3%A9"),
+    ("unreserved escape", "https://example.com/%7Euser", "https://example.com/~user"),
+    ("escaped tracking key", "https://example.com/news/a?%75tm_source=x", ARTICLE),
+    ("idn host", "https://BÜCHER.example/a", "https://xn--bcher-kva.example/a"),
+    (
+        "youtu.be",
+        "https://youtu.be/dQw4w9WgXcQ?si=Abc",
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+    ),
+    (
+        "youtube noise",
+        "https://m.youtube.com/watch?v=dQw4w9WgXcQ&t=42s&feature=share&ab_channel=Rick",
+        "https://youtube.com/watch?v=dQw4w9WgXcQ",
+    ),
+    ("tweet host", "https://twitter.com/jack/status/20", "https://x.com/jack/status/20"),
+    (
+        "tweet mirror",
+        "https://fxtwitter.com/Jack/status/20?s=20&t=AbC",
+        "https://mobile.twitter.com/i/web/status/20",
+    ),
+    (
+        "blogger mobile",
+        "https://a.blogspot.com/2020/01/post.html?m=1",
+        "https://a.blogspot.com/2020/01/post.html",
+    ),
+]
+
+# Each pair is two different articles (or pages) that must keep apart.
+DIFFERENT_KEY = [
+    ("different article", "https://example.com/news/a", "https://example.com/news/b"),
+    ("id param", "https://example.com/article.php?id=5", "https://example.com/article.php?id=6"),
+    ("wordpress p", "https://example.com/?p=123", "https://example.com/?p=124"),
+    ("wordpress search", "https://example.com/?s=vaccines", "https://example.com/"),
+    (
+        "youtube video",
+        "https://youtube.com/watch?v=dQw4w9WgXcQ",
+        "https://youtube.com/watch?v=9bZkp7q19f0",
+    ),
+    (
+        "blogspot blogs",
+        "https://a.blogspot.com/2020/01/p.html",
+        "https://b.blogspot.com/2020/01/p.html",
+    ),
+    ("path case", "https://example.com/News/A", "https://example.com/news/a"),
+    (
+        "encoded slash",
+        "https://en.wikipedia.org/wiki/AC%2FDC",
+        "https://en.wikipedia.org/wiki/AC/DC",
+    ),
+    ("literal plus", "https://example.com/search?q=a%2Bb", "https://example.com/search?q=a+b"),
+    ("subdomain", "https://news.example.com/a", "https://example.com/a"),
+    ("other port", "https://example.com:8443/a", "https://example.com/a"),
+    ("tweets", "https://x.com/jack/status/20", "https://x.com/jack/status/21"),
+    # ural drops "m" anywhere in a host; foo-m is a different host.
+    ("hyphen m", "https://foo-m.example.com/a", "https://foo-example.com/a"),
+    # ural turns mobile.de into "de"; it is a registrable domain of its own.
+    ("mobile.de", "https://www.mobile.de/a", "https://www.de/a"),
+    # ural follows relative ?redirect=/ targets, keying every such article as the home page.
+    ("relative redirect", "https://example.com/s1?redirect=/", "https://example.com/s2?redirect=/"),
+    ("archive targets", "https://web.archive.org/web/2020/https://a.com/x", "https://b.com/x"),
+    ("routing fragment", "https://example.com/#/story/1", "https://example.com/#/story/2"),
+]
+
+# Exact keys, so the format the store saves is pinned down.
+EXACT_KEYS = [
+    (
+        "https://www.Example.com:443/news/a/?utm_source=x&id=5#top",
+        "https://example.com/news/a?id=5",
+    ),
+    ("http://example.com", "https://example.com/"),
+    ("https://example.com/?p=123&utm_medium=email", "https://example.com/?p=123"),
+    ("https://xn--bcher-kva.example/x", "https://xn--bcher-kva.example/x"),
+    (
+        "https://en.wikipedia.org/wiki/Café_(bar)",
+        "https://en.wikipedia.org/wiki/Caf%C3%A9_%28bar%29",
+    ),
+    ("http://127.0.0.1:8080/x", "https://127.0.0.1:8080/x"),
+    ("https://x.com/jack/status/20?s=20", "https://x.com/i/status/20"),
+    ("https://youtu.be/dQw4w9WgXcQ", "https://youtube.com/watch?v=dQw4w9WgXcQ"),
+    ("https://www.mobile.de/auto", "https://mobile.de/auto"),
+    ("https://amp.dev/about", "https://amp.dev/about"),
+    ("https://news.m.example.com/a", "https://news.m.example.com/a"),
+    ("https://example.com/a b", "https://example.com/a%20b"),
+]
+
+INVALID = [
+    ("", "empty URL"),
+    ("   ", "empty URL"),
+    ("not a url", "not an http(s) URL"),
+    ("mailto:someone@example.com", "not an http(s) URL"),
+    ("ftp://example.com/file", "not an http(s) URL"),
+    ("javascript:alert(1)", "not an http(s) URL"),
+    ("example.invalidtld/a", "not an http(s) URL"),
+    ("http://", "no host in URL"),
+    ("https:///news/a", "no host in URL"),
+    ("https://exa mple.com/a", "space in host name"),
+    ("https://localhost/a", "no domain name in URL"),
+    ("https://example.com:99999/a", "bad port"),
+    ("https://example.com:http/a", "bad port"),
+    ("http://[::1/a", "malformed URL"),
+    ("https://exa%6dple.com/a", "bad host name"),
+    ("https://-example.com/a", "bad host name"),
+    ("https://example.com/a\x00b", "control characters in URL"),
+    ("https://example.com/" + "a" * 2040, "URL too long"),
+]
+
+
+@pytest.mark.parametrize(("case", "a", "b"), SAME_KEY, ids=[c[0] for c in SAME_KEY])
+def test_same_article_same_key(case: str, a: str, b: str) -> None:
+    assert canonical_url(a) == canonical_url(b)
+
+
+@pytest.mark.parametrize(("case", "a", "b"), DIFFERENT_KEY, ids=[c[0] for c in DIFFERENT_KEY])
+def test_different_articles_different_keys(case: str, a: str, b: str) -> None:
+    assert canonical_url(a) != canonical_url(b)
+
+
+@pytest.mark.parametrize(("url", "key"), EXACT_KEYS)
+def test_exact_keys(url: str, key: str) -> None:
+    assert canonical_url(url) == key
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/..amp",  # ural strips ".amp", leaving a "/." to normalise away
+        "http://example.com/#!x",  # ural escapes the "!" that made the fragment routing
+        "http://example.com/?id=1&id==",  # ural sorts before it escapes
+        "http://youtube.com//a?id=",
+        "https://example.com/a?x&x=&x=1",
+    ],
+)
+def test_keys_map_to_themselves(url: str) -> None:
+    key = canonical_url(url)
+    assert canonical_url(key) == key
+
+
+@pytest.mark.parametrize(("url", "reason"), INVALID)
+def test_invalid_urls_say_why(url: str, reason: str) -> None:
+    with pytest.raises(InvalidURL) as info:
+        canonical_url(url)
+    assert str(info.value) == reason
+
+
+def test_invalid_url_is_a_value_error() -> None:
+    assert issubclass(InvalidURL, ValueError)
+    assert isinstance(LINK_KEY_VERSION, int)
+
+
+def test_long_input_is_refused_before_unwrapping() -> None:
+    wrapped = "https://www.google.com/url?q=https://example.com/a&pad=" + "x" * 2100
+    with pytest.raises(InvalidURL, match="too long"):
+        canonical_url(wrapped)
+
+
+@pytest.mark.parametrize(
+    ("url", "inner"),
+    [
+        ("https://www.google.com/url?q=https://example.com/a&sa=D", "https://example.com/a"),
+        ("https://l.facebook.com/l.php?u=https%3A%2F%2Fexample.com%2Fa", "https://example.com/a"),
+        (
+            "https://web.archive.org/web/20200101000000/https://example.com/a?id=5",
+            "https://example.com/a?id=5",
+        ),
+        ("https://web.archive.org/web/2020/example.com/a", "http://example.com/a"),
+        ("https://www.google.com/amp/s/example.com/a", "https://example.com/a"),
+        ("https://www.google.co.uk/amp/example.com/a", "http://example.com/a"),
+        # nested: safelinks around google around the article
+        (
+            "https://nam02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.google.com"
+            "%2Furl%3Fq%3Dhttps%253A%252F%252Fexample.com%252Fa&data=1",
+            "https://example.com/a",
+        ),
+    ],
+)
+def test_unwrap_redirect(url: str, inner: str) -> None:
+    assert unwrap_redirect(url) == inner
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/a?id=5",
+        "https://example.com/login?next=/a",  # relative: not trusted
+        "https://example.com/a#url=https://b.com/x",  # fragments are not query values
+        "https://www.google.com/search?q=https://example.com/a",  # a search, not a redirect
+        " https://example.com/a ",
+        "not a url at all",
+    ],
+)
+def test_unwrap_redirect_leaves_other_urls_alone(url: str) -> None:
+    assert unwrap_redirect(url) == url
+
+
+def test_unwrap_redirect_stops_after_a_few_levels() -> None:
+    url = "https://example.com/a"
+    for _ in range(20):
+        url = "https://www.google.com/url?q=" + url.replace("%", "%25").replace("&", "%26")
+    unwrapped = unwrap_redirect(url)
+    assert unwrapped != "https://example.com/a"
+    assert unwrapped.startswith("https://www.google.com/url?q=")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://bit.ly/3abcDEF", True),
+        ("https://t.co/AbCdEf123", True),
+        ("https://tinyurl.com/y3abcd", True),
+        ("https://goo.gl/abcd", True),
+        ("https://ow.ly/abcd", True),
+        ("https://buff.ly/abcd", True),
+        ("https://dlvr.it/abcd", True),
+        ("http://BIT.LY/3abc", True),
+        ("https://example.com/news/a", False),
+        ("https://bit.ly", False),  # a shortener's home page redirects nowhere
+        ("not a url", False),
+        ("", False),
+    ],
+)
+def test_is_shortener(url: str, expected: bool) -> None:
+    assert is_shortener(url) is expected
+
+
+HOSTS = [
+    ("news.example.com", ["news.example.com", "example.com"]),
+    ("www.example.com", ["example.com"]),
+    ("m.example.com", ["example.com"]),
+    ("example.com", ["example.com"]),
+    ("a.b.example.co.uk", ["a.b.example.co.uk", "b.example.co.uk", "example.co.uk"]),
+    ("www.bbc.co.uk", ["bbc.co.uk"]),
+    ("a.blogspot.com", ["a.blogspot.com"]),
+    ("www.a.blogspot.com", ["a.blogspot.com"]),
+    ("user.github.io", ["user.github.io"]),
+    ("News.Example.COM.", ["news.example.com", "example.com"]),
+    ("https://www.news.example.com/a?b=c", ["news.example.com", "example.com"]),
+    ("http://example.com:8080/x", ["example.com"]),
+    (
+        "https://www.google.com/url?q=https://news.example.com/a",
+        ["news.example.com", "example.com"],
+    ),
+    ("bücher.de", ["xn--bcher-kva.de"]),
+    ("x.公司.cn", ["x.xn--55qx5d.cn"]),
+    ("www.mobile.de", ["mobile.de"]),
+    ("a.b.unknown-tld-zz", ["a.b.unknown-tld-zz", "b.unknown-tld-zz"]),
+    ("http://192.0.2.1/x", ["192.0.2.1"]),
+]
+
+
+@pytest.mark.parametrize(("given_host", "expected"), HOSTS)
+def test_host_candidates(given_host: str, expected: list[str]) -> None:
+    assert host_candidates(given_host) == expected
+
+
+def test_host_candidates_match_canonical_host() -> None:
+    url = "https://amp.news.example.co.uk/a/amp"
+    assert canonical_url(url).startswith("https://" + host_candidates(url)[0] + "/")
+
+
+@pytest.mark.parametrize("junk", ["", "not a domain", "localhost", "http://"])
+def test_host_candidates_reject_junk(junk: str) -> None:
+    with pytest.raises(InvalidURL):
+        host_candidates(junk)
+
+
+@pytest.mark.parametrize(
+    ("given_host", "expected"),
+    [
+        ("news.bbc.co.uk", "bbc.co.uk"),
+        ("a.blogspot.com", "a.blogspot.com"),
+        ("https://www.nytimes.com/2020/01/01/a.html", "nytimes.com"),
+        ("deep.sub.example.com", "example.com"),
+        ("foo.city.kawasaki.jp", "city.kawasaki.jp"),  # a PSL exception rule
+    ],
+)
+def test_registrable_domain(given_host: str, expected: str) -> None:
+    assert registrable_domain(given_host) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("Example.com", "example.com"),
+        ("example.com.", "example.com"),
+        ("https://www.example.com/path?x=1", "example.com"),
+        ("www.example.com", "example.com"),
+        ("  example.com  ", "example.com"),
+        ("news.example.co.uk", "news.example.co.uk"),
+        ("a.blogspot.com", "a.blogspot.com"),
+        ("Bücher.de", "xn--bcher-kva.de"),
+        ("xn--bcher-kva.de", "xn--bcher-kva.de"),
+        ("example.com/some/article", "example.com"),
+    ],
+)
+def test_normalise_domain(typed: str, expected: str) -> None:
+    assert normalise_domain(typed) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("", "empty domain"),
+        ("   ", "empty domain"),
+        ("not a domain", "not a domain"),
+        ("http://", "no host in URL"),
+        ("localhost", "no domain name in URL"),
+        ("192.0.2.1", "an IP address, not a domain"),
+        ("co.uk", "a shared suffix, not a site: give the full name"),
+        ("blogspot.com", "a shared suffix, not a site: give the full name"),
+        ("example.notatld", "unknown top-level domain"),
+        ("ftp://example.com", "not an http(s) URL"),
+        ("exa_mple..com", "bad host name"),
+    ],
+)
+def test_normalise_domain_rejects_junk(typed: str, reason: str) -> None:
+    with pytest.raises(InvalidURL) as info:
+        normalise_domain(typed)
+    assert str(info.value) == reason
+
+
+EXTRACTION = [
+    ("plain", "look https://example.com/a now", ["https://example.com/a"]),
+    ("angle brackets", "no embed <https://example.com/a> please", ["https://example.com/a"]),
+    ("markdown", "[the story](https://example.com/a)", ["https://example.com/a"]),
+    ("markdown angle", "[the story](<https://example.com/a>)", ["https://example.com/a"]),
+    ("spoiler", "||https://example.com/a||", ["https://example.com/a"]),
+    ("spoiler text", "wow ||see https://example.com/a here||!", ["https://example.com/a"]),
+    ("single pipe kept", "https://example.com/a|b", ["https://example.com/a|b"]),
+    ("period", "Read https://example.com/a.", ["https://example.com/a"]),
+    ("punctuation run", "https://example.com/a?!.,;:'\"", ["https://example.com/a"]),
+    ("query kept", "https://example.com/a?id=5.", ["https://example.com/a?id=5"]),
+    ("paren around", "(see https://example.com/a)", ["https://example.com/a"]),
+    (
+        "wikipedia parens",
+        "https://en.wikipedia.org/wiki/Foo_(bar)",
+        ["https://en.wikipedia.org/wiki/Foo_(bar)"],
+    ),
+    (
+        "wikipedia in parens",
+        "(https://en.wikipedia.org/wiki/Foo_(bar)).",
+        ["https://en.wikipedia.org/wiki/Foo_(bar)"],
+    ),
+    (
+        "markdown wikipedia",
+        "[Foo](https://en.wikipedia.org/wiki/Foo_(bar))",
+        ["https://en.wikipedia.org/wiki/Foo_(bar)"],
+    ),
+    ("square brackets", "[https://example.com/a]", ["https://example.com/a"]),
+    ("braces", "{https://example.com/a}", ["https://example.com/a"]),
+    ("bold", "**https://example.com/a**", ["https://example.com/a"]),
+    ("strike", "~~https://example.com/a~~", ["https://example.com/a"]),
+    ("quotes", '"https://example.com/a"', ["https://example.com/a"]),
+    ("code span", "`https://example.com/a` https://example.com/b", ["https://example.com/b"]),
+    ("double code span", "``x `https://example.com/a` y``", []),
+    (
+        "code block",
+        "```\nhttps://example.com/a\n```\nhttps://example.com/b",
+        ["https://example.com/b"],
+    ),
+    ("unclosed backtick", "`https://example.com/a", ["https://example.com/a"]),
+    ("non-http", "ftp://example.com/a mailto:a@example.com", []),
+    ("inside a word", "xhttps://example.com/a", []),
+    ("no host", "https:// and http://", []),
+    ("uppercase scheme", "HTTPS://EXAMPLE.COM/a", ["HTTPS://EXAMPLE.COM/a"]),
+    (
+        "duplicates by key",
+        "https://example.com/a https://www.example.com/a/?utm_source=x https://example.com/b",
+        ["https://example.com/a", "https://example.com/b"],
+    ),
+    (
+        "order kept",
+        "https://b.example.com/1 then https://a.example.com/2",
+        ["https://b.example.com/1", "https://a.example.com/2"],
+    ),
+    (
+        "masked link with url text",
+        "[https://a.example.com](https://b.example.com/x)",
+        ["https://a.example.com", "https://b.example.com/x"],
+    ),
+    (
+        "newlines",
+        "one\nhttps://example.com/a\ntwo\thttps://example.com/b",
+        ["https://example.com/a", "https://example.com/b"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "expected"), EXTRACTION, ids=[c[0] for c in EXTRACTION])
+def test_extract_links(case: str, text: str, expected: list[str]) -> None:
+    assert extract_links(text, limit=10) == expected
+
+
+def test_extract_links_limit() -> None:
+    text = " ".join(f"https://example.com/{i}" for i in range(10))
+    assert extract_links(text) == [f"https://example.com/{i}" for i in range(5)]
+    assert extract_links(text, limit=2) == ["https://example.com/0", "https://example.com/1"]
+    assert extract_links(text, limit=0) == []
+
+
+HOSTILE = {
+    "punctuation": "(.,;:!?'\"[]{}<>|`*~" * 5500,
+    "openers": "https://example.com/" + "(" * 100_000,
+    "closers": "https://example.com/a" + ")" * 100_000,
+    "scheme run": "https://" * 12_500,
+    "links glued by brackets": "https://example.com/a]" * 4500,
+    "pipes": "https://example.com/a" + "|" * 100_000,
+    "backticks": "".join("`" * i + "x" for i in range(1, 440)),
+    "dots": "https://example.com/a" + "." * 100_000,
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_extract_links_survives_hostile_input(name: str) -> None:
+    # Catastrophic backtracking would hang here; the speed itself is the benchmarks' business.
+    text = HOSTILE[name]
+    assert len(text) >= 90_000
+    links = extract_links(text)
+    assert len(links) <= 5
+
+
+# ---- properties -----------------------------------------------------------------------------
+
+_hosts = st.sampled_from(
+    ["example.com", "www.example.com", "m.news.example.co.uk", "a.blogspot.com", "bücher.de",
+     "EXAMPLE.org", "amp.example.com", "192.0.2.7", "youtube.com", "x.com"]
+)  # fmt: skip
+_path_text = st.lists(
+    st.sampled_from([*"aZ09-_.~/%()+é !;=:@", "%2F", "%41", "%e9", "..", "amp"]),
+    max_size=30,
+).map("".join)
+_query_items = st.lists(
+    st.tuples(
+        st.sampled_from(["id", "p", "v", "utm_source", "s", "fbclid", "q", "ref", "amp", "M"]),
+        st.text(alphabet=st.sampled_from(list("ab12+%/ =")), max_size=8),
+    ),
+    max_size=4,
+)
+
+
+@st.composite
+def _urls(draw: st.DrawFn) -> str:
+    scheme = draw(st.sampled_from(["http", "https", "HTTPS"]))
+    host = draw(_hosts)
+    path = draw(_path_text)
+    query = "&".join(f"{k}={v}" for k, v in draw(_query_items))
+    fragment = draw(st.sampled_from(["", "#top", "#/route", "#!x"]))
+    return f"{scheme}://{host}/{path}" + (f"?{query}" if query else "") + fragment
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(_urls())
+def test_canonical_url_is_idempotent(url: str) -> None:
+    try:
+        key = canonical_url(url)
+    except InvalidURL:
+        return
+    assert canonical_url(key) == key
+    assert key.startswith("https://")
+    assert key.isascii()
+
+
+@settings(max_examples=400)
+@given(st.text(max_size=200))
+def test_canonical_url_raises_only_invalid_url(text: str) -> None:
+    try:
+        key = canonical_url(text)
+    except InvalidURL as exc:
+        assert 0 < len(str(exc)) <= 60
+    else:
+        assert canonical_url(key) == key
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.sampled_from([*"htps:/.ab()[]<>|`*,'\" \n", "https://", "www.", ".com", "é"]),
+        max_size=60,
+    ).map("".join)
+)
+def test_extract_links_returns_substrings_that_canonicalise(text: str) -> None:
+    links = extract_links(text, limit=3)
+    assert len(links) <= 3
+    keys = [canonical_url(link) for link in links]
+    assert len(set(keys)) == len(keys)
+    for link in links:
+        assert link in text
