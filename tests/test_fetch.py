@@ -1,0 +1,818 @@
+"""The fetcher against real HTTP servers on loopback: limits, redirects, charsets, the guard.
+
+Every test runs under NetworkTripwire: a socket connect off loopback or any DNS lookup fails the
+test before a packet leaves the machine. Blocked non-loopback addresses are only ever reached
+through the pure address check or a fake resolver, where the guard refuses before connecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import ipaddress
+import shutil
+import ssl
+import struct
+import subprocess
+import time
+import tracemalloc
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.fetch import (
+    FetchConfig,
+    Fetcher,
+    FetchError,
+    Resolver,
+    host_address,
+    is_blocked_address,
+    make_client,
+)
+from tests.servers import LocalServer, NetworkTripwire, fake_resolver, repeated
+
+PAGE = b"<!doctype html><html><head><title>t</title></head><body><p>hello</p></body></html>"
+MiB = 1024 * 1024
+
+
+@pytest.fixture(autouse=True)
+def tripwire(monkeypatch: pytest.MonkeyPatch) -> NetworkTripwire:
+    return NetworkTripwire().install(monkeypatch)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[LocalServer]:
+    async with LocalServer() as running:
+        yield running
+
+
+def open_config(*ports: int, **overrides: object) -> FetchConfig:
+    """The guard opened for loopback only, the test server's ports allowed, short deadlines."""
+    settings: dict[str, object] = {
+        "timeout_s": 2.0,
+        "connect_timeout_s": 1.0,
+        "allowed_ports": ports,
+        "allowed_private_networks": ("127.0.0.0/8",),
+    }
+    settings.update(overrides)
+    return FetchConfig(**settings)  # type: ignore[arg-type]
+
+
+def closed_config(*ports: int, **overrides: object) -> FetchConfig:
+    """The default (closed) guard: only the ports are opened, so only the address check refuses."""
+    return open_config(*ports, allowed_private_networks=(), **overrides)
+
+
+@asynccontextmanager
+async def fetcher(config: FetchConfig, resolver: Resolver | None = None) -> AsyncIterator[Fetcher]:
+    client = make_client(config, resolver)
+    try:
+        yield Fetcher(client, config)
+    finally:
+        await client.aclose()
+
+
+async def fetch_error(config: FetchConfig, url: str, resolver: Resolver | None = None) -> str:
+    async with fetcher(config, resolver) as f:
+        with pytest.raises(FetchError) as caught:
+            await f.fetch(url)
+    return caught.value.reason
+
+
+# --- ordinary pages ----------------------------------------------------------------------------
+
+
+async def test_fetches_an_html_page(server: LocalServer) -> None:
+    server.route("/a", body=PAGE)
+    async with fetcher(open_config(server.port)) as f:
+        page = await f.fetch(server.url("/a#frag"))
+    assert page.url == server.url("/a#frag")
+    assert page.final_url == server.url("/a")
+    assert (page.status, page.content_type, page.redirects) == (200, "text/html", ())
+    assert "<p>hello</p>" in page.html
+    (request,) = server.requests
+    assert request.headers["user-agent"] == FetchConfig().user_agent
+    assert request.headers["accept-encoding"] == "gzip, deflate"
+
+
+@pytest.mark.parametrize("status", [404, 500, 204])
+async def test_non_2xx_and_empty_statuses(server: LocalServer, status: int) -> None:
+    server.route("/", status=status, body=PAGE if status != 204 else b"")
+    if status == 204:
+        async with fetcher(open_config(server.port)) as f:
+            assert (await f.fetch(server.url("/"))).html == ""
+    else:
+        assert await fetch_error(open_config(server.port), server.url("/")) == f"http {status}"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
+async def test_compressed_pages_are_decoded(server: LocalServer, encoding: str) -> None:
+    body = PAGE * 100
+    if encoding == "gzip":
+        data = gzip.compress(body)
+    elif encoding == "deflate":
+        data = zlib.compress(body)
+    else:
+        squeeze = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        data = squeeze.compress(body) + squeeze.flush()
+        encoding = "deflate"
+    server.route(
+        "/", headers=[("Content-Type", "text/html"), ("Content-Encoding", encoding)], body=data
+    )
+    async with fetcher(open_config(server.port)) as f:
+        assert (await f.fetch(server.url("/"))).html == body.decode()
+
+
+async def test_unrequested_encoding_is_refused(server: LocalServer) -> None:
+    server.route(
+        "/", headers=[("Content-Type", "text/html"), ("Content-Encoding", "br")], body=b"x"
+    )
+    assert await fetch_error(open_config(server.port), server.url("/")) == "bad encoding"
+
+
+# --- deadlines and size limits -----------------------------------------------------------------
+
+
+async def test_server_that_never_answers_hits_the_deadline(server: LocalServer) -> None:
+    server.route("/", hang=True)
+    started = time.perf_counter()
+    assert await fetch_error(open_config(server.port, timeout_s=1.0), server.url("/")) == "timeout"
+    elapsed = time.perf_counter() - started
+    print(f"never-answering server: timeout after {elapsed:.2f} s (deadline 1.0 s)")
+    assert elapsed < 5
+
+
+async def test_slow_drip_is_cut_at_the_total_deadline(server: LocalServer) -> None:
+    # One byte every 0.1 s: each read is quick, so only the total deadline can stop it.
+    server.route("/", body=[b"<html>", *([b"x"] * 600)], delay=0.1, framing="chunked")
+    started = time.perf_counter()
+    assert await fetch_error(open_config(server.port, timeout_s=1.0), server.url("/")) == "timeout"
+    elapsed = time.perf_counter() - started
+    print(f"slow drip: cut after {elapsed:.2f} s (deadline 1.0 s), {server.body_bytes_sent} B sent")
+    assert elapsed < 5
+    assert server.body_bytes_sent < 100
+
+
+async def test_50_mib_stream_is_refused_without_reading_it_all(server: LocalServer) -> None:
+    server.route("/", body=repeated(b"<p>" + b"x" * (64 * 1024 - 3), 800), framing="chunked")
+    assert await fetch_error(open_config(server.port), server.url("/")) == "too large"
+    sent = server.body_bytes_sent
+    print(f"50 MiB stream: refused after the server sent {sent / MiB:.1f} MiB (cap 2 MiB)")
+    # What the client read is at most the cap; the rest is what loopback socket buffers held.
+    assert sent < 20 * MiB
+
+
+async def test_declared_length_over_the_cap_is_refused_before_reading(server: LocalServer) -> None:
+    server.route("/", body=repeated(b"x" * (64 * 1024), 800), content_length=50 * MiB)
+    assert await fetch_error(open_config(server.port), server.url("/")) == "too large"
+    assert server.body_bytes_sent < 20 * MiB
+
+
+async def test_length_that_understates_the_body_reads_only_what_it_declared(
+    server: LocalServer,
+) -> None:
+    body = b"<html>" + b"y" * (10 * 1000 * 1000)
+    server.route(
+        "/", body=[body[i : i + 65536] for i in range(0, len(body), 65536)], content_length=100
+    )
+    async with fetcher(open_config(server.port)) as f:
+        page = await f.fetch(server.url("/"))
+    assert page.html == body[:100].decode()
+
+
+async def test_length_that_overstates_the_body_does_not_hang(server: LocalServer) -> None:
+    server.route("/big", body=b"<html>1234", content_length=10 * 1000 * 1000)
+    server.route("/small", body=b"<html>1234", content_length=1000)
+    config = open_config(server.port, timeout_s=1.0)
+    started = time.perf_counter()
+    assert await fetch_error(config, server.url("/big")) == "too large"
+    # The server closes after 10 of 1000 bytes: a truncated body, not a page.
+    assert await fetch_error(config, server.url("/small")) == "bad response"
+    assert time.perf_counter() - started < 5
+
+
+def gzip_bomb(gib: int = 1) -> bytes:
+    """``gib`` GiB of zeros as one valid gzip member of ~1 MiB, built in well under a second.
+
+    Each 1 MiB block is compressed after a full flush, so every block after the first compresses
+    to the same bytes and can be repeated instead of recompressed.
+    """
+    block = bytes(MiB)
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, 31)
+    first = squeeze.compress(block) + squeeze.flush(zlib.Z_FULL_FLUSH)
+    unit = squeeze.compress(block) + squeeze.flush(zlib.Z_FULL_FLUSH)
+    blocks = 1024 * gib
+    crc = 0
+    for _ in range(blocks):
+        crc = zlib.crc32(block, crc)
+    final = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS).flush()  # empty last block
+    return first + unit * (blocks - 1) + final + struct.pack("<II", crc, (blocks * MiB) % 2**32)
+
+
+async def test_gzip_bomb_is_cut_after_max_bytes_with_bounded_memory(server: LocalServer) -> None:
+    bomb = gzip_bomb()
+    headers = [("Content-Type", "text/html"), ("Content-Encoding", "gzip")]
+    # Sent in 256 KiB writes so the client sees big reads (each ~256 MiB if inflated whole).
+    server.route(
+        "/",
+        headers=headers,
+        body=[bomb[i : i + 256 * 1024] for i in range(0, len(bomb), 256 * 1024)],
+    )
+    async with fetcher(open_config(server.port)) as f:
+        tracemalloc.start()
+        try:
+            baseline, _ = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            with pytest.raises(FetchError) as caught:
+                await f.fetch(server.url("/"))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    growth = peak - baseline
+    print(
+        f"gzip bomb: {len(bomb) / MiB:.2f} MiB on the wire, 1 GiB inflated; "
+        f"peak memory growth {growth / MiB:.2f} MiB (cap 2 MiB)"
+    )
+    assert caught.value.reason == "too large"
+    assert growth < 16 * MiB
+
+
+# --- content types and charsets ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["image/png", "application/json", "text/plain"])
+async def test_non_html_content_types_are_refused(server: LocalServer, content_type: str) -> None:
+    server.route("/", headers=[("Content-Type", content_type)], body=PAGE)
+    assert await fetch_error(open_config(server.port), server.url("/")) == "not html"
+
+
+async def test_missing_content_type_is_sniffed(server: LocalServer) -> None:
+    server.route("/page", headers=[], body=b"\n  <!DOCTYPE html><html><body>hi</body></html>")
+    server.route("/png", headers=[], body=b"\x89PNG\r\n\x1a\n" + bytes(100))
+    async with fetcher(open_config(server.port)) as f:
+        page = await f.fetch(server.url("/page"))
+        assert (page.content_type, "hi" in page.html) == ("text/html", True)
+        with pytest.raises(FetchError, match="not html"):
+            await f.fetch(server.url("/png"))
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "expected"),
+    [
+        # A latin-1 label decodes as windows-1252, as browsers do.
+        ("text/html; charset=ISO-8859-1", "<html>café – ok</html>".encode("cp1252"), "café – ok"),
+        ("text/html", '<html><meta charset="windows-1251">Привет'.encode("cp1251"), "Привет"),
+        (
+            "text/html",
+            '<html><meta http-equiv="Content-Type" content="text/html; charset=koi8-r">Мир'.encode(
+                "koi8-r"
+            ),
+            "Мир",
+        ),
+        ("text/html; charset=x-nonsense", "<html>naïve".encode(), "naïve"),
+        ("text/html; charset=zlib", "<html>plain ünïcode".encode(), "plain ünïcode"),
+        ('text/html; charset="utf-8"', b"<html>bad \xff byte", "bad \ufffd byte"),
+        ("text/html", b"\xef\xbb\xbf<html>bom \xc3\xa9", "bom é"),
+        ("text/html", b'<html><meta charset="utf-16">ascii', "ascii"),
+        ("text/html", b"<html>no charset \xc3\xa9 \xe9", "no charset é \ufffd"),
+    ],
+)
+async def test_charsets(server: LocalServer, content_type: str, body: bytes, expected: str) -> None:
+    server.route("/", headers=[("Content-Type", content_type)], body=body)
+    async with fetcher(open_config(server.port)) as f:
+        assert expected in (await f.fetch(server.url("/"))).html
+
+
+# --- redirects ---------------------------------------------------------------------------------
+
+
+async def test_redirect_loop_is_detected(server: LocalServer) -> None:
+    server.redirect("/a", "/b")
+    server.redirect("/b", server.url("/a"))
+    server.redirect("/self", "/self")
+    assert await fetch_error(open_config(server.port), server.url("/a")) == "redirect loop"
+    assert await fetch_error(open_config(server.port), server.url("/self")) == "redirect loop"
+    assert server.paths() == ["/a", "/b", "/self"]
+
+
+def chain(server: LocalServer, hops: int) -> str:
+    for i in range(hops):
+        # Relative, absolute and scheme-relative Locations, all resolved against the current URL.
+        location = [
+            f"/hop{i + 1}",
+            server.url(f"/hop{i + 1}"),
+            f"hop{i + 1}",
+            f"//{server.host}:{server.port}/hop{i + 1}",
+        ][i % 4]
+        server.redirect(f"/hop{i}", location, status=(301, 302, 303, 307, 308)[i % 5])
+    server.route(f"/hop{hops}", body=PAGE)
+    return server.url("/hop0")
+
+
+async def test_five_redirects_are_followed(server: LocalServer) -> None:
+    url = chain(server, 5)
+    async with fetcher(open_config(server.port)) as f:
+        page = await f.fetch(url)
+    assert page.final_url == server.url("/hop5")
+    assert page.redirects == tuple(server.url(f"/hop{i}") for i in range(1, 6))
+    assert len(server.requests) == 6
+
+
+async def test_six_redirects_are_refused(server: LocalServer) -> None:
+    url = chain(server, 6)
+    assert await fetch_error(open_config(server.port), url) == "too many redirects"
+    assert "/hop6" not in server.paths()
+
+
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        (None, "bad redirect"),
+        ("", "bad redirect"),
+        ("   ", "bad redirect"),
+        ("file:///etc/passwd", "bad redirect"),
+        ("ftp://example.com/x", "bad redirect"),
+        ("data:text/html,<h1>x</h1>", "bad redirect"),
+        ("javascript:alert(1)", "bad redirect"),
+        ("gopher://127.0.0.1:6379/_INFO", "bad redirect"),
+        ("http://user:pw@example.com/", "bad url"),
+        ("//user@example.com/", "bad url"),
+        ("http://example.com:22/", "blocked port"),
+        ("http://example.com/" + "a" * 2100, "bad redirect"),
+    ],
+)
+async def test_bad_redirects(server: LocalServer, location: str | None, reason: str) -> None:
+    server.redirect("/", location)
+    assert await fetch_error(open_config(server.port), server.url("/")) == reason
+    assert server.paths() == ["/"]
+
+
+# --- URLs refused before any request -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "reason"),
+    [
+        ("http://user@127.0.0.1:{port}/", "bad url"),
+        ("http://user:secret@127.0.0.1:{port}/", "bad url"),
+        ("http://@127.0.0.1:{port}/", "bad url"),
+        ("http://127.0.0.1:22/", "blocked port"),
+        ("http://127.0.0.1:{port}/" + "a" * 2048, "bad url"),
+        ("ftp://127.0.0.1:{port}/", "bad url"),
+        ("file:///etc/passwd", "bad url"),
+        ("http://127.0.0.1:{port}\\@evil.test/", "bad url"),
+        ("http://ex%41mple.test:{port}/", "bad url"),
+        ("http://999.0.0.1:{port}/", "bad url"),
+        ("http:///nohost", "bad url"),
+        ("not a url", "bad url"),
+    ],
+)
+async def test_urls_refused_before_any_request(
+    server: LocalServer, template: str, reason: str
+) -> None:
+    server.route("/", body=PAGE)
+    url = template.format(port=server.port)
+    assert await fetch_error(open_config(server.port), url) == reason
+    assert server.connections == 0
+
+
+async def test_url_at_the_length_limit_is_fetched(server: LocalServer) -> None:
+    base = server.url("/")
+    url = base + "a" * (2048 - len(base))
+    server.route(url[len(base) - 1 :], body=PAGE)
+    async with fetcher(open_config(server.port)) as f:
+        assert (await f.fetch(url)).status == 200
+
+
+# --- the address guard: pure checks ------------------------------------------------------------
+
+BLOCKED = [
+    "127.0.0.1",
+    "127.255.255.254",
+    "0.0.0.0",
+    "0.1.2.3",
+    "10.0.0.1",
+    "10.255.255.255",
+    "100.64.0.1",
+    "100.127.255.254",
+    "169.254.169.254",
+    "169.254.0.1",
+    "172.16.0.1",
+    "172.31.255.255",
+    "192.0.0.170",
+    "192.0.2.1",
+    "192.88.99.1",
+    "192.168.1.1",
+    "198.18.0.1",
+    "198.19.255.255",
+    "198.51.100.7",
+    "203.0.113.9",
+    "224.0.0.1",
+    "239.255.255.250",
+    "240.0.0.1",
+    "255.255.255.255",
+    "::",
+    "::1",
+    "::ffff:127.0.0.1",
+    "::ffff:169.254.169.254",
+    "::ffff:10.0.0.1",
+    "::127.0.0.1",
+    "::10.0.0.1",
+    "::8.8.8.8",
+    "::ffff:0:7f00:1",
+    "64:ff9b::7f00:1",
+    "64:ff9b::a9fe:a9fe",
+    "64:ff9b:1::808:808",
+    "2002:7f00:1::",
+    "2002:808:808::1",
+    "2001::1",
+    "2001:0:4136:e378::1",
+    "2001:db8::1",
+    "3fff::1",
+    "100::1",
+    "fc00::1",
+    "fd12:3456::1",
+    "fec0::1",
+    "fe80::1",
+    "fe80::1%eth0",
+    "ff02::1",
+    "ff05::1:3",
+    "4000::1",
+    "not an address",
+    "",
+]
+ALLOWED = [
+    "8.8.8.8",
+    "1.1.1.1",
+    "93.184.215.14",
+    "100.63.255.255",
+    "100.128.0.0",
+    "172.15.255.255",
+    "172.32.0.0",
+    "192.0.1.1",
+    "198.17.255.255",
+    "223.255.255.255",
+    "2606:4700:4700::1111",
+    "2a00:1450:4001:80b::200e",
+    "::ffff:8.8.8.8",
+    "64:ff9b::808:808",
+    "2001:4860:4860::8888",
+]
+
+
+@pytest.mark.parametrize("address", BLOCKED)
+def test_blocked_addresses(address: str) -> None:
+    assert is_blocked_address(address)
+
+
+@pytest.mark.parametrize("address", ALLOWED)
+def test_public_addresses(address: str) -> None:
+    assert not is_blocked_address(address)
+    assert not is_blocked_address(ipaddress.ip_address(address))
+
+
+def test_allowed_networks_open_only_what_they_name() -> None:
+    loopback = [ipaddress.ip_network("127.0.0.0/8")]
+    assert not is_blocked_address("127.0.0.1", loopback)
+    assert not is_blocked_address("::ffff:127.0.0.1", loopback)  # judged by the embedded IPv4
+    assert is_blocked_address("::1", loopback)
+    assert is_blocked_address("10.0.0.1", loopback)
+    assert is_blocked_address("169.254.169.254", ["127.0.0.0/8", "10.0.0.0/8"])
+    assert not is_blocked_address("fd00::1", ["fd00::/8"])
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("2130706433", "127.0.0.1"),
+        ("0x7f.1", "127.0.0.1"),
+        ("0x7f000001", "127.0.0.1"),
+        ("127.1", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("127.000.000.001", "127.0.0.1"),
+        ("127.0.0.1.", "127.0.0.1"),
+        ("0", "0.0.0.0"),
+        ("0xa9.0xfe.0xa9.0xfe", "169.254.169.254"),
+        ("::ffff:127.0.0.1", "::ffff:7f00:1"),
+        ("example.com", None),
+        ("1x.example", None),
+    ],
+)
+def test_host_address_reads_every_ipv4_spelling(host: str, expected: str | None) -> None:
+    result = host_address(host)
+    assert (None if result is None else str(result)) == expected
+
+
+@pytest.mark.parametrize("host", ["999.1.1.1", "1.2.3.4.5", "08.1", "0x1.08", "example.0x"])
+def test_host_address_refuses_invalid_numbers(host: str) -> None:
+    with pytest.raises(ValueError):
+        host_address(host)
+
+
+# --- the address guard, end to end -------------------------------------------------------------
+
+LOOPBACK_SPELLINGS = [
+    "http://2130706433:{port}/secret",
+    "http://0x7f.1:{port}/secret",
+    "http://0x7f000001:{port}/secret",
+    "http://127.1:{port}/secret",
+    "http://127.0.0.1:{port}/secret",
+    "http://127.0.0.1.:{port}/secret",
+    "http://0:{port}/secret",
+    "http://0.0.0.0:{port}/secret",
+    "http://[::ffff:127.0.0.1]:{port}/secret",
+    "http://[::ffff:7f00:1]:{port}/secret",
+    "http://[::1]:{port}/secret",
+    "http://[::]:{port}/secret",
+    "http://localhost:{port}/secret",
+    "http://LOCALHOST.:{port}/secret",
+    "http://api.localhost:{port}/secret",
+]
+# Spellings httpx itself rejects as malformed IPv4 (leading zeros): refused as bad URLs.
+MALFORMED_LOOPBACK = ["http://0177.0.0.1:{port}/secret", "http://127.000.000.001:{port}/secret"]
+
+
+@pytest.fixture
+async def internal() -> AsyncIterator[LocalServer]:
+    """A server standing for the operator's internal service: no test may reach it."""
+    async with LocalServer() as running:
+        running.route("/secret", body=b"<html>internal secrets</html>")
+        yield running
+
+
+@pytest.mark.parametrize("template", LOOPBACK_SPELLINGS + MALFORMED_LOOPBACK)
+async def test_loopback_spellings_are_refused(internal: LocalServer, template: str) -> None:
+    url = template.format(port=internal.port)
+    expected = "bad url" if template in MALFORMED_LOOPBACK else "blocked address"
+    assert await fetch_error(closed_config(internal.port), url) == expected
+    assert (internal.connections, internal.requests) == (0, [])
+
+
+@pytest.fixture
+async def outer() -> AsyncIterator[LocalServer]:
+    """A server standing for a public site: on 127.0.0.2, the one address the tests open."""
+    try:
+        running = await LocalServer(host="127.0.0.2").start()
+    except OSError:
+        pytest.skip("127.0.0.2 is not usable as a loopback address here")
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+def outer_config(outer: LocalServer, internal: LocalServer) -> FetchConfig:
+    return open_config(outer.port, internal.port, allowed_private_networks=("127.0.0.2/32",))
+
+
+@pytest.mark.parametrize("template", LOOPBACK_SPELLINGS + MALFORMED_LOOPBACK)
+async def test_redirects_to_loopback_spellings_are_refused(
+    outer: LocalServer, internal: LocalServer, template: str
+) -> None:
+    outer.redirect("/go", template.format(port=internal.port))
+    reason = await fetch_error(outer_config(outer, internal), outer.url("/go"))
+    assert reason == ("bad redirect" if template in MALFORMED_LOOPBACK else "blocked address")
+    assert outer.paths() == ["/go"]
+    assert (internal.connections, internal.requests) == (0, [])
+
+
+NON_LOOPBACK = [
+    "169.254.169.254",
+    "10.0.0.1",
+    "172.16.5.4",
+    "192.168.0.1",
+    "100.64.0.1",
+    "0.0.0.0",
+    "224.0.0.251",
+    "255.255.255.255",
+    "198.18.0.1",
+    "fd00::1",
+    "fe80::1",
+    "::ffff:10.0.0.1",
+    "::ffff:169.254.169.254",
+    "64:ff9b::a9fe:a9fe",
+    "2002:a00:1::1",
+    "2001::1",
+    "fec0::1",
+]
+
+
+@pytest.mark.parametrize("address", NON_LOOPBACK)
+async def test_names_resolving_to_blocked_addresses_are_refused_before_connecting(
+    tripwire: NetworkTripwire, address: str
+) -> None:
+    resolver = fake_resolver({"evil.test": [address]})
+    assert await fetch_error(closed_config(80), "http://evil.test/", resolver) == "blocked address"
+    assert tripwire.connects == []
+
+
+@pytest.mark.parametrize("address", NON_LOOPBACK)
+async def test_redirects_to_names_resolving_to_blocked_addresses_are_refused(
+    tripwire: NetworkTripwire, outer: LocalServer, internal: LocalServer, address: str
+) -> None:
+    resolver = fake_resolver({"evil.test": [address], "outer.test": ["127.0.0.2"]})
+    outer.redirect("/go", f"http://evil.test:{outer.port}/latest/meta-data/")
+    config = outer_config(outer, internal)
+    assert (
+        await fetch_error(config, outer.url("/go", host="outer.test"), resolver)
+        == "blocked address"
+    )
+    assert outer.paths() == ["/go"]
+    assert all(addr[0] == "127.0.0.2" for addr in tripwire.connects)
+
+
+async def test_one_blocked_answer_refuses_the_whole_name(internal: LocalServer) -> None:
+    # A rebinding trick: one good-looking answer beside an internal one.
+    resolver = fake_resolver({"mixed.test": ["127.0.0.1", "8.8.8.8"]})
+    url = f"http://mixed.test:{internal.port}/secret"
+    assert await fetch_error(closed_config(internal.port), url, resolver) == "blocked address"
+    assert internal.connections == 0
+
+
+async def test_guard_sits_on_the_connect_path(server: LocalServer) -> None:
+    """The proof the guard is where the socket opens: the same name, refused then fetched."""
+    server.route("/", body=PAGE)
+    calls: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        calls.append(host)
+        return {"internal.test": ["127.0.0.1"]}[host]
+
+    url = f"http://internal.test:{server.port}/"
+    assert await fetch_error(closed_config(server.port), url, resolver) == "blocked address"
+    assert (server.connections, server.requests) == (0, [])
+
+    async with fetcher(open_config(server.port), resolver) as f:
+        page = await f.fetch(url)
+    assert page.final_url == url
+    (request,) = server.requests
+    assert request.headers["host"] == f"internal.test:{server.port}"
+    assert calls == ["internal.test", "internal.test"]  # resolved once per fetch, then connected
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for internal.test (cert, key), made with the openssl tool."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    command += ["-subj", "/CN=internal.test", "-keyout", str(key), "-out", str(cert)]
+    subprocess.run(command, check=True, capture_output=True)
+    return cert, key
+
+
+async def test_tls_uses_the_hostname_not_the_address(certificate: tuple[Path, Path]) -> None:
+    """SNI and certificate checks are for the name in the URL, though the socket went to the
+    address the guard checked. The server's certificate is self-signed, so the fetch fails, after
+    the server has seen the name the client asked for."""
+    cert, key = certificate
+    server_names: list[str | None] = []
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    tls.sni_callback = lambda _sock, name, _ctx: server_names.append(name)
+    resolver = fake_resolver({"internal.test": ["127.0.0.1"]})
+    async with LocalServer(tls=tls) as server:
+        server.route("/", body=PAGE)
+        url = server.url("/", host="internal.test")
+        assert url.startswith("https://internal.test:")
+        reason = await fetch_error(open_config(server.port), url, resolver)
+    assert reason == "connect failed"  # certificate verification, as it should
+    assert server_names == ["internal.test"]
+
+
+async def test_unresolvable_names_fail_as_dns(server: LocalServer) -> None:
+    url = f"http://nowhere.test:{server.port}/"
+    assert await fetch_error(open_config(server.port), url, fake_resolver({})) == "dns failed"
+    assert (
+        await fetch_error(open_config(server.port), url, fake_resolver({"nowhere.test": []}))
+        == "dns failed"
+    )
+
+
+async def test_resolver_garbage_is_refused(server: LocalServer) -> None:
+    resolver = fake_resolver({"odd.test": ["not-an-ip"]})
+    url = f"http://odd.test:{server.port}/"
+    assert await fetch_error(open_config(server.port), url, resolver) == "blocked address"
+
+
+async def test_fetcher_refuses_an_unguarded_client() -> None:
+    async with httpx.AsyncClient() as plain:
+        with pytest.raises(ValueError, match="make_client"):
+            Fetcher(plain, FetchConfig())
+
+
+async def test_proxy_environment_is_ignored(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.route("/", body=PAGE)
+    async with LocalServer() as proxy:
+        for name in (
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+        ):
+            monkeypatch.setenv(name, proxy.url("/"))
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        async with fetcher(open_config(server.port, proxy.port)) as f:
+            await f.fetch(server.url("/"))
+        assert proxy.connections == 0
+    assert server.paths() == ["/"]
+
+
+# --- concurrency -------------------------------------------------------------------------------
+
+
+async def test_single_flight_shares_one_request(server: LocalServer) -> None:
+    gate = asyncio.Event()
+    server.route("/", body=PAGE, gate=gate)
+    async with fetcher(open_config(server.port)) as f:
+        async with asyncio.timeout(5):
+            waiters = [asyncio.create_task(f.fetch(server.url("/"))) for _ in range(20)]
+            await server.wait_for_requests(1)
+            gate.set()
+            pages = await asyncio.gather(*waiters)
+    assert len(server.requests) == 1
+    assert all(page is pages[0] for page in pages)
+
+
+async def test_single_flight_shares_errors(server: LocalServer) -> None:
+    gate = asyncio.Event()
+    server.route("/", status=404, body=b"gone", gate=gate)
+    async with fetcher(open_config(server.port)) as f:
+        async with asyncio.timeout(5):
+            waiters = [asyncio.create_task(f.fetch(server.url("/"))) for _ in range(5)]
+            await server.wait_for_requests(1)
+            gate.set()
+            results = await asyncio.gather(*waiters, return_exceptions=True)
+    assert [getattr(r, "reason", r) for r in results] == ["http 404"] * 5
+    assert len(server.requests) == 1
+
+
+async def test_cancelling_one_waiter_leaves_the_shared_fetch_running(server: LocalServer) -> None:
+    gate = asyncio.Event()
+    server.route("/", body=PAGE, gate=gate)
+    async with fetcher(open_config(server.port)) as f:
+        async with asyncio.timeout(5):
+            first = asyncio.create_task(f.fetch(server.url("/")))
+            second = asyncio.create_task(f.fetch(server.url("/")))
+            await server.wait_for_requests(1)
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            gate.set()
+            page = await second
+    assert "hello" in page.html
+    assert len(server.requests) == 1
+
+
+async def test_per_host_cap(server: LocalServer) -> None:
+    gate = asyncio.Event()
+    server.route("/slow", body=PAGE, gate=gate)
+    server.route("/fast", body=PAGE)
+    resolver = fake_resolver({"a.test": ["127.0.0.1"], "b.test": ["127.0.0.1"]})
+
+    def on_a() -> int:
+        return sum(r.headers["host"].startswith("a.test") for r in server.requests)
+
+    async with fetcher(open_config(server.port, max_per_host=2), resolver) as f:
+        async with asyncio.timeout(5):
+            slow = [
+                asyncio.create_task(f.fetch(server.url(f"/slow?{i}", host="a.test")))
+                for i in range(5)
+            ]
+            await server.wait_for_requests(2)
+            # Another host is not held up by a.test's queue...
+            await f.fetch(server.url("/fast", host="b.test"))
+            # ...and by the time it is done, a.test still has only its two slots in use.
+            assert on_a() == 2
+            gate.set()
+            await asyncio.gather(*slow)
+    assert on_a() == 5
+    assert server.peak_active <= 2 + 1  # two a.test, plus b.test for a moment
+
+
+async def test_global_cap(server: LocalServer) -> None:
+    gate = asyncio.Event()
+    server.route("/slow", body=PAGE, gate=gate)
+    resolver = fake_resolver({f"h{i}.test": ["127.0.0.1"] for i in range(6)})
+    async with fetcher(open_config(server.port, max_concurrent=3), resolver) as f:
+        async with asyncio.timeout(5):
+            tasks = [
+                asyncio.create_task(f.fetch(server.url("/slow", host=f"h{i}.test")))
+                for i in range(6)
+            ]
+            await server.wait_for_requests(3)
+            gate.set()
+            await asyncio.gather(*tasks)
+    assert len(server.requests) == 6
+    assert server.peak_active == 3
