@@ -1,0 +1,314 @@
+"""What factbot knows about the links in a message: the one function both front ends call.
+
+For each link: its canonical key is looked up (``match: "url"``); the outlet's note is found by
+host; when the key is unknown the page is read (cache first) and its final, canonical and
+``og:url`` addresses are looked up too; then the article's text is matched against the claims
+(``"content"`` above the reply threshold, else only listed as candidates) and against the
+fingerprints of articles read before (``"copy"``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot import fingerprint, links, matching
+from bot.config import Config
+from bot.pages import PageReader
+from bot.ranking import Ranker
+from bot.store import CachedPage, Claim, SourceNote, Store
+
+log = logging.getLogger(__name__)
+
+# Text of an article handed to the matcher: enough for the lead, bounded for speed.
+MAX_MATCH_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The link preview Discord attached to a message (``message.embeds``)."""
+
+    url: str | None
+    title: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    claim: Claim
+    match: str  # "url" | "content" | "copy"
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "claim_id": self.claim.id,
+            "claim": self.claim.claim,
+            "verdict": self.claim.verdict,
+            "note": self.claim.note,
+            "match": self.match,
+            "score": round(self.score, 4),
+            "sources": [
+                {"url": s.url, "title": s.title, "kind": s.kind} for s in self.claim.sources
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class LinkReport:
+    url: str
+    canonical_url: str
+    final_url: str | None = None
+    fetch_error: str | None = None
+    title: str | None = None
+    source: SourceNote | None = None
+    matches: tuple[Match, ...] = ()
+    candidates: tuple[Match, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        """Whether the bot has something to say about this link (it replies only then)."""
+        return bool(self.matches) or self.source is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "canonical_url": self.canonical_url,
+            "final_url": self.final_url,
+            "fetch_error": self.fetch_error,
+            "title": self.title,
+            "source": None
+            if self.source is None
+            else {
+                "domain": self.source.domain,
+                "rating": self.source.rating,
+                "note": self.source.note,
+            },
+            "matches": [m.to_json() for m in self.matches],
+            "candidates": [m.to_json() for m in self.candidates],
+        }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    links: tuple[LinkReport, ...] = ()
+
+    @property
+    def known(self) -> tuple[LinkReport, ...]:
+        return tuple(link for link in self.links if link.known)
+
+
+@dataclass
+class Checker:
+    """The services a check needs; built once at start-up and shared by both front ends."""
+
+    store: Store
+    config: Config
+    reader: PageReader | None = None
+    ranker: Ranker = field(default_factory=Ranker)
+
+    @property
+    def reply_threshold(self) -> float:
+        configured = self.config.matching.reply_threshold
+        return matching.DEFAULT_REPLY_THRESHOLD if configured is None else configured
+
+    async def check_text(
+        self,
+        text: str,
+        *,
+        guild_id: int | None,
+        user_id: int | None = None,
+        previews: Sequence[Preview] = (),
+    ) -> CheckResult:
+        """Reports for the links in a message (at most ``max_links_per_message``)."""
+        urls = links.extract_links(text, self.config.replies.max_links_per_message)
+        by_key = {}
+        for preview in previews:
+            if preview.url:
+                try:
+                    by_key[links.canonical_url(preview.url)] = preview
+                except links.InvalidURL:
+                    continue
+        reports = []
+        for url in urls:
+            try:
+                key = links.canonical_url(url)
+            except links.InvalidURL:
+                continue
+            reports.append(
+                await self.check_link(
+                    url, key, guild_id=guild_id, user_id=user_id, preview=by_key.get(key)
+                )
+            )
+        return CheckResult(tuple(reports))
+
+    async def check_link(
+        self,
+        url: str,
+        key: str,
+        *,
+        guild_id: int | None,
+        user_id: int | None = None,
+        preview: Preview | None = None,
+    ) -> LinkReport:
+        store = self.store
+        known = await store.claims_for_url_keys([key], guild_id=guild_id)
+        matches = [Match(c, "url", 1.0) for c in known.get(key, [])]
+        source = await store.source_note_for(_hosts(url), guild_id=guild_id)
+        report = LinkReport(url=url, canonical_url=key, source=source)
+
+        # The page is read even for a link known by URL: it is what fingerprints the article,
+        # so that copies of it elsewhere are recognised later (and the cache keeps this cheap).
+        page: CachedPage | None = None
+        if self.reader is not None and self.config.pages.enabled:
+            page = await self.reader.read(url, key, user_id=user_id)
+            report = _with(
+                report, final_url=page.final_url, fetch_error=page.error, title=page.title
+            )
+            other_keys = _page_keys(page, key)
+            if other_keys:
+                found = await store.claims_for_url_keys(other_keys, guild_id=guild_id)
+                seen = {m.claim.id for m in matches}
+                for other in other_keys:
+                    for claim in found.get(other, []):
+                        if claim.id not in seen:
+                            seen.add(claim.id)
+                            matches.append(Match(claim, "url", 1.0))
+            if page.final_url and source is None:
+                source = await store.source_note_for(_hosts(page.final_url), guild_id=guild_id)
+                report = _with(report, source=source)
+        if report.title is None and preview is not None:
+            report = _with(report, title=preview.title)
+        if matches:
+            return _with(report, matches=matches)
+        if page is not None and page.fingerprint is not None:
+            copies = await self._copies(page.fingerprint, key, guild_id)
+            if copies:
+                return _with(report, matches=copies)
+
+        article_text = _article_text(page, preview)
+        if not article_text:
+            return report
+        candidates = await self.ranker.rank(
+            store, article_text, guild_id=guild_id, limit=max(self.config.matching.candidates, 1)
+        )
+        threshold = self.reply_threshold
+        claims = {
+            c.id: c
+            for c in await store.get_claims([c.claim_id for c in candidates], guild_id=guild_id)
+        }
+        replied: list[Match] = []
+        listed: list[Match] = []
+        for candidate in candidates:
+            candidate_claim = claims.get(candidate.claim_id)
+            if candidate_claim is None:
+                continue
+            entry = Match(candidate_claim, "content", candidate.confidence)
+            # Only the best candidate is ever replied: two claims from one article is a guess.
+            if not replied and not listed and candidate.confidence >= threshold:
+                replied.append(entry)
+            else:
+                listed.append(entry)
+        return _with(
+            report,
+            matches=replied,
+            candidates=listed[: self.config.matching.candidates],
+        )
+
+    async def search_text(self, text: str, *, guild_id: int | None, limit: int = 5) -> list[Match]:
+        """Claims that best match free text (``/factcheck`` without a link, ``/claim search``)."""
+        candidates = await self.ranker.rank(self.store, text, guild_id=guild_id, limit=limit)
+        claims = {
+            c.id: c
+            for c in await self.store.get_claims(
+                [c.claim_id for c in candidates], guild_id=guild_id
+            )
+        }
+        return [
+            Match(claims[c.claim_id], "content", c.confidence)
+            for c in candidates
+            if c.claim_id in claims
+        ]
+
+    async def _copies(self, hashed: int, key: str, guild_id: int | None) -> list[Match]:
+        """URL matches inherited from a near-identical article read before on another URL."""
+        similar = [
+            other
+            for other, value in await self.store.similar_fingerprints(hashed)
+            if other != key and fingerprint.distance(hashed, value) <= fingerprint.MAX_DISTANCE
+        ]
+        if not similar:
+            return []
+        found = await self.store.claims_for_url_keys(similar, guild_id=guild_id)
+        copies: dict[int, Match] = {}
+        for other in similar:
+            for claim in found.get(other, []):
+                copies.setdefault(claim.id, Match(claim, "copy", 1.0))
+        return list(copies.values())
+
+
+def _with(report: LinkReport, **changes: Any) -> LinkReport:
+    if "matches" in changes:
+        changes["matches"] = tuple(changes["matches"])
+    if "candidates" in changes:
+        changes["candidates"] = tuple(changes["candidates"])
+    return LinkReport(**{**report.__dict__, **changes})
+
+
+def _hosts(url: str) -> list[str]:
+    try:
+        return links.host_candidates(url)
+    except links.InvalidURL:
+        return []
+
+
+def _page_keys(page: CachedPage, key: str) -> list[str]:
+    """Canonical keys of a page's other addresses (final URL, rel=canonical, og:url)."""
+    keys: list[str] = []
+    for url in (page.final_url, page.canonical_url, page.og_url):
+        if not url:
+            continue
+        try:
+            other = links.canonical_url(url)
+        except links.InvalidURL:
+            continue
+        if other != key and other not in keys:
+            keys.append(other)
+    return keys
+
+
+def _article_text(page: CachedPage | None, preview: Preview | None) -> str:
+    parts: list[str] = []
+    for part in (
+        page.title if page else None,
+        page.description if page else None,
+        preview.title if preview else None,
+        preview.description if preview else None,
+        page.lead if page else None,
+    ):
+        if part and part not in parts:
+            parts.append(part)
+    return "\n".join(parts)[:MAX_MATCH_TEXT]
+
+
+class RepeatGuard:
+    """Remembers which links were answered in which channel, to stay quiet about repeats."""
+
+    def __init__(self, window_s: float, max_entries: int = 50_000) -> None:
+        self.window_s = window_s
+        self.max_entries = max_entries
+        self._seen: dict[tuple[int, str], float] = {}
+
+    def first_time(self, channel_id: int, key: str, now: float | None = None) -> bool:
+        """True (and remembered) unless the key was answered in the channel within the window."""
+        now = time.monotonic() if now is None else now
+        seen_at = self._seen.get((channel_id, key))
+        if seen_at is not None and now - seen_at < self.window_s:
+            return False
+        if len(self._seen) >= self.max_entries:
+            cutoff = now - self.window_s
+            self._seen = {k: t for k, t in self._seen.items() if t > cutoff}
+        self._seen[(channel_id, key)] = now
+        return True

@@ -1,0 +1,228 @@
+"""schema.org ClaimReview in and out.
+
+Import reads one ClaimReview object, a list of them, a JSON-LD ``@graph`` or a ``DataFeed``
+(``dataFeedElement``, whose elements are ClaimReviews or DataFeedItems with an ``item``).
+Mapping: ``claimReviewed`` → claim, ``reviewRating.alternateName`` → verdict (original label kept),
+``itemReviewed.appearance[].url`` and ``itemReviewed.firstAppearance.url`` → claim URLs, ``url`` →
+a ``fact-check`` source titled with ``author.name``; ``reviewBody`` → note; ``headline``/``name``
+and ``description`` → searchable context; ``citation[]`` → ``alternative`` sources; ``@id`` →
+the record's identity, so importing the same file twice changes nothing.
+
+Export writes the same shape, so ``import`` reads an export back unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.store import SOURCE_KINDS, Claim, InvalidInput, NewClaim, Source, validate_new_claim
+from bot.verdicts import VERDICTS, map_rating
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read; nothing was imported."""
+
+
+@dataclass
+class ParsedFile:
+    records: list[NewClaim] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # "record 3: missing claimReviewed"
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, dict):
+        return _text(value.get("name") or value.get("@value"))
+    if isinstance(value, list) and value:
+        return _text(value[0])
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _url_of(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, dict):
+        url = value.get("url") or value.get("@id")
+        return url.strip() if isinstance(url, str) and url.strip() else None
+    return None
+
+
+def iter_claim_reviews(document: Any) -> Iterator[Any]:
+    """Every candidate ClaimReview object in a parsed document, in file order."""
+    if isinstance(document, list):
+        for item in document:
+            yield from iter_claim_reviews(item)
+        return
+    if not isinstance(document, dict):
+        yield document  # reported as a bad record by position
+        return
+    if "@graph" in document:
+        yield from iter_claim_reviews(document["@graph"])
+        return
+    if "dataFeedElement" in document:
+        for element in _as_list(document["dataFeedElement"]):
+            if isinstance(element, dict) and "item" in element and "claimReviewed" not in element:
+                yield from iter_claim_reviews(element["item"])
+            else:
+                yield element
+        return
+    yield document
+
+
+def _is_claim_review(obj: dict[str, Any]) -> bool:
+    types = _as_list(obj.get("@type"))
+    return not types or "ClaimReview" in types
+
+
+def record_from_claim_review(obj: Any) -> NewClaim:
+    """One ClaimReview object as a validated NewClaim; InvalidInput says what is wrong."""
+    if not isinstance(obj, dict):
+        raise InvalidInput("not a JSON object")
+    if not _is_claim_review(obj):
+        raise InvalidInput(f"@type is {obj.get('@type')!r}, not ClaimReview")
+    claim = _text(obj.get("claimReviewed"))
+    if not claim:
+        raise InvalidInput("missing claimReviewed")
+    rating = obj.get("reviewRating")
+    label = _text(rating.get("alternateName")) if isinstance(rating, dict) else None
+    if label is None and isinstance(rating, dict):
+        label = _text(rating.get("name"))
+    verdict = map_rating(label)
+    # Keep the original label only where it says more than the verdict itself.
+    rating_label = label if label and label.casefold() != verdict else None
+
+    item = obj.get("itemReviewed")
+    urls: list[str] = []
+    if isinstance(item, dict):
+        for appearance in [*_as_list(item.get("appearance")), item.get("firstAppearance")]:
+            url = _url_of(appearance)
+            if url:
+                urls.append(url)
+    sources: list[Source] = []
+    review_url = _url_of(obj.get("url"))
+    if review_url:
+        sources.append(Source(review_url, _text(obj.get("author")), "fact-check"))
+    for citation in _as_list(obj.get("citation")):
+        url = _url_of(citation)
+        if url:
+            title = kind = None
+            if isinstance(citation, dict):
+                title = _text(citation.get("name"))
+                kind = _text(citation.get("additionalType"))
+            sources.append(Source(url, title, kind if kind in SOURCE_KINDS else "alternative"))
+    context = "\n".join(
+        t
+        for t in (
+            _text(obj.get("headline")) or _text(obj.get("name")),
+            _text(obj.get("description")),
+        )
+        if t
+    )
+    external_id = _text(obj.get("@id"))
+    if external_id is None:
+        digest = hashlib.sha256(claim.encode()).hexdigest()[:16]
+        external_id = f"{review_url or 'claim'}#{digest}"
+    return validate_new_claim(
+        NewClaim(
+            claim=claim,
+            verdict=verdict,
+            note=_text(obj.get("reviewBody")) or "",
+            urls=tuple(urls),
+            sources=tuple(sources),
+            rating_label=rating_label,
+            context=context,
+            external_id=external_id,
+        )
+    )
+
+
+def parse_document(document: Any) -> ParsedFile:
+    parsed = ParsedFile()
+    for position, obj in enumerate(iter_claim_reviews(document), start=1):
+        try:
+            parsed.records.append(record_from_claim_review(obj))
+        except InvalidInput as exc:
+            parsed.errors.append(f"record {position}: {exc}")
+    return parsed
+
+
+def parse_file(path: str) -> ParsedFile:
+    """Read and parse an import file; ImportFileError if it is not usable at all."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            document = json.load(fh)
+    except FileNotFoundError:
+        raise ImportFileError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise ImportFileError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except OSError as exc:
+        raise ImportFileError(f"{path}: cannot read ({exc.strerror})") from None
+    parsed = parse_document(document)
+    if not parsed.records and not parsed.errors:
+        raise ImportFileError(f"{path}: no ClaimReview records found")
+    return parsed
+
+
+def claim_to_claim_review(claim: Claim) -> dict[str, Any]:
+    """A stored claim as a ClaimReview object that ``record_from_claim_review`` reads back."""
+    fact_checks = [s for s in claim.sources if s.kind == "fact-check"]
+    review: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "ClaimReview",
+        "@id": claim.external_id or f"factbot:claim:{claim.id}",
+        "claimReviewed": claim.claim,
+        "reviewRating": {
+            "@type": "Rating",
+            "alternateName": claim.rating_label or claim.verdict,
+        },
+        "datePublished": claim.created_at[:10],
+    }
+    assert claim.verdict in VERDICTS
+    if claim.note:
+        review["reviewBody"] = claim.note
+    if claim.context:
+        review["description"] = claim.context
+    if fact_checks:
+        # ClaimReview has one url; other sources travel as citations typed by their kind.
+        first = fact_checks[0]
+        review["url"] = first.url
+        if first.title:
+            review["author"] = {"@type": "Organization", "name": first.title}
+    if claim.urls:
+        review["itemReviewed"] = {
+            "@type": "Claim",
+            "appearance": [{"@type": "CreativeWork", "url": u} for u in claim.urls],
+        }
+    citations = [s for s in claim.sources if not fact_checks or s is not fact_checks[0]]
+    if citations:
+        review["citation"] = [
+            {
+                "@type": "CreativeWork",
+                "url": s.url,
+                "additionalType": s.kind,
+                **({"name": s.title} if s.title else {}),
+            }
+            for s in citations
+        ]
+    return review
+
+
+def export_document(claims: list[Claim]) -> dict[str, Any]:
+    return {
+        "@context": "https://schema.org",
+        "@type": "DataFeed",
+        "dataFeedElement": [claim_to_claim_review(c) for c in claims],
+    }

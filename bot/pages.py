@@ -1,0 +1,93 @@
+"""Reading a linked page: safe fetch, article extraction, and a cache that survives restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+
+from bot.article import read_article
+from bot.config import PagesConfig
+from bot.fetch import Fetcher, FetchError
+from bot.fingerprint import simhash
+from bot.store import CachedPage, Store
+
+log = logging.getLogger(__name__)
+
+MAX_RATE_LIMITED_USERS = 10_000
+
+
+class UserRateLimit:
+    """At most ``per_minute`` fetches a user in any sliding minute."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._recent: dict[int, deque[float]] = {}
+
+    def allow(self, user_id: int, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        if len(self._recent) > MAX_RATE_LIMITED_USERS:
+            self._recent.clear()  # a bounded map: forgetting is safer than growing without limit
+        recent = self._recent.setdefault(user_id, deque())
+        while recent and now - recent[0] >= 60:
+            recent.popleft()
+        if len(recent) >= self.per_minute:
+            return False
+        recent.append(now)
+        return True
+
+
+class PageReader:
+    """What a page says, from the cache when fresh, else fetched and extracted (then cached)."""
+
+    def __init__(self, store: Store, fetcher: Fetcher, config: PagesConfig) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.config = config
+        self.rate_limit = UserRateLimit(config.user_fetches_per_minute)
+        self._in_flight: dict[str, asyncio.Future[CachedPage]] = {}
+
+    async def read(self, url: str, url_key: str, *, user_id: int | None = None) -> CachedPage:
+        cached = await self.store.cached_page(url_key)
+        if cached is not None:
+            return cached
+        pending = self._in_flight.get(url_key)
+        if pending is not None:
+            # Many messages with one new link: one fetch, one extraction, one cache write.
+            return await asyncio.shield(pending)
+        if user_id is not None and not self.rate_limit.allow(user_id):
+            # Not cached: a rate-limited read is the user's, not the page's.
+            return CachedPage(url_key=url_key, expires_at=0, error="rate limited")
+        task = asyncio.ensure_future(self._fetch_and_cache(url, url_key))
+        self._in_flight[url_key] = task
+        task.add_done_callback(lambda _: self._in_flight.pop(url_key, None))
+        return await asyncio.shield(task)
+
+    async def _fetch_and_cache(self, url: str, url_key: str) -> CachedPage:
+        try:
+            fetched = await self.fetcher.fetch(url)
+        except FetchError as exc:
+            log.info("fetch of %s failed: %s", url_key, exc.reason)
+            page = CachedPage(
+                url_key=url_key,
+                expires_at=time.time() + self.config.failure_ttl_minutes * 60,
+                error=exc.reason,
+            )
+        else:
+            article = await read_article(fetched.html, fetched.final_url)
+            page = CachedPage(
+                url_key=url_key,
+                expires_at=time.time() + self.config.cache_ttl_hours * 3600,
+                final_url=fetched.final_url,
+                title=article.title,
+                site_name=article.site_name,
+                description=article.description,
+                published=article.published,
+                lead=article.lead,
+                canonical_url=article.canonical_url,
+                og_url=article.og_url,
+                fingerprint=simhash("\n".join(t for t in (article.title, article.lead) if t)),
+            )
+        await self.store.cache_page(page)
+        return page

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot import claimreview
+from bot.store import Store
+
+REVIEW = {
+    "@context": "https://schema.org",
+    "@type": "ClaimReview",
+    "url": "https://factcheck.example.org/reviews/moon",
+    "claimReviewed": "The moon landing was filmed in a studio.",
+    "author": {"@type": "Organization", "name": "Example Checks"},
+    "reviewRating": {"@type": "Rating", "ratingValue": 1, "alternateName": "Pants on Fire"},
+    "itemReviewed": {
+        "@type": "Claim",
+        "appearance": [{"@type": "CreativeWork", "url": "https://blog.example.com/moon-hoax"}],
+        "firstAppearance": {"@type": "CreativeWork", "url": "https://video.example.net/watch?v=1"},
+    },
+}
+
+
+def test_one_claim_review_maps_onto_a_claim() -> None:
+    parsed = claimreview.parse_document(REVIEW)
+    assert parsed.errors == []
+    (record,) = parsed.records
+    assert record.claim == "The moon landing was filmed in a studio."
+    assert record.verdict == "false"
+    assert record.rating_label == "Pants on Fire"
+    assert record.urls == (
+        "https://blog.example.com/moon-hoax",
+        "https://video.example.net/watch?v=1",
+    )
+    assert record.sources[0].url == "https://factcheck.example.org/reviews/moon"
+    assert record.sources[0].title == "Example Checks"
+    assert record.sources[0].kind == "fact-check"
+
+
+def test_unknown_ratings_map_to_unproven_never_false() -> None:
+    review = {**REVIEW, "reviewRating": {"alternateName": "Zombie Claim (rated 3/5)"}}
+    (record,) = claimreview.parse_document(review).records
+    assert record.verdict == "unproven"
+    assert record.rating_label == "Zombie Claim (rated 3/5)"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        [REVIEW, {**REVIEW, "claimReviewed": "Second"}],
+        {"@graph": [REVIEW, {**REVIEW, "claimReviewed": "Second"}]},
+        {"@type": "DataFeed", "dataFeedElement": [REVIEW, {**REVIEW, "claimReviewed": "Second"}]},
+        {
+            "@type": "DataFeed",
+            "dataFeedElement": [
+                {"@type": "DataFeedItem", "item": [REVIEW]},
+                {"@type": "DataFeedItem", "item": {**REVIEW, "claimReviewed": "Second"}},
+            ],
+        },
+    ],
+    ids=["list", "graph", "datafeed", "datafeed-items"],
+)
+def test_containers(document: object) -> None:
+    parsed = claimreview.parse_document(document)
+    assert [r.claim for r in parsed.records] == [REVIEW["claimReviewed"], "Second"]
+
+
+def test_bad_records_are_reported_by_position_and_skipped() -> None:
+    document = [
+        REVIEW,
+        {"@type": "ClaimReview"},
+        "just a string",
+        {
+            **REVIEW,
+            "claimReviewed": "ok",
+            "itemReviewed": {"appearance": [{"url": "javascript:x"}]},
+        },
+        {"@type": "Recipe", "claimReviewed": "soup"},
+        {**REVIEW, "claimReviewed": "Third"},
+    ]
+    parsed = claimreview.parse_document(document)
+    assert [r.claim for r in parsed.records] == [REVIEW["claimReviewed"], "Third"]
+    assert [e.split(":")[0] for e in parsed.errors] == [
+        "record 2",
+        "record 3",
+        "record 4",
+        "record 5",
+    ]
+    assert "missing claimReviewed" in parsed.errors[0]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b'{"@type": "DataFeed", "dataFeedElement": []}', "no ClaimReview records"),
+        (b"[]", "no ClaimReview records"),
+    ],
+)
+def test_broken_files_are_refused_whole(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "feed.json"
+    path.write_bytes(content)
+    with pytest.raises(claimreview.ImportFileError, match=message):
+        claimreview.parse_file(str(path))
+
+
+def test_missing_file() -> None:
+    with pytest.raises(claimreview.ImportFileError, match="no such file"):
+        claimreview.parse_file("/nonexistent/feed.json")
+
+
+async def test_export_reads_back_unchanged(store: Store) -> None:
+    document = {
+        "@type": "DataFeed",
+        "dataFeedElement": [
+            REVIEW,
+            {
+                **REVIEW,
+                "@id": "custom-id-2",
+                "claimReviewed": "Vaccines contain microchips.",
+                "reviewRating": {"alternateName": "False"},
+                "reviewBody": "No vaccine contains a microchip.",
+                "headline": "Do vaccines contain microchips?",
+                "citation": [
+                    {"url": "https://health.example.org/vaccines", "name": "How vaccines work"}
+                ],
+            },
+        ],
+    }
+    parsed = claimreview.parse_document(document)
+    await store.import_claims(parsed.records, actor="t", guild_id=None)
+    exported = claimreview.export_document(await store.list_claims(guild_id=None))
+
+    reparsed = claimreview.parse_document(json.loads(json.dumps(exported)))
+    assert reparsed.errors == []
+    result = await store.import_claims(reparsed.records, actor="t", guild_id=None)
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 2)
+    again = claimreview.export_document(await store.list_claims(guild_id=None))
+    assert again == exported
+    claims = await store.list_claims(guild_id=None)
+    assert claims[1].note == "No vaccine contains a microchip."
+    assert {s.kind for s in claims[1].sources} == {"fact-check", "alternative"}
+
+
+async def test_claims_added_by_hand_round_trip_too(store: Store) -> None:
+    from bot.store import NewClaim, Source
+
+    await store.add_claim(
+        NewClaim(
+            "Hand-made claim",
+            "missing-context",
+            note="Context matters.",
+            urls=("https://example.com/a",),
+            sources=(Source("https://example.org/read", "Read this", "alternative"),),
+        ),
+        actor="mod",
+        guild_id=5,
+    )
+    exported = claimreview.export_document(
+        await store.list_claims(guild_id=5, include_global=False)
+    )
+    reparsed = claimreview.parse_document(exported)
+    result = await store.import_claims(reparsed.records, actor="t", guild_id=5)
+    assert (result.created, result.unchanged) == (0, 1)

@@ -1,0 +1,235 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+ARTICLE = "https://www.example.com/news/moon-hoax?utm_source=twitter&fbclid=abc"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "cli.db")
+
+
+def add_moon_claim(capsys: pytest.CaptureFixture[str], db: str, *extra: str) -> int:
+    code, out, err = run(
+        capsys,
+        "claims",
+        "add",
+        "--db",
+        db,
+        "--claim",
+        "The moon landing was staged",
+        "--verdict",
+        "false",
+        "--note",
+        "Hundreds of kilos of moon rock say otherwise.",
+        "--url",
+        "http://example.com/news/moon-hoax/",
+        "--source",
+        "https://factcheck.example.org/moon",
+        "--json",
+        *extra,
+    )
+    assert (code, err) == (0, "")
+    return int(json.loads(out)["claim_id"])
+
+
+def test_claims_add_prints_the_new_id(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    assert add_moon_claim(capsys, db) == 1
+    code, out, _ = run(capsys, "claims", "add", "--db", db, "--claim", "x", "--verdict", "true")
+    assert (code, out) == (0, "2\n")
+
+
+def test_check_json_follows_the_contract(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    claim_id = add_moon_claim(capsys, db)
+    code, out, _ = run(capsys, "check", "--db", db, "--no-fetch", "--json", f"look {ARTICLE} !")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"links", "reply"}
+    (link,) = data["links"]
+    assert link["url"] == ARTICLE
+    assert link["canonical_url"] == "https://example.com/news/moon-hoax"
+    for key in ("final_url", "fetch_error", "title", "source"):
+        assert link[key] is None
+    (match,) = link["matches"]
+    assert match == {
+        "claim_id": claim_id,
+        "claim": "The moon landing was staged",
+        "verdict": "false",
+        "note": "Hundreds of kilos of moon rock say otherwise.",
+        "match": "url",
+        "score": 1.0,
+        "sources": [
+            {"url": "https://factcheck.example.org/moon", "title": None, "kind": "alternative"}
+        ],
+    }
+    assert "The moon landing was staged" in data["reply"]
+
+
+def test_check_prints_the_reply_and_is_silent_when_unknown(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    add_moon_claim(capsys, db)
+    code, out, _ = run(capsys, "check", "--db", db, "--no-fetch", ARTICLE)
+    assert code == 0
+    assert "False: The moon landing was staged" in out
+    assert "Matched: this article" in out
+    code, out, err = run(capsys, "check", "--db", db, "--no-fetch", "https://unknown.example.org/x")
+    assert (code, out) == (0, "")
+    assert "no reply" in err
+    code, out, _ = run(capsys, "check", "--db", db, "--no-fetch", "--json", "no links here")
+    assert json.loads(out) == {"links": [], "reply": None}
+
+
+def test_guild_scoping_from_the_cli(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    add_moon_claim(capsys, db, "--guild", "42")
+    _, out, _ = run(capsys, "check", "--db", db, "--no-fetch", "--json", "--guild", "42", ARTICLE)
+    assert json.loads(out)["links"][0]["matches"]
+    _, out, _ = run(capsys, "check", "--db", db, "--no-fetch", "--json", "--guild", "7", ARTICLE)
+    assert json.loads(out)["links"][0]["matches"] == []
+
+
+def test_sources_set_applies_to_the_outlet(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    code, out, _ = run(
+        capsys,
+        "sources",
+        "set",
+        "https://www.Tabloid.example.net/",
+        "--db",
+        db,
+        "--rating",
+        "unreliable",
+        "--note",
+        "Often wrong.",
+    )
+    assert (code, out) == (0, "tabloid.example.net\n")
+    _, out, _ = run(
+        capsys, "check", "--db", db, "--no-fetch", "--json", "https://m.tabloid.example.net/x"
+    )
+    link = json.loads(out)["links"][0]
+    assert link["source"] == {
+        "domain": "tabloid.example.net",
+        "rating": "unreliable",
+        "note": "Often wrong.",
+    }
+    assert link["matches"] == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["claims", "add", "--claim", "x", "--verdict", "fasle"],
+        ["claims", "add", "--claim", "x", "--verdict", "false", "--url", "not a url"],
+        ["claims", "add", "--claim", "", "--verdict", "false"],
+        ["claims", "add", "--claim", "x", "--verdict", "false", "--guild", "abc"],
+        ["sources", "set", "not a domain", "--rating", "x"],
+        ["check", "--config", "/nonexistent.toml", "x"],
+        ["import", "/nonexistent.json"],
+        ["frobnicate"],
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], db: str, argv: list[str]
+) -> None:
+    code, out, err = (
+        run(capsys, *argv, "--db", db) if argv[0] != "frobnicate" else run(capsys, *argv)
+    )
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("factbot")
+    if Path(db).exists():
+        _, listed, _ = run(capsys, "claims", "list", "--db", db)
+        assert listed == ""
+
+
+def test_check_against_a_missing_store_is_an_error(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    code, _, err = run(capsys, "check", "--db", db, "https://example.com/")
+    assert code == 2
+    assert "no store" in err
+    assert not Path(db).exists()
+
+
+def test_import_export_round_trip(
+    capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+) -> None:
+    feed = tmp_path / "feed.json"
+    feed.write_text(
+        json.dumps(
+            [
+                {
+                    "@type": "ClaimReview",
+                    "claimReviewed": "Claim one",
+                    "url": "https://fc.example.org/1",
+                    "author": {"name": "FC"},
+                    "reviewRating": {"alternateName": "Mostly False"},
+                    "itemReviewed": {"appearance": [{"url": "https://a.example.com/1"}]},
+                },
+                {"@type": "ClaimReview"},
+                {
+                    "@type": "ClaimReview",
+                    "claimReviewed": "Claim two",
+                    "reviewRating": {"alternateName": "True"},
+                },
+            ]
+        )
+    )
+    code, out, err = run(capsys, "import", str(feed), "--db", db)
+    assert code == 0
+    assert out == "imported 2 records: 2 created, 0 updated, 0 unchanged, 1 skipped\n"
+    assert "record 2: missing claimReviewed" in err
+    code, out, _ = run(capsys, "import", str(feed), "--db", db)
+    assert out == "imported 2 records: 0 created, 0 updated, 2 unchanged, 1 skipped\n"
+
+    exported = tmp_path / "out.json"
+    assert run(capsys, "export", "--db", db, "-o", str(exported))[0] == 0
+    code, out, _ = run(capsys, "import", str(exported), "--db", db)
+    assert out == "imported 2 records: 0 created, 0 updated, 2 unchanged, 0 skipped\n"
+    code, stdout_export, _ = run(capsys, "export", "--db", db)
+    assert json.loads(stdout_export) == json.loads(exported.read_text())
+
+
+def test_broken_import_file_changes_nothing(
+    capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+) -> None:
+    add_moon_claim(capsys, db)
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"@type": "ClaimReview", "claimReviewed": "x"')
+    code, _out, err = run(capsys, "import", str(bad), "--db", db)
+    assert code == 2
+    assert "not valid JSON" in err
+    _, listed, _ = run(capsys, "claims", "list", "--db", db)
+    assert listed.count("\n") == 1
+
+
+def test_demo_check_shows_a_real_reply(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys,
+        "check",
+        "--demo",
+        "Read https://www.news.example.com/2016/12/aleppo-battle-resumes-evacuation-shia-villagers/?utm_source=x",
+    )
+    assert code == 0
+    assert "Misleading" in out
+    assert "DEMO RECORD" in out
+
+
+def test_run_without_a_token_fails_fast(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    code, _, err = run(capsys, "run")
+    assert code == 2
+    assert "DISCORD_TOKEN" in err

@@ -1,0 +1,279 @@
+"""The whole path for a posted link: canonical key, safe fetch, page metadata, cache, matching."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.checking import Checker
+from bot.cli import main
+from bot.config import Config, PagesConfig
+from bot.fetch import FetchConfig, Fetcher, make_client
+from bot.pages import PageReader
+from bot.services import open_store
+from bot.store import NewClaim, Source, Store
+from tests.servers import LocalServer
+
+ARTICLE_TEXT = (
+    "The city council voted on Tuesday to close the old harbour bridge for repairs after "
+    "engineers found cracks in three of its supporting pillars. The closure is expected to last "
+    "six months, and ferries will run every twenty minutes during rush hour. Local shop owners "
+    "said they feared losing customers, while the mayor promised a support fund for businesses "
+    "near the bridge. Critics argued that the repairs had been postponed for years and that the "
+    "council ignored warnings from its own inspectors in the last two reports."
+)
+
+
+def page(title: str, body: str = ARTICLE_TEXT, head: str = "") -> bytes:
+    return (
+        f"<!doctype html><html><head><title>{title}</title>{head}</head><body>"
+        f"<nav>Home | World | Sport</nav><article><h1>{title}</h1><p>{body}</p></article>"
+        f"<footer>(c) Example Media</footer></body></html>"
+    ).encode()
+
+
+def config_for(server: LocalServer, **pages: object) -> Config:
+    return Config(
+        fetch=FetchConfig(
+            allowed_private_networks=("127.0.0.0/8",),
+            allowed_ports=(server.port,),
+            timeout_s=5.0,
+        ),
+        pages=PagesConfig(**pages),  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+async def checker(store: Store, http_server: LocalServer) -> AsyncIterator[Checker]:
+    config = config_for(http_server)
+    client = make_client(config.fetch)
+    reader = PageReader(store, Fetcher(client, config.fetch), config.pages)
+    yield Checker(store=store, config=config, reader=reader)
+    await client.aclose()
+
+
+async def claim_at(store: Store, url: str, text: str = "The bridge is being closed") -> int:
+    claim = await store.add_claim(
+        NewClaim(
+            text,
+            "misleading",
+            note="Only for repairs.",
+            urls=(url,),
+            sources=(
+                Source("https://factcheck.example.org/bridge", "Example Checks", "fact-check"),
+            ),
+        ),
+        actor="t",
+        guild_id=None,
+    )
+    return claim.id
+
+
+async def test_shortened_link_matches_the_article_it_leads_to(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    http_server.route("/news/bridge-closure", body=page("Bridge closes"))
+    http_server.redirect("/s/Xy12", http_server.url("/news/bridge-closure"))
+    claim_id = await claim_at(store, http_server.url("/news/bridge-closure"))
+
+    result = await checker.check_text(f"wow {http_server.url('/s/Xy12')}", guild_id=None)
+    (link,) = result.links
+    assert [(m.claim.id, m.match) for m in link.matches] == [(claim_id, "url")]
+    assert link.final_url == http_server.url("/news/bridge-closure")
+    assert link.title == "Bridge closes"
+    assert link.fetch_error is None
+
+
+async def test_amp_page_matches_through_its_canonical_link(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    canonical = http_server.url("/2026/11/bridge-closure.html")
+    http_server.route(
+        "/amp-stories/88123",
+        body=page("Bridge closes", head=f'<link rel="canonical" href="{canonical}">'),
+    )
+    claim_id = await claim_at(store, canonical)
+    result = await checker.check_text(http_server.url("/amp-stories/88123"), guild_id=None)
+    assert [(m.claim.id, m.match) for m in result.links[0].matches] == [(claim_id, "url")]
+
+
+async def test_retagged_link_matches_through_og_url(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    known = http_server.url("/world/bridge")
+    http_server.route(
+        "/share/abc", body=page("Bridge closes", head=f'<meta property="og:url" content="{known}">')
+    )
+    claim_id = await claim_at(store, known)
+    result = await checker.check_text(http_server.url("/share/abc"), guild_id=None)
+    assert [(m.claim.id, m.match) for m in result.links[0].matches] == [(claim_id, "url")]
+
+
+async def test_syndicated_copy_inherits_the_original_matches(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    original = http_server.url("/original/bridge")
+    http_server.route("/original/bridge", body=page("Bridge closes for six months"))
+    http_server.route(
+        "/mirror/2026/bridge-copy",
+        body=page("Bridge closes for six months", head='<meta name="robots" content="noindex">'),
+    )
+    claim_id = await claim_at(store, original)
+    first = await checker.check_text(original, guild_id=None)
+    assert first.links[0].matches[0].match == "url"
+
+    copy = await checker.check_text(http_server.url("/mirror/2026/bridge-copy"), guild_id=None)
+    assert [(m.claim.id, m.match) for m in copy.links[0].matches] == [(claim_id, "copy")]
+
+
+async def test_a_different_article_is_not_a_copy(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    original = http_server.url("/original/bridge")
+    http_server.route("/original/bridge", body=page("Bridge closes"))
+    other_text = (
+        "The national football team won the final on Sunday evening after a penalty shoot-out "
+        "that lasted eleven rounds. Fans celebrated in the streets until the early morning, and "
+        "the coach thanked the supporters who had travelled across the continent. The captain "
+        "scored the decisive kick and later said the team had trained for this moment all year."
+    )
+    http_server.route("/sport/final", body=page("Team wins the final", body=other_text))
+    await claim_at(store, original)
+    await checker.check_text(original, guild_id=None)
+    result = await checker.check_text(http_server.url("/sport/final"), guild_id=None)
+    assert result.links[0].matches == ()
+    assert result.known == ()
+
+
+async def test_a_failed_fetch_still_reports_the_outlet(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    http_server.route("/gone", status=404, body=b"<html>not found</html>")
+    await store.set_source_note("127.0.0.1", "test outlet", "A note.", actor="t", guild_id=None)
+    result = await checker.check_text(http_server.url("/gone"), guild_id=None)
+    (link,) = result.links
+    assert link.fetch_error == "http 404"
+    assert link.source is not None and link.source.rating == "test outlet"
+    assert result.known == (link,)
+
+
+async def test_unknown_page_is_silent(checker: Checker, http_server: LocalServer) -> None:
+    http_server.route("/news/other", body=page("Nothing we know"))
+    result = await checker.check_text(http_server.url("/news/other"), guild_id=None)
+    assert result.known == ()
+
+
+async def test_many_messages_with_one_new_link_fetch_it_once(
+    checker: Checker, http_server: LocalServer
+) -> None:
+    gate = asyncio.Event()
+    http_server.route("/news/hot", body=page("Hot story"), gate=gate)
+    url = http_server.url("/news/hot")
+    tasks = [asyncio.create_task(checker.check_text(url, guild_id=None)) for _ in range(50)]
+    await asyncio.wait_for(http_server.wait_for_requests(1), timeout=10)
+    gate.set()
+    results = await asyncio.gather(*tasks)
+    assert http_server.paths() == ["/news/hot"]
+    assert {r.links[0].title for r in results} == {"Hot story"}
+
+
+async def test_page_cache_survives_a_restart(tmp_path: Path, http_server: LocalServer) -> None:
+    http_server.route("/news/cached", body=page("Cached story"))
+    config = config_for(http_server)
+    for _ in range(2):
+        store = await open_store(str(tmp_path / "cache.db"))
+        client = make_client(config.fetch)
+        checker = Checker(
+            store=store,
+            config=config,
+            reader=PageReader(store, Fetcher(client, config.fetch), config.pages),
+        )
+        result = await checker.check_text(http_server.url("/news/cached"), guild_id=None)
+        assert result.links[0].title == "Cached story"
+        await client.aclose()
+        await store.close()
+    assert http_server.paths() == ["/news/cached"]
+
+
+async def test_failures_are_cached_briefly_and_retried_after(
+    store: Store, http_server: LocalServer
+) -> None:
+    http_server.route("/flaky", status=503, body=b"busy")
+    config = config_for(http_server, failure_ttl_minutes=0.0)
+    client = make_client(config.fetch)
+    checker = Checker(
+        store=store,
+        config=config,
+        reader=PageReader(store, Fetcher(client, config.fetch), config.pages),
+    )
+    first = await checker.check_text(http_server.url("/flaky"), guild_id=None)
+    assert first.links[0].fetch_error == "http 503"
+    await checker.check_text(http_server.url("/flaky"), guild_id=None)
+    assert http_server.paths() == ["/flaky", "/flaky"]  # a zero TTL retries at once
+    await client.aclose()
+
+
+async def test_per_user_rate_limit_bounds_fetches(store: Store, http_server: LocalServer) -> None:
+    for i in range(5):
+        http_server.route(f"/p/{i}", body=page(f"Story {i}"))
+    config = config_for(http_server, user_fetches_per_minute=2)
+    client = make_client(config.fetch)
+    checker = Checker(
+        store=store,
+        config=config,
+        reader=PageReader(store, Fetcher(client, config.fetch), config.pages),
+    )
+    errors = []
+    for i in range(5):
+        result = await checker.check_text(http_server.url(f"/p/{i}"), guild_id=None, user_id=7)
+        errors.append(result.links[0].fetch_error)
+    assert errors == [None, None, "rate limited", "rate limited", "rate limited"]
+    other = await checker.check_text(http_server.url("/p/4"), guild_id=None, user_id=8)
+    assert other.links[0].fetch_error is None
+    assert len(http_server.requests) == 3
+    await client.aclose()
+
+
+async def test_factbot_check_follows_a_shortener(
+    tmp_path: Path, http_server: LocalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    http_server.route("/news/bridge-closure", body=page("Bridge closes"))
+    http_server.redirect("/s/Xy12", "/news/bridge-closure")
+    db = str(tmp_path / "cli.db")
+    store = await open_store(db)
+    claim_id = await claim_at(store, http_server.url("/news/bridge-closure"))
+    await store.close()
+    cfg = tmp_path / "factbot.toml"
+    cfg.write_text(
+        '[fetch]\nallowed_private_networks = ["127.0.0.0/8"]\n'
+        f"allowed_ports = [{http_server.port}]\n"
+    )
+    code = await asyncio.to_thread(
+        main, ["check", "--config", str(cfg), "--db", db, "--json", http_server.url("/s/Xy12")]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    (link,) = json.loads(out)["links"]
+    assert link["final_url"] == http_server.url("/news/bridge-closure")
+    assert link["title"] == "Bridge closes"
+    assert [(m["claim_id"], m["match"]) for m in link["matches"]] == [(claim_id, "url")]
+
+
+async def test_factbot_check_reports_a_blocked_address(
+    tmp_path: Path, http_server: LocalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    http_server.route("/admin", body=page("Internal"))
+    db = str(tmp_path / "cli.db")
+    await (await open_store(db)).close()
+    code = await asyncio.to_thread(
+        main,
+        ["check", "--db", db, "--json", http_server.url("/admin").replace("127.0.0.1", "127.1")],
+    )
+    link = json.loads(capsys.readouterr().out)["links"][0]
+    assert code == 0
+    assert link["fetch_error"] in {"blocked address", "blocked port"}
+    assert http_server.requests == []

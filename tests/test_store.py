@@ -1,0 +1,294 @@
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot import links
+from bot.services import open_store
+from bot.store import (
+    InvalidInput,
+    NewClaim,
+    NotFound,
+    Source,
+    Store,
+    StoreBusy,
+    StoreError,
+)
+
+GUILD_A = 111
+GUILD_B = 222
+URL = "https://www.example.com/news/story?utm_source=x"
+
+
+def new_claim(text: str = "The moon is made of cheese", **kw: object) -> NewClaim:
+    fields: dict[str, object] = {"claim": text, "verdict": "false", "note": "It is rock."}
+    fields.update(kw)
+    return NewClaim(**fields)  # type: ignore[arg-type]
+
+
+async def test_migrations_from_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    store = await Store.open(path)
+    await store.close()
+    db = sqlite3.connect(path)
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+    db.close()
+    assert version >= 1
+    assert {"claims", "claim_urls", "claim_sources", "source_notes", "audit_log"} <= tables
+    assert mode == "wal"
+    # Opening again applies nothing and keeps the data.
+    store = await Store.open(path)
+    await store.add_claim(new_claim(), actor="t", guild_id=None)
+    await store.close()
+    store = await Store.open(path)
+    assert await store.count_claims() == 1
+    await store.close()
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    sqlite3.connect(path).execute("PRAGMA user_version = 999").connection.close()
+    with pytest.raises(StoreError, match="newer than this factbot"):
+        await Store.open(path)
+
+
+async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="not a factbot database"):
+        await Store.open(path)
+
+
+async def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="does not exist"):
+        await Store.open(tmp_path / "nope" / "x.db")
+
+
+async def test_claim_found_by_canonical_url(store: Store) -> None:
+    claim = await store.add_claim(
+        new_claim(
+            urls=(URL,), sources=(Source("https://factcheck.example.org/a", "FC", "fact-check"),)
+        ),
+        actor="t",
+        guild_id=None,
+    )
+    key = links.canonical_url("http://example.com/news/story/")
+    found = await store.claims_for_url_keys([key], guild_id=GUILD_A)
+    assert [c.id for c in found[key]] == [claim.id]
+    assert found[key][0].sources[0].kind == "fact-check"
+
+
+async def test_servers_see_own_and_global_claims_only(store: Store) -> None:
+    a = await store.add_claim(new_claim("A's claim", urls=(URL,)), actor="a", guild_id=GUILD_A)
+    g = await store.add_claim(new_claim("global claim", urls=(URL,)), actor="op", guild_id=None)
+    key = links.canonical_url(URL)
+    seen_by_a = {c.id for c in (await store.claims_for_url_keys([key], guild_id=GUILD_A))[key]}
+    seen_by_b = {c.id for c in (await store.claims_for_url_keys([key], guild_id=GUILD_B))[key]}
+    assert seen_by_a == {a.id, g.id}
+    assert seen_by_b == {g.id}
+    with pytest.raises(NotFound):
+        await store.get_claim(a.id, guild_id=GUILD_B)
+
+
+@pytest.mark.parametrize("operation", ["edit", "retire", "link", "source"])
+async def test_other_scopes_cannot_change_a_claim(store: Store, operation: str) -> None:
+    a = await store.add_claim(new_claim("A's claim"), actor="a", guild_id=GUILD_A)
+    g = await store.add_claim(new_claim("global claim"), actor="op", guild_id=None)
+    audit_before = await store.audit_count()
+    for target in (a, g):
+        with pytest.raises(NotFound, match="not found"):
+            if operation == "edit":
+                await store.edit_claim(target.id, actor="b", guild_id=GUILD_B, verdict="true")
+            elif operation == "retire":
+                await store.set_active(target.id, False, actor="b", guild_id=GUILD_B)
+            elif operation == "link":
+                await store.link_url(target.id, URL, actor="b", guild_id=GUILD_B)
+            else:
+                await store.add_source(
+                    target.id, Source("https://x.example/"), actor="b", guild_id=GUILD_B
+                )
+    assert await store.get_claim(a.id, guild_id=GUILD_A) == a
+    assert await store.get_claim(g.id, guild_id=None) == g
+    assert await store.audit_count() == audit_before
+
+
+async def test_every_change_writes_exactly_one_audit_row(store: Store) -> None:
+    claim = await store.add_claim(new_claim(), actor="mod:1", guild_id=GUILD_A)
+    await store.edit_claim(claim.id, actor="mod:2", guild_id=GUILD_A, verdict="mostly-false")
+    await store.link_url(claim.id, URL, actor="mod:2", guild_id=GUILD_A)
+    await store.add_source(
+        claim.id,
+        Source("https://fc.example/x", "FC", "fact-check"),
+        actor="mod:2",
+        guild_id=GUILD_A,
+    )
+    await store.set_active(claim.id, False, actor="mod:3", guild_id=GUILD_A)
+    # No-ops change nothing and write nothing.
+    await store.link_url(claim.id, "http://example.com/news/story/", actor="m", guild_id=GUILD_A)
+    await store.set_active(claim.id, False, actor="m", guild_id=GUILD_A)
+    history = await store.claim_history(claim.id, guild_id=GUILD_A)
+    assert [e.action for e in history] == ["create", "edit", "link", "source", "retire"]
+    assert [e.actor for e in history] == ["mod:1", "mod:2", "mod:2", "mod:2", "mod:3"]
+    assert history[1].before is not None and history[1].before["verdict"] == "false"
+    assert history[1].after is not None and history[1].after["verdict"] == "mostly-false"
+    assert history[0].before is None
+
+
+async def test_audit_log_is_append_only(store: Store, tmp_path: Path) -> None:
+    await store.add_claim(new_claim(), actor="t", guild_id=None)
+    db = sqlite3.connect(tmp_path / "factbot.db")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("DELETE FROM audit_log")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("UPDATE audit_log SET actor = 'someone else'")
+    db.close()
+
+
+async def test_retired_claims_are_not_matched_and_can_be_restored(store: Store) -> None:
+    claim = await store.add_claim(new_claim(urls=(URL,)), actor="t", guild_id=GUILD_A)
+    key = links.canonical_url(URL)
+    await store.set_active(claim.id, False, actor="t", guild_id=GUILD_A)
+    assert await store.claims_for_url_keys([key], guild_id=GUILD_A) == {}
+    assert (await store.get_claim(claim.id, guild_id=GUILD_A)).active is False
+    await store.set_active(claim.id, True, actor="t", guild_id=GUILD_A)
+    assert key in await store.claims_for_url_keys([key], guild_id=GUILD_A)
+
+
+async def test_edit_changes_fields_and_rejects_bad_values(store: Store) -> None:
+    claim = await store.add_claim(new_claim(), actor="t", guild_id=GUILD_A)
+    edited = await store.edit_claim(
+        claim.id, actor="t", guild_id=GUILD_A, note="New note", claim="Moon is cheese"
+    )
+    assert (edited.claim, edited.note, edited.verdict) == ("Moon is cheese", "New note", "false")
+    with pytest.raises(InvalidInput, match="unknown verdict"):
+        await store.edit_claim(claim.id, actor="t", guild_id=GUILD_A, verdict="fasle")
+    with pytest.raises(InvalidInput, match="empty"):
+        await store.edit_claim(claim.id, actor="t", guild_id=GUILD_A, claim="   ")
+    assert await store.get_claim(claim.id, guild_id=GUILD_A) == edited
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"claim": ""},
+        {"verdict": "very false"},
+        {"urls": ("not a url",)},
+        {"urls": ("ftp://example.com/x",)},
+        {"sources": (Source("javascript:alert(1)"),)},
+        {"sources": (Source("https://ok.example/", None, "opinion"),)},
+        {"note": "x" * 5000},
+    ],
+)
+async def test_bad_claims_are_refused_and_nothing_is_written(store: Store, bad: dict) -> None:
+    with pytest.raises(InvalidInput):
+        await store.add_claim(new_claim(**bad), actor="t", guild_id=None)
+    assert await store.count_claims() == 0
+    assert await store.audit_count() == 0
+
+
+async def test_source_notes_most_specific_host_first_and_scoped(store: Store) -> None:
+    await store.set_source_note("example.com", "tabloid", "", actor="t", guild_id=None)
+    await store.set_source_note("news.example.com", "newsroom", "", actor="t", guild_id=None)
+    await store.set_source_note("example.com", "server says", "", actor="t", guild_id=GUILD_A)
+
+    async def rating(url: str, guild: int | None) -> str | None:
+        note = await store.source_note_for(links.host_candidates(url), guild_id=guild)
+        return None if note is None else note.rating
+
+    assert await rating("https://news.example.com/a", GUILD_B) == "newsroom"
+    assert await rating("https://www.example.com/a", GUILD_B) == "tabloid"
+    assert await rating("https://www.example.com/a", GUILD_A) == "server says"
+    assert await rating("https://other.example.org/a", GUILD_A) is None
+
+
+async def test_domain_notes_do_not_cross_registrable_domains(store: Store) -> None:
+    await store.set_source_note("a.blogspot.com", "hoaxes", "", actor="t", guild_id=None)
+    assert (
+        await store.source_note_for(
+            links.host_candidates("https://b.blogspot.com/x"), guild_id=None
+        )
+        is None
+    )
+    assert (
+        await store.source_note_for(
+            links.host_candidates("https://a.blogspot.com/x"), guild_id=None
+        )
+        is not None
+    )
+
+
+async def test_source_note_clear_is_scoped(store: Store) -> None:
+    await store.set_source_note("example.com", "tabloid", "", actor="t", guild_id=None)
+    with pytest.raises(NotFound):
+        await store.clear_source_note("example.com", actor="b", guild_id=GUILD_B)
+    await store.clear_source_note("example.com", actor="t", guild_id=None)
+    assert await store.list_source_notes(guild_id=None) == []
+    assert await store.audit_count() == 2
+
+
+async def test_concurrent_writers_never_lose_or_mix_work(store: Store) -> None:
+    async def add(i: int) -> int:
+        claim = await store.add_claim(
+            new_claim(f"claim {i}", urls=(f"https://example.com/{i}",)), actor="t", guild_id=None
+        )
+        return claim.id
+
+    ids = await asyncio.gather(*(add(i) for i in range(50)))
+    assert len(set(ids)) == 50
+    assert await store.count_claims() == 50
+    assert await store.audit_count() == 50
+    for i, claim_id in enumerate(ids):
+        claim = await store.get_claim(claim_id, guild_id=None)
+        assert claim.claim == f"claim {i}"
+        assert claim.urls == (f"https://example.com/{i}",)
+
+
+async def test_locked_database_gives_a_short_error_and_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    store = await Store.open(path, busy_timeout_ms=50)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreBusy, match="busy"):
+            await store.add_claim(new_claim(), actor="t", guild_id=None)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert await store.count_claims() == 0
+    await store.add_claim(new_claim(), actor="t", guild_id=None)
+    assert await store.count_claims() == 1
+    await store.close()
+
+
+async def test_old_url_keys_are_rekeyed_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    store = await open_store(str(path))
+    claim = await store.add_claim(new_claim(urls=(URL,)), actor="t", guild_id=None)
+    await store.close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE claim_urls SET url_key = 'stale-key', key_version = 0")
+    db.commit()
+    db.close()
+    store = await open_store(str(path))
+    key = links.canonical_url(URL)
+    found = await store.claims_for_url_keys([key], guild_id=None)
+    assert [c.id for c in found[key]] == [claim.id]
+    await store.close()
+
+
+async def test_import_is_idempotent(store: Store) -> None:
+    records = [new_claim(f"claim {i}", external_id=f"x:{i}") for i in range(3)]
+    first = await store.import_claims(records, actor="t", guild_id=None)
+    again = await store.import_claims(records, actor="t", guild_id=None)
+    assert (first.created, first.updated, first.unchanged) == (3, 0, 0)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert await store.audit_count() == 3
+    changed = [new_claim("claim 0", external_id="x:0", verdict="true")]
+    third = await store.import_claims(changed, actor="t", guild_id=None)
+    assert third.updated == 1
+    assert await store.audit_count() == 4
