@@ -1,0 +1,127 @@
+"""The Discord front end: the bot class and ``run_bot``, which ``factbot run`` calls.
+
+Resources (store, HTTP client, checker) are opened by ``run_bot`` and handed to the bot, as in
+discord.py's ``examples/advanced_startup.py``; ``setup_hook`` only loads the extensions.
+Application commands are synced by the owner (``@factbot sync``), never on start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.config import Config
+from bot.services import Services, open_services
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.errors",
+    "cogs.links",
+    "cogs.claims",
+    "cogs.sources",
+    "cogs.admin",
+)
+
+INTENTS_HELP = (
+    "Discord refused the Message Content intent: enable it for this bot in the developer portal "
+    "(Applications > your bot > Bot > Privileged Gateway Intents > Message Content Intent)"
+)
+TOKEN_HELP = "Discord refused the token: check DISCORD_TOKEN (Bot > Reset Token in the portal)"
+
+
+def bot_intents() -> discord.Intents:
+    """Servers, their messages, and message content (privileged: links in ordinary messages)."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.message_content = True
+    return intents
+
+
+class FactBot(commands.Bot):
+    """factbot's bot: holds the services every cog uses (no globals)."""
+
+    def __init__(self, services: Services) -> None:
+        owners = set(services.config.discord.owner_ids)
+        options: dict[str, Any] = {"owner_ids": owners} if owners else {}
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=bot_intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            **options,
+        )
+        self.services = services
+        self._background: set[asyncio.Task[Any]] = set()
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        embedder = self.services.checker.ranker.embedder
+        if embedder is not None:
+            self.start_background(self._embed_missing_claims(embedder), name="embed-claims")
+
+    def start_background(self, coro: Any, *, name: str) -> asyncio.Task[Any]:
+        """A task the bot keeps a reference to (else it may be garbage-collected mid-run)."""
+        task = asyncio.create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def _embed_missing_claims(self, embedder: Any) -> None:
+        from bot.ranking import embed_missing_claims
+
+        try:
+            added = await embed_missing_claims(self.services.store, embedder)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("embedding claims without vectors failed; lexical order is used for them")
+            return
+        if added:
+            log.info("embedded %d claims that had no vector", added)
+
+    async def on_ready(self) -> None:
+        assert self.user is not None
+        log.info("connected as %s (id %d) to %d servers", self.user, self.user.id, len(self.guilds))
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await super().close()
+
+
+def setup_logging(level: str) -> None:
+    """Log at the configured level; keeps the handler ``factbot``'s CLI installed, if any."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root.setLevel(level)
+    # discord.py's gateway chatter at DEBUG would drown ours.
+    logging.getLogger("discord").setLevel(max(logging.getLevelName(level), logging.INFO))
+
+
+async def run_bot(config: Config, *, db_path: str | None = None) -> None:
+    """Open the services, connect to Discord and answer until stopped."""
+    from bot.cli import UsageError
+
+    setup_logging(config.log_level)
+    token = config.discord.token
+    if not token:
+        raise UsageError("no Discord token: set DISCORD_TOKEN")
+    async with open_services(config, db_path=db_path) as services:
+        bot = FactBot(services)
+        try:
+            async with bot:
+                await bot.start(token)
+        except discord.LoginFailure:
+            log.error(TOKEN_HELP)
+            raise UsageError(TOKEN_HELP) from None
+        except discord.PrivilegedIntentsRequired:
+            log.error(INTENTS_HELP)
+            raise UsageError(INTENTS_HELP) from None

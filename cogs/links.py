@@ -1,0 +1,128 @@
+"""Links posted in messages, ``/factcheck`` and the "Check links" message command.
+
+The bot replies in public only when it knows something about a link, once per link per channel
+within the repeat window; the two commands always answer, in private.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import links
+from bot.checking import CheckResult, Preview, RepeatGuard
+from bot.replies import render_answer, render_embeds, render_search_answer
+from cogs._interactions import NO_MENTIONS, defer_ephemeral, send_ephemeral
+
+if TYPE_CHECKING:
+    from bot.client import FactBot
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 1000
+
+
+def previews_of(message: discord.Message) -> list[Preview]:
+    """The link previews Discord attached to a message."""
+    return [Preview(e.url, e.title, e.description) for e in message.embeds]
+
+
+class Links(commands.Cog):
+    def __init__(self, bot: FactBot) -> None:
+        self.bot = bot
+        self.checker = bot.services.checker
+        self.replies = bot.services.config.replies
+        self.guard = RepeatGuard(window_s=self.replies.repeat_window_minutes * 60)
+        self.check_links_menu = app_commands.ContextMenu(
+            name="Check links", callback=self.check_links
+        )
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.check_links_menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.check_links_menu.name, type=self.check_links_menu.type)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        content = message.content
+        # The fast path: most messages have no link, and this runs for every message.
+        if "http" not in content.lower():
+            return
+        author = message.author
+        if author.bot or message.webhook_id is not None:
+            return
+        guild_id = message.guild.id if message.guild is not None else None
+        channel_id = message.channel.id
+        try:
+            result = await self.checker.check_text(
+                content, guild_id=guild_id, user_id=author.id, previews=previews_of(message)
+            )
+        except Exception:
+            # A listener has no one to answer: log with where it happened, stay silent.
+            log.exception("checking a message failed (guild %s, channel %s)", guild_id, channel_id)
+            return
+        fresh = tuple(r for r in result.known if self.guard.first_time(channel_id, r.canonical_url))
+        if not fresh:
+            return
+        embeds = render_embeds(CheckResult(fresh), max_sources=self.replies.max_sources)
+        try:
+            await message.reply(embeds=embeds, mention_author=False, allowed_mentions=NO_MENTIONS)
+        except discord.Forbidden:
+            log.warning("no permission to reply (guild %s, channel %s)", guild_id, channel_id)
+        except discord.HTTPException as exc:
+            log.warning(
+                "reply failed (guild %s, channel %s): %s %s",
+                guild_id,
+                channel_id,
+                exc.status,
+                exc.code,
+            )
+        else:
+            log.info(
+                "replied about %d link(s) (guild %s, channel %s)", len(fresh), guild_id, channel_id
+            )
+
+    async def private_answer(
+        self,
+        interaction: discord.Interaction,
+        text: str,
+        previews: list[Preview] | None = None,
+    ) -> list[discord.Embed]:
+        """What factbot knows about a text: its links if it has any, else the claim it states."""
+        guild_id = interaction.guild_id
+        if links.extract_links(text, self.replies.max_links_per_message):
+            result = await self.checker.check_text(
+                text, guild_id=guild_id, user_id=interaction.user.id, previews=previews or ()
+            )
+            return render_answer(result, max_sources=self.replies.max_sources)
+        matches = await self.checker.search_text(text[:MAX_QUERY_CHARS], guild_id=guild_id)
+        return render_search_answer(
+            matches, threshold=self.checker.reply_threshold, max_sources=self.replies.max_sources
+        )
+
+    @app_commands.command(name="factcheck")
+    @app_commands.describe(text="A link, or the claim in your own words")
+    async def factcheck(
+        self, interaction: discord.Interaction, text: app_commands.Range[str, 1, 2000]
+    ) -> None:
+        """What factbot knows about a link or a claim (only you see the answer)."""
+        await defer_ephemeral(interaction)
+        await send_ephemeral(interaction, embeds=await self.private_answer(interaction, text))
+
+    async def check_links(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """The "Check links" message command: /factcheck on someone else's message."""
+        if not message.content.strip():
+            await send_ephemeral(interaction, "That message has no text to check.")
+            return
+        await defer_ephemeral(interaction)
+        embeds = await self.private_answer(interaction, message.content, previews_of(message))
+        await send_ephemeral(interaction, embeds=embeds)
+
+
+async def setup(bot: FactBot) -> None:
+    await bot.add_cog(Links(bot))

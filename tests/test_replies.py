@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import discord
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.checking import CheckResult, LinkReport, Match
+from bot.replies import (
+    DESCRIPTION_LIMIT,
+    FIELD_NAME_LIMIT,
+    FIELD_VALUE_LIMIT,
+    FOOTER_LIMIT,
+    MAX_EMBEDS,
+    TITLE_LIMIT,
+    TOTAL_LIMIT,
+    clean,
+    render_embeds,
+    render_text,
+)
+from bot.store import Claim, Source, SourceNote
+from bot.verdicts import VERDICTS
+
+BIDI_AND_ZERO_WIDTH = (
+    "\u202e\u202d\u2066\u2067\u2068\u2069\u200b\u200c\u200d\u200e\u200f\ufeff\u061c"
+)
+
+
+def make_claim(claim: str, note: str, verdict: str = "false", sources=()) -> Claim:
+    return Claim(
+        id=1,
+        guild_id=None,
+        claim=claim,
+        verdict=verdict,
+        note=note,
+        rating_label=None,
+        context="",
+        external_id=None,
+        created_by="t",
+        created_at="2026-01-01T00:00:00+00:00",
+        updated_by="t",
+        updated_at="2026-01-01T00:00:00+00:00",
+        active=True,
+        sources=tuple(sources),
+    )
+
+
+def report(url: str, claims: list[Claim], source: SourceNote | None = None) -> LinkReport:
+    return LinkReport(
+        url=url,
+        canonical_url=url,
+        source=source,
+        matches=tuple(Match(c, "url", 1.0) for c in claims),
+    )
+
+
+def assert_within_limits(embeds: list[discord.Embed]) -> None:
+    assert len(embeds) <= MAX_EMBEDS
+    assert sum(len(e) for e in embeds) <= TOTAL_LIMIT
+    for embed in embeds:
+        assert len(embed.title or "") <= TITLE_LIMIT
+        assert len(embed.description or "") <= DESCRIPTION_LIMIT
+        assert len(embed.footer.text or "") <= FOOTER_LIMIT
+        assert len(embed.fields) <= 25
+        for field in embed.fields:
+            assert 0 < len(field.name or "") <= FIELD_NAME_LIMIT
+            assert 0 < len(field.value or "") <= FIELD_VALUE_LIMIT
+        text = "".join(
+            [embed.title or "", embed.description or ""]
+            + [f"{f.name}{f.value}" for f in embed.fields]
+        )
+        assert not set(text) & set(BIDI_AND_ZERO_WIDTH)
+
+
+hostile_text = st.text(
+    alphabet=st.one_of(
+        st.characters(),
+        st.sampled_from(list(BIDI_AND_ZERO_WIDTH + "*_~`|>[]()\\@#<:\n")),
+    ),
+    max_size=6000,
+)
+urls = st.builds(lambda s: "https://example.com/" + s, st.text(max_size=300))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n_links=st.integers(min_value=1, max_value=12),
+    claim=hostile_text,
+    note=hostile_text,
+    titles=st.lists(hostile_text, min_size=0, max_size=5),
+    source_urls=st.lists(urls, min_size=0, max_size=5),
+    rating=hostile_text,
+    n_claims=st.integers(min_value=1, max_value=4),
+    verdict=st.sampled_from(VERDICTS),
+)
+def test_every_discord_limit_holds_for_any_text(
+    n_links, claim, note, titles, source_urls, rating, n_claims, verdict
+) -> None:
+    sources = [
+        Source(u, titles[i] if i < len(titles) else None, "fact-check" if i == 0 else "alternative")
+        for i, u in enumerate(source_urls)
+    ]
+    claims = [make_claim(claim or "x", note, verdict, sources) for _ in range(n_claims)]
+    note_on_outlet = SourceNote("example.com", None, rating or "r", note, "t", "now")
+    result = CheckResult(
+        tuple(report(f"https://example.com/{i}", claims, note_on_outlet) for i in range(n_links))
+    )
+    embeds = render_embeds(result)
+    assert len(embeds) == min(n_links, MAX_EMBEDS)
+    assert_within_limits(embeds)
+
+
+def test_reply_reads_verdict_first_then_claim_note_sources_and_why() -> None:
+    claim = make_claim(
+        "Aleppo had only 60,000 civilians",
+        "Estimates varied; the UN said about 250,000.",
+        "misleading",
+        [Source("https://fc.example.org/aleppo", "Example Fact Check", "fact-check")],
+    )
+    (embed,) = render_embeds(CheckResult((report("https://news.example.com/a", [claim]),)))
+    assert embed.title is not None and "Misleading" in embed.title
+    assert embed.description is not None
+    assert embed.description.index("60,000") < embed.description.index("Estimates varied")
+    assert embed.fields[-1].name == "Read more"
+    assert "[Example Fact Check](https://fc.example.org/aleppo)" in (embed.fields[-1].value or "")
+    assert embed.footer.text == "Matched: this article"
+
+
+def test_markdown_and_mentions_in_notes_are_escaped() -> None:
+    claim = make_claim("**bold** claim", "[click](https://evil.example) @everyone `code`")
+    (embed,) = render_embeds(CheckResult((report("https://x.example/", [claim]),)))
+    assert embed.description is not None
+    assert "**bold**" not in embed.description
+    assert "\\*\\*bold\\*\\*" in embed.description
+    assert "\\[click](https://evil.example)" in embed.description  # no longer a link
+
+
+def test_outlet_only_reply() -> None:
+    note = SourceNote("tabloid.example.net", None, "Unreliable", "Often wrong.", "t", "now")
+    (embed,) = render_embeds(
+        CheckResult((LinkReport("https://tabloid.example.net/x", "k", source=note),))
+    )
+    assert embed.title is not None and "Unreliable" in embed.title
+    assert embed.footer.text == "Matched: this outlet"
+
+
+def test_silence_when_nothing_is_known() -> None:
+    result = CheckResult((LinkReport("https://unknown.example/", "k"),))
+    assert render_embeds(result) == []
+    assert render_text(result) is None
+
+
+def test_clean_strips_invisible_characters() -> None:
+    assert clean("a\u202eb\u200bc\ufeffd") == "abcd"
