@@ -57,7 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--guild", type=_guild, metavar="ID", help="a server's own scope (default: global)"
     )
 
-    parser = _Parser(prog="factbot", description=__doc__.split("\n")[0])
+    parser = _Parser(
+        prog="factbot",
+        description="Answer posted news links with what fact-checkers already know.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", parents=[common], help="connect to Discord and answer links")

@@ -104,6 +104,9 @@ def setup_logging(level: str) -> None:
     root.setLevel(level)
     # discord.py's gateway chatter at DEBUG would drown ours.
     logging.getLogger("discord").setLevel(max(logging.getLevelName(level), logging.INFO))
+    # trafilatura and htmldate warn about every odd page a stranger posts; that is not news.
+    for noisy in ("trafilatura", "htmldate"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
 async def run_bot(config: Config, *, db_path: str | None = None) -> None:

@@ -46,7 +46,11 @@ def load_ranker(config: Config) -> Ranker:
 
 async def open_store(path: str) -> Store:
     store = await Store.open(path)
-    store.use_index_terms(matching.index_terms)
+    try:
+        await store.use_index_terms(matching.index_terms, matching.INDEX_TERMS_VERSION)
+    except BaseException:
+        await store.close()
+        raise
     return store
 
 

@@ -292,3 +292,23 @@ async def test_import_is_idempotent(store: Store) -> None:
     third = await store.import_claims(changed, actor="t", guild_id=None)
     assert third.updated == 1
     assert await store.audit_count() == 4
+
+
+async def test_search_index_is_rebuilt_when_the_normaliser_changes(tmp_path: Path) -> None:
+    from bot import matching
+
+    path = tmp_path / "index.db"
+    store = await open_store(str(path))
+    claim = await store.add_claim(new_claim("Vaccines cause autism"), actor="t", guild_id=None)
+    await store.close()
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM claim_search")  # as if built by an older, different normaliser
+    db.execute("UPDATE meta SET value = 'old' WHERE key = 'index_terms_version'")
+    db.commit()
+    db.close()
+    store = await open_store(str(path))
+    expr = matching.match_expression("do vaccines cause autism?")
+    assert expr is not None
+    found = await store.search_claims(expr, guild_id=None, limit=5)
+    assert [claim_id for claim_id, _ in found] == [claim.id]
+    await store.close()

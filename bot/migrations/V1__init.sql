@@ -1,5 +1,11 @@
 -- factbot store, version 1. Applied by bot.store inside one transaction with PRAGMA user_version.
 
+-- Small facts about the database itself, e.g. which normaliser built the search index.
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
 CREATE TABLE claims (
     id           INTEGER PRIMARY KEY,
     guild_id     INTEGER,                      -- NULL: global (imported, or added from the CLI)

@@ -1,0 +1,184 @@
+"""``factbot eval``: the measures on hand-computed cases, the readers, and small end-to-end runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import claimreview, evaluation, matching
+from bot.evaluation import (
+    EvaluationError,
+    VerifiedClaim,
+    average_precision_at_k,
+    mean_average_precision,
+    mrr,
+    percentile,
+    ranking_metrics,
+    recall_at_k,
+    reciprocal_rank,
+    reply_metrics,
+    trec_lines,
+)
+
+# --- measures --------------------------------------------------------------------------------
+
+
+def test_average_precision_one_gold() -> None:
+    assert average_precision_at_k(["a", "b", "c"], {"a"}, 5) == 1.0
+    assert average_precision_at_k(["x", "a", "c"], {"a"}, 5) == 0.5
+    assert average_precision_at_k(["x", "y", "a"], {"a"}, 5) == pytest.approx(1 / 3)
+    assert average_precision_at_k(["x", "y", "a"], {"a"}, 2) == 0.0
+    assert average_precision_at_k([], {"a"}, 5) == 0.0
+
+
+def test_average_precision_divides_by_all_gold() -> None:
+    # Hits at ranks 1 and 3 of two gold: (1/1 + 2/3) / 2.
+    assert average_precision_at_k(["a", "x", "b"], {"a", "b"}, 5) == pytest.approx(5 / 6)
+    # Only one of two gold within k=1: (1/1) / 2.
+    assert average_precision_at_k(["a", "b"], {"a", "b"}, 1) == 0.5
+    # A gold claim never retrieved still counts in the denominator.
+    assert average_precision_at_k(["x", "a"], {"a", "b"}, 5) == pytest.approx(0.25)
+
+
+def test_reciprocal_rank_and_recall() -> None:
+    assert reciprocal_rank(["x", "y", "a", "b"], {"a", "b"}) == pytest.approx(1 / 3)
+    assert reciprocal_rank(["x"], {"a"}) == 0.0
+    assert recall_at_k(["a", "x", "b"], {"a", "b"}, 1) == 0.5
+    assert recall_at_k(["a", "x", "b"], {"a", "b"}, 5) == 1.0
+    assert recall_at_k(["x"], {"a"}, 5) == 0.0
+
+
+def test_aggregates_are_means_over_queries() -> None:
+    runs = [(["a", "x"], {"a"}), (["x", "b"], {"b"}), (["x", "y"], {"c"})]
+    assert mean_average_precision(runs, 5) == pytest.approx((1 + 0.5 + 0) / 3)
+    assert mean_average_precision(runs, 1) == pytest.approx(1 / 3)
+    assert mrr(runs) == pytest.approx(0.5)
+    figures = ranking_metrics(runs)
+    assert figures == {
+        "map@1": pytest.approx(1 / 3),
+        "map@5": pytest.approx(0.5),
+        "mrr": pytest.approx(0.5),
+        "recall@1": pytest.approx(1 / 3),
+        "recall@5": pytest.approx(2 / 3),
+    }
+    assert mrr([]) == 0.0
+
+
+def test_reply_metrics() -> None:
+    figures = reply_metrics([True, True, False, None], [False, True, False, False])
+    assert figures == {
+        "reply_precision": pytest.approx(2 / 3),
+        "reply_coverage": 0.75,
+        "false_alarm_rate": 0.25,
+    }
+    assert reply_metrics([None, None], [False, False])["reply_precision"] is None
+
+
+def test_percentile_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 21)]  # 1..20
+    assert percentile(values, 50) == 10.0
+    assert percentile(values, 95) == 19.0
+    assert percentile(values, 100) == 20.0
+    assert percentile([7.0], 95) == 7.0
+
+
+def test_trec_lines() -> None:
+    assert trec_lines("q1", [("c9", 12.5), ("c2", 3.0)]) == [
+        "q1\tQ0\tc9\t1\t12.500000\tfactbot",
+        "q1\tQ0\tc2\t2\t3.000000\tfactbot",
+    ]
+
+
+# --- readers and the import record -----------------------------------------------------------
+
+
+def test_claim_review_goes_through_the_normal_import() -> None:
+    review = evaluation.claim_review(VerifiedClaim("v-1", "The claim.", "A title", "A subtitle"))
+    record = claimreview.record_from_claim_review(review)
+    assert record.claim == "The claim."
+    assert record.external_id == "vclaim:v-1"
+    assert "A title" in record.context and "A subtitle" in record.context
+    bare = claimreview.record_from_claim_review(evaluation.claim_review(VerifiedClaim("2", "X")))
+    assert bare.context == ""
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_readers_reject_bad_lines(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"vclaim_id": 1, "vclaim": "ok"}\nnot json\n', encoding="utf-8")
+    with pytest.raises(EvaluationError, match=r"bad\.jsonl:2"):
+        evaluation.read_claims(bad)
+    missing = _write_jsonl(tmp_path / "q.jsonl", [{"query_id": 1, "text": "x"}])
+    with pytest.raises(EvaluationError, match="gold_vclaim_ids"):
+        evaluation.read_queries(missing)
+    with pytest.raises(EvaluationError, match="cannot read"):
+        evaluation.read_claims(tmp_path / "absent.jsonl")
+
+
+# --- end to end ------------------------------------------------------------------------------
+
+CLAIMS = [
+    {"vclaim_id": "shark", "vclaim": "A photo shows a shark swimming on a flooded Houston highway.",
+     "title": "Shark on a Houston Freeway?"},
+    {"vclaim_id": "shark2", "vclaim": "A photo shows a shark swimming on a flooded Houston road!",
+     "title": "Shark on a Houston Freeway?"},
+    {"vclaim_id": "tower", "vclaim": "The Eiffel Tower will be moved to Las Vegas.",
+     "title": "Is the Eiffel Tower Moving?", "subtitle": "A satirical article said it was sold."},
+    {"vclaim_id": "bleach", "vclaim": "Drinking bleach cures the coronavirus.",
+     "title": "Does Bleach Cure COVID-19?"},
+    {"vclaim_id": "worms", "vclaim": "McDonald's uses ground worms as filler in its hamburgers.",
+     "title": "Worms in McDonald's Burgers?"},
+]  # fmt: skip
+
+QUERIES = [
+    {"query_id": "q1", "text": "Eiffel Tower moved to Las Vegas?! https://t.co/x — A (@b) May 1",
+     "gold_vclaim_ids": ["tower"]},
+    {"query_id": "q2", "text": "shark swimming on the flooded highway in Houston #HurricaneHarvey",
+     "gold_vclaim_ids": ["shark"]},
+    {"query_id": "q3", "text": "nothing to see here", "gold_vclaim_ids": ["bleach"]},
+]  # fmt: skip
+
+
+async def test_evaluate_small_files(tmp_path: Path) -> None:
+    claims = _write_jsonl(tmp_path / "vclaims.jsonl", CLAIMS)
+    queries = _write_jsonl(tmp_path / "queries.jsonl", QUERIES)
+    run = tmp_path / "run.tsv"
+    figures = await evaluation.evaluate(claims, queries, run_path=run)
+    assert figures["queries"] == 3 and figures["claims"] == 5
+    # q1 and q2 rank their gold (or its twin, which costs q2 half its AP at worst) first.
+    assert figures["recall@5"] == pytest.approx(2 / 3, abs=1e-3)
+    assert figures["map@5"] >= 0.5
+    assert figures["stages"] == ["lexical"]
+    assert figures["reply_threshold"] == matching.DEFAULT_REPLY_THRESHOLD
+    assert 0.0 <= figures["false_alarm_rate"] <= figures["false_alarm_rate_gold_only"] <= 1.0
+    assert figures["ms_p50"] <= figures["ms_p95"]
+    lines = run.read_text(encoding="utf-8").splitlines()
+    assert lines[0].split("\t")[:4] == ["q1", "Q0", "tower", "1"]
+    assert all(len(line.split("\t")) == 6 and line.endswith("\tfactbot") for line in lines)
+    assert {line.split("\t")[0] for line in lines} <= {"q1", "q2", "q3"}
+
+
+async def test_evaluate_rejects_unknown_gold(tmp_path: Path) -> None:
+    claims = _write_jsonl(tmp_path / "vclaims.jsonl", CLAIMS)
+    queries = _write_jsonl(
+        tmp_path / "q.jsonl", [{"query_id": "1", "text": "x", "gold_vclaim_ids": ["nope"]}]
+    )
+    with pytest.raises(EvaluationError, match="not in the claims file"):
+        await evaluation.evaluate(claims, queries)
+
+
+async def test_clef2022_dev_meets_the_targets(shared_data: Path) -> None:
+    """The issue's targets on the real data (about 25 s)."""
+    folder = shared_data / "claimmatch" / "clef2022_task2a_en"
+    figures = await evaluation.evaluate(folder / "vclaims.jsonl", folder / "dev.jsonl")
+    assert figures["map@5"] >= 0.92
+    assert figures["reply_precision"] is not None and figures["reply_precision"] >= 0.95
+    assert figures["false_alarm_rate"] <= 0.03
+    assert figures["reply_coverage"] >= 0.4
