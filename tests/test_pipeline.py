@@ -277,3 +277,53 @@ async def test_factbot_check_reports_a_blocked_address(
     assert code == 0
     assert link["fetch_error"] in {"blocked address", "blocked port"}
     assert http_server.requests == []
+
+
+EXAMPLE_CLAIMS = [
+    "Western media ignored the siege of the Shia villages of al-Fu'ah and Kafriya in Idlib.",
+    "Only 60,000 civilians, not 250,000, remained in eastern Aleppo in December 2016.",
+    "The Syrian government blocked the evacuation of eastern Aleppo.",
+    "Vaccines cause autism.",
+    "A photo shows a shark swimming on a flooded highway in Houston.",
+]
+
+
+def example_article_html(shared_data: Path) -> bytes:
+    """The shared example article as a news page: headline, standfirst, body, page furniture."""
+    headline, standfirst, *body = (shared_data / "example-article.txt").read_text().split("\n")
+    paragraphs = "".join(f"<p>{p}</p>" for p in body if p.strip())
+    return (
+        f"<!doctype html><html><head><title>{headline} | Some Blog</title>"
+        f'<meta name="description" content="{standfirst}"></head><body>'
+        f"<nav>Home | Syria | Opinion</nav><article><h1>{headline}</h1>"
+        f"<p><em>{standfirst}</em></p>{paragraphs}</article>"
+        f"<footer>Comments are closed.</footer></body></html>"
+    ).encode()
+
+
+async def test_article_on_a_mirror_site_is_matched_by_content(
+    store: Store, checker: Checker, http_server: LocalServer, shared_data: Path
+) -> None:
+    ids = [
+        await claim_at(store, f"https://elsewhere.example.org/{i}", c)
+        for i, c in enumerate(EXAMPLE_CLAIMS)
+    ]
+    http_server.route("/mirror/2016/12/aleppo", body=example_article_html(shared_data))
+    result = await checker.check_text(http_server.url("/mirror/2016/12/aleppo"), guild_id=None)
+    (link,) = result.links
+    assert [(m.claim.id, m.match) for m in link.matches] == [(ids[0], "content")]
+    assert link.matches[0].score >= checker.reply_threshold
+    # The rest are listed as candidates for /factcheck, never replied.
+    assert all(c.score < checker.reply_threshold for c in link.candidates)
+    assert result.known == (link,)
+
+
+async def test_unrelated_article_stays_silent(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    for i, claim in enumerate(EXAMPLE_CLAIMS):
+        await claim_at(store, f"https://elsewhere.example.org/{i}", claim)
+    http_server.route("/news/bridge", body=page("Bridge closes for repairs"))
+    result = await checker.check_text(http_server.url("/news/bridge"), guild_id=None)
+    assert result.known == ()
+    assert result.links[0].matches == ()
