@@ -7,15 +7,19 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.checking import Checker
 from bot.cli import main
+from bot.client import FactBot
 from bot.config import Config, PagesConfig
 from bot.fetch import FetchConfig, Fetcher, make_client
 from bot.pages import PageReader
-from bot.services import open_store
+from bot.ranking import Ranker
+from bot.services import open_services, open_store
 from bot.store import NewClaim, Source, Store
+from tests.fakes import FakeMessage, no_mentions
 from tests.servers import LocalServer
 
 ARTICLE_TEXT = (
@@ -327,3 +331,113 @@ async def test_unrelated_article_stays_silent(
     result = await checker.check_text(http_server.url("/news/bridge"), guild_id=None)
     assert result.known == ()
     assert result.links[0].matches == ()
+
+
+# --- the same paths through the on_message handler ------------------------------------------
+
+
+@pytest.fixture
+async def fetching_bot(tmp_path: Path, http_server: LocalServer) -> AsyncIterator[FactBot]:
+    config = config_for(http_server)
+    async with open_services(config, db_path=str(tmp_path / "bot.db"), ranker=Ranker()) as services:
+        bot = FactBot(services)
+        await bot.setup_hook()
+        try:
+            yield bot
+        finally:
+            await bot.close()
+
+
+async def posted(bot: FactBot, content: str, **attrs: object) -> FakeMessage:
+    """A member posts ``content``; returns the message, whose ``reply`` records what was sent."""
+    message = FakeMessage(content=content, **attrs)
+    links_cog = bot.get_cog("Links")
+    assert links_cog is not None
+    await links_cog.on_message(message)  # type: ignore[attr-defined]
+    return message
+
+
+def replied_claims(message: FakeMessage) -> list[str]:
+    message.reply.assert_awaited_once()
+    kwargs = message.reply.await_args.kwargs
+    assert no_mentions(kwargs)
+    return [embed.description for embed in kwargs["embeds"]]
+
+
+@pytest.mark.parametrize("how", ["shortener", "amp-canonical", "canonical-known"])
+async def test_on_message_matches_by_url_after_reading_the_page(
+    fetching_bot: FactBot, http_server: LocalServer, how: str
+) -> None:
+    store = fetching_bot.services.store
+    article = http_server.url("/news/2026/bridge-closure")
+    await claim_at(store, article, "The bridge is closing for good")
+    http_server.route("/news/2026/bridge-closure", body=page("Bridge closes"))
+    if how == "shortener":
+        http_server.redirect("/s/Xy12", article)
+        posted_url = http_server.url("/s/Xy12")
+    elif how == "amp-canonical":
+        http_server.route(
+            "/amp/s/88123.amp.html",
+            body=page("Bridge closes", head=f'<link rel="canonical" href="{article}">'),
+        )
+        posted_url = http_server.url("/amp/s/88123.amp.html")
+    else:
+        http_server.route(
+            "/story.php",
+            body=page("Bridge closes", head=f'<link rel="canonical" href="{article}">'),
+        )
+        posted_url = http_server.url("/story.php?id=5&from=feed")
+    message = await posted(fetching_bot, f"have you seen this? {posted_url}")
+    (description,) = replied_claims(message)
+    assert "The bridge is closing for good" in description
+
+
+async def test_on_message_recognises_a_copy(
+    fetching_bot: FactBot, http_server: LocalServer
+) -> None:
+    store = fetching_bot.services.store
+    original = http_server.url("/original/bridge")
+    await claim_at(store, original, "The bridge is closing for good")
+    http_server.route("/original/bridge", body=page("Bridge closes"))
+    http_server.route("/copy/bridge", body=page("Bridge closes"))
+    replied_claims(await posted(fetching_bot, original))
+    (copy,) = replied_claims(await posted(fetching_bot, http_server.url("/copy/bridge")))
+    assert "The bridge is closing for good" in copy
+
+
+async def test_on_message_recognises_content(
+    fetching_bot: FactBot, http_server: LocalServer, shared_data: Path
+) -> None:
+    store = fetching_bot.services.store
+    for i, claim in enumerate(EXAMPLE_CLAIMS):
+        await claim_at(store, f"https://elsewhere.example.org/{i}", claim)
+    http_server.route("/mirror/aleppo", body=example_article_html(shared_data))
+    (content,) = replied_claims(await posted(fetching_bot, http_server.url("/mirror/aleppo")))
+    assert "al-Fu'ah and Kafriya" in content
+
+
+async def test_on_message_uses_discords_preview_when_the_page_cannot_be_read(
+    fetching_bot: FactBot, http_server: LocalServer
+) -> None:
+    store = fetching_bot.services.store
+    for i, claim in enumerate(EXAMPLE_CLAIMS):
+        await claim_at(store, f"https://elsewhere.example.org/{i}", claim)
+    http_server.route("/paywalled", status=403, body=b"no")
+    url = http_server.url("/paywalled")
+    preview = discord.Embed(
+        url=url,
+        title="Why did the media ignore the siege of al-Fu'ah and Kafriya?",
+        description="Western media ignored the besieged Shia villages in Idlib.",
+    )
+    message = await posted(fetching_bot, url, embeds=[preview])
+    (description,) = replied_claims(message)
+    assert "al-Fu'ah and Kafriya" in description
+
+
+async def test_on_message_with_an_unknown_page_is_silent(
+    fetching_bot: FactBot, http_server: LocalServer
+) -> None:
+    http_server.route("/news/other", body=page("Nothing we know"))
+    message = await posted(fetching_bot, http_server.url("/news/other"))
+    message.reply.assert_not_awaited()
+    assert http_server.paths() == ["/news/other"]
