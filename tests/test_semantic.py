@@ -1,0 +1,183 @@
+"""The optional semantic stage (bot.semantic). Model tests need the extra: factbot[semantic]."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot import semantic
+from bot.semantic import (
+    DEFAULT_CANDIDATES,
+    DEFAULT_FUSION_WEIGHT,
+    SemanticUnavailable,
+    fuse_scores,
+)
+
+needs_numpy = pytest.mark.skipif(
+    importlib.util.find_spec("numpy") is None, reason="numpy not installed"
+)
+needs_extra = pytest.mark.skipif(
+    not semantic.semantic_available(), reason="factbot[semantic] not installed"
+)
+
+
+# --- pure functions: no model needed -----------------------------------------------------------
+
+
+def test_defaults_are_sane() -> None:
+    assert 0.0 <= DEFAULT_FUSION_WEIGHT <= 1.0
+    assert DEFAULT_CANDIDATES >= 1
+
+
+def test_fuse_scores_formula() -> None:
+    fused = fuse_scores([10.0, 5.0, 0.0], [0.2, 0.9, 0.5], 0.3)
+    assert fused == pytest.approx([0.3 * 1.0 + 0.7 * 0.2, 0.3 * 0.5 + 0.7 * 0.9, 0.7 * 0.5])
+
+
+def test_fuse_scores_ordering_follows_weight() -> None:
+    bm25, cosine = [12.0, 6.0], [0.30, 0.80]
+    lexical = fuse_scores(bm25, cosine, 1.0)
+    semantic_only = fuse_scores(bm25, cosine, 0.0)
+    assert lexical[0] > lexical[1]
+    assert semantic_only[1] > semantic_only[0]
+    assert semantic_only == pytest.approx(cosine)
+    balanced = fuse_scores(bm25, cosine, DEFAULT_FUSION_WEIGHT)
+    assert balanced[1] > balanced[0]  # a much closer meaning beats a lexical lead
+
+
+def test_fuse_scores_is_scale_free_in_bm25() -> None:
+    a = fuse_scores([4.0, 2.0, 1.0], [0.1, 0.5, 0.7], 0.4)
+    b = fuse_scores([40.0, 20.0, 10.0], [0.1, 0.5, 0.7], 0.4)
+    assert a == pytest.approx(b)
+
+
+def test_fuse_scores_edge_cases() -> None:
+    assert fuse_scores([], [], 0.3) == []
+    assert fuse_scores([0.0, 0.0], [0.4, 0.6], 0.5) == pytest.approx([0.2, 0.3])
+    with pytest.raises(ValueError):
+        fuse_scores([1.0], [0.5, 0.2], 0.3)
+    with pytest.raises(ValueError):
+        fuse_scores([1.0], [0.5], 1.5)
+
+
+def test_unavailable_reason_is_short(tmp_path: Path) -> None:
+    # Either the extra is missing or the file is: both refuse with a short reason.
+    with pytest.raises(SemanticUnavailable) as info:
+        semantic.load_embedder(model_path=tmp_path / "missing.onnx")
+    assert str(info.value) in {"extra not installed", "model file not found"}
+
+
+@needs_numpy
+def test_blob_round_trip() -> None:
+    import numpy as np
+
+    v = np.array([0.0, -1.5, 3.25, 1e-8, np.float32(1) / 3], dtype=np.float32)
+    blob = semantic.vector_to_blob(v)
+    assert len(blob) == 4 * len(v)
+    assert blob[4:8] == b"\x00\x00\xc0\xbf"  # -1.5 as little-endian float32
+    back = semantic.blob_to_vector(blob)
+    assert back.dtype == np.float32
+    assert np.array_equal(back, v)
+    assert np.array_equal(semantic.blob_to_vector(semantic.vector_to_blob([1.0, 2.0])), [1, 2])
+
+
+# --- with the model (the extra installed) ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def embedder() -> semantic.Embedder:
+    return semantic.load_embedder()
+
+
+@needs_extra
+def test_embeddings_are_normalised(embedder: semantic.Embedder) -> None:
+    import numpy as np
+
+    texts = ["Short.", "A somewhat longer sentence about a bridge that collapsed.", "", "x " * 600]
+    v = embedder.embed(texts)
+    assert v.shape == (4, embedder.dim)
+    assert embedder.dim == 384
+    assert v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert embedder.embed([]).shape == (0, embedder.dim)
+
+
+@needs_extra
+def test_paraphrase_is_closer_than_unrelated(embedder: semantic.Embedder) -> None:
+    claim, paraphrase, unrelated = embedder.embed(
+        [
+            "COVID-19 vaccines contain microchips to track people.",
+            "The coronavirus shots have tracking chips implanted in them.",
+            "The city council approved a new budget for road repairs.",
+        ]
+    )
+    assert float(claim @ paraphrase) > float(claim @ unrelated) + 0.3
+
+
+@needs_extra
+def test_batching_and_order_do_not_change_vectors(embedder: semantic.Embedder) -> None:
+    import numpy as np
+
+    texts = [f"Claim number {i}: " + "word " * (i * 7 % 40) for i in range(11)]
+    seen: list[tuple[int, int]] = []
+    batched = embedder.embed(texts, batch_size=4, progress=lambda d, t: seen.append((d, t)))
+    one_by_one = np.vstack([embedder.embed([t]) for t in texts])
+    assert np.allclose(batched, one_by_one, atol=1e-4)
+    assert seen[-1] == (11, 11)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+@needs_extra
+def test_checksum_rejects_a_corrupted_model(tmp_path: Path) -> None:
+    source = semantic._default_model_path()
+    assert source is not None
+    copy = tmp_path / "model.onnx"
+    shutil.copyfile(source, copy)
+    semantic.load_embedder(model_path=copy)  # an intact copy loads
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    copy.write_bytes(bytes(data))
+    with pytest.raises(SemanticUnavailable) as info:
+        semantic.load_embedder(model_path=copy)
+    assert str(info.value) == "model checksum mismatch"
+
+
+@needs_extra
+def test_checksum_rejects_a_changed_tokenizer(tmp_path: Path) -> None:
+    source = semantic._default_tokenizer_path()
+    assert source is not None
+    copy = tmp_path / "tokenizer.json"
+    copy.write_bytes(source.read_bytes() + b"\n")
+    with pytest.raises(SemanticUnavailable) as info:
+        semantic.load_embedder(tokenizer_path=copy)
+    assert str(info.value) == "tokenizer checksum mismatch"
+
+
+@needs_extra
+def test_fused_rerank_puts_the_paraphrase_first(embedder: semantic.Embedder) -> None:
+    claims = [
+        "Drinking hot water cures the flu.",
+        "Bill Gates wants to put microchips in vaccines.",
+        "Vaccines were tested on water samples in a lab.",
+    ]
+    query = "Gates plans to implant tracking chips through the covid jab"
+    bm25 = [0.0, 2.0, 3.5]  # a lexical first stage that prefers the wrong claim
+    cosine = (embedder.embed(claims) @ embedder.embed([query])[0]).tolist()
+    fused = fuse_scores(bm25, cosine, DEFAULT_FUSION_WEIGHT)
+    assert max(range(3), key=fused.__getitem__) == 1
+
+
+@needs_extra
+def test_max_tokens_cuts_long_inputs(embedder: semantic.Embedder) -> None:
+    import numpy as np
+
+    long_text = "The mayor said the bridge will close. " + "Traffic was heavy today. " * 200
+    cut = embedder.embed([long_text], max_tokens=semantic.QUERY_MAX_TOKENS)
+    full = embedder.embed([long_text])
+    assert np.allclose(np.linalg.norm(cut, axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(cut, full, atol=1e-4)  # the cut really is shorter
+    short = "The mayor said the bridge will close."
+    assert np.allclose(embedder.embed([short], max_tokens=16), embedder.embed([short]), atol=1e-5)
