@@ -184,7 +184,7 @@ class Checker:
         if matches:
             return _with(report, matches=matches)
         if page is not None and page.fingerprint is not None:
-            copies = await self._copies(page.fingerprint, key, guild_id)
+            copies = await self._copies(page, key, guild_id)
             if copies:
                 return _with(report, matches=copies)
 
@@ -232,12 +232,18 @@ class Checker:
             if c.claim_id in claims
         ]
 
-    async def _copies(self, hashed: int, key: str, guild_id: int | None) -> list[Match]:
+    async def _copies(self, page: CachedPage, key: str, guild_id: int | None) -> list[Match]:
         """URL matches inherited from a near-identical article read before on another URL."""
+        assert page.fingerprint is not None
+        hashed = page.fingerprint
+        final_key = _key_or_none(page.final_url)
         similar = [
             other
-            for other, value in await self.store.similar_fingerprints(hashed)
-            if other != key and fingerprint.distance(hashed, value) <= fingerprint.MAX_DISTANCE
+            for other, other_final, value in await self.store.similar_fingerprints(hashed)
+            # The same page reached from two links is not a copy of itself.
+            if other != key
+            and other_final != final_key
+            and fingerprint.distance(hashed, value) <= fingerprint.MAX_DISTANCE
         ]
         if not similar:
             return []
@@ -264,17 +270,37 @@ def _hosts(url: str) -> list[str]:
         return []
 
 
+def _key_or_none(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        return links.canonical_url(url)
+    except links.InvalidURL:
+        return None
+
+
+def _same_site(url: str, other: str) -> bool:
+    try:
+        return links.registrable_domain(url) == links.registrable_domain(other)
+    except links.InvalidURL:
+        return False
+
+
 def _page_keys(page: CachedPage, key: str) -> list[str]:
-    """Canonical keys of a page's other addresses (final URL, rel=canonical, og:url)."""
+    """Canonical keys of a page's other addresses (final URL, rel=canonical, og:url).
+
+    A page's own claim to be another address counts only on its own site: a stranger's page
+    saying it is a checked article elsewhere would otherwise borrow that article's verdict.
+    """
+    candidates = [page.final_url]
+    if page.final_url:
+        candidates += [
+            u for u in (page.canonical_url, page.og_url) if u and _same_site(u, page.final_url)
+        ]
     keys: list[str] = []
-    for url in (page.final_url, page.canonical_url, page.og_url):
-        if not url:
-            continue
-        try:
-            other = links.canonical_url(url)
-        except links.InvalidURL:
-            continue
-        if other != key and other not in keys:
+    for url in candidates:
+        other = _key_or_none(url)
+        if other is not None and other != key and other not in keys:
             keys.append(other)
     return keys
 

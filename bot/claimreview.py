@@ -149,11 +149,21 @@ def record_from_claim_review(obj: Any) -> NewClaim:
 
 def parse_document(document: Any) -> ParsedFile:
     parsed = ParsedFile()
+    first_seen: dict[str | None, int] = {}
     for position, obj in enumerate(iter_claim_reviews(document), start=1):
         try:
-            parsed.records.append(record_from_claim_review(obj))
+            record = record_from_claim_review(obj)
         except InvalidInput as exc:
             parsed.errors.append(f"record {position}: {exc}")
+            continue
+        if record.external_id in first_seen:
+            # Two records with one identity would overwrite each other on every import.
+            parsed.errors.append(
+                f"record {position}: same @id as record {first_seen[record.external_id]}"
+            )
+            continue
+        first_seen[record.external_id] = position
+        parsed.records.append(record)
     return parsed
 
 
@@ -162,6 +172,9 @@ def parse_file(path: str) -> ParsedFile:
     try:
         with open(path, encoding="utf-8") as fh:
             document = json.load(fh)
+        parsed = parse_document(document)
+    except RecursionError:
+        raise ImportFileError(f"{path}: nested too deeply to be a ClaimReview file") from None
     except FileNotFoundError:
         raise ImportFileError(f"{path}: no such file") from None
     except UnicodeDecodeError:
@@ -170,7 +183,6 @@ def parse_file(path: str) -> ParsedFile:
         raise ImportFileError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
     except OSError as exc:
         raise ImportFileError(f"{path}: cannot read ({exc.strerror})") from None
-    parsed = parse_document(document)
     if not parsed.records and not parsed.errors:
         raise ImportFileError(f"{path}: no ClaimReview records found")
     return parsed
@@ -184,10 +196,7 @@ def claim_to_claim_review(claim: Claim) -> dict[str, Any]:
         "@type": "ClaimReview",
         "@id": claim.external_id or f"factbot:claim:{claim.id}",
         "claimReviewed": claim.claim,
-        "reviewRating": {
-            "@type": "Rating",
-            "alternateName": claim.rating_label or claim.verdict,
-        },
+        "reviewRating": {"@type": "Rating", "alternateName": _rating_name(claim)},
         "datePublished": claim.created_at[:10],
     }
     assert claim.verdict in VERDICTS
@@ -218,6 +227,13 @@ def claim_to_claim_review(claim: Claim) -> dict[str, Any]:
             for s in citations
         ]
     return review
+
+
+def _rating_name(claim: Claim) -> str:
+    """The original label where it still says the stored verdict, else the verdict itself."""
+    if claim.rating_label and map_rating(claim.rating_label) == claim.verdict:
+        return claim.rating_label
+    return claim.verdict
 
 
 def export_document(claims: list[Claim]) -> dict[str, Any]:

@@ -12,7 +12,8 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
@@ -20,9 +21,17 @@ from typing import Any, NoReturn
 from bot import claimreview, links
 from bot.checking import CheckResult
 from bot.config import Config, ConfigError, load_config
+from bot.progress import show_progress
 from bot.replies import render_text
 from bot.services import open_services, open_store
-from bot.store import NewClaim, Source, StoreError
+from bot.store import (
+    NewClaim,
+    Source,
+    Store,
+    StoreError,
+    validate_new_claim,
+    validate_source_note,
+)
 from bot.verdicts import VERDICTS, parse_verdict
 
 log = logging.getLogger(__name__)
@@ -112,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     exp.set_defaults(handler=cmd_export)
 
-    ev = sub.add_parser("eval", parents=[common], help="measure matching on CLEF-style data")
+    ev = sub.add_parser("eval", help="measure matching on CLEF-style data (in a temporary store)")
+    ev.add_argument("--config", metavar="PATH", help="TOML config file (default: none)")
     ev.add_argument("--claims", required=True, metavar="VCLAIMS.jsonl")
     ev.add_argument("--queries", required=True, metavar="QUERIES.jsonl")
     ev.add_argument("--run", metavar="RUN.tsv", help="write the top 10 per query as TREC lines")
@@ -194,6 +204,21 @@ def _require_existing_db(db: str) -> None:
         raise UsageError(f"no store at {db} (import claims first, or use --db PATH or --demo)")
 
 
+@asynccontextmanager
+async def _opened_store(
+    args: argparse.Namespace, config: Config, *, must_exist: bool = True
+) -> AsyncIterator[Store]:
+    """The store named by --db or the config; a read-only command never creates one."""
+    db = _db(args, config)
+    if must_exist:
+        _require_existing_db(db)
+    store = await open_store(db)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
 # --- claims and sources ----------------------------------------------------------------------
 
 
@@ -203,18 +228,18 @@ async def cmd_claims_add(args: argparse.Namespace) -> int:
         verdict = parse_verdict(args.verdict)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    new = NewClaim(
-        claim=args.claim,
-        verdict=verdict,
-        note=args.note,
-        urls=tuple(args.url),
-        sources=tuple(Source(url, None, "alternative") for url in args.source),
+    # Validated before the store is opened: a typo must not leave an empty database behind.
+    new = validate_new_claim(
+        NewClaim(
+            claim=args.claim,
+            verdict=verdict,
+            note=args.note,
+            urls=tuple(args.url),
+            sources=tuple(Source(url, None, "alternative") for url in args.source),
+        )
     )
-    store = await open_store(_db(args, config))
-    try:
+    async with _opened_store(args, config, must_exist=False) as store:
         claim = await store.add_claim(new, actor=_actor(), guild_id=args.guild)
-    finally:
-        await store.close()
     if args.json:
         print(json.dumps({"claim_id": claim.id}))
     else:
@@ -224,13 +249,8 @@ async def cmd_claims_add(args: argparse.Namespace) -> int:
 
 async def cmd_claims_list(args: argparse.Namespace) -> int:
     config = _config(args)
-    db = _db(args, config)
-    _require_existing_db(db)
-    store = await open_store(db)
-    try:
+    async with _opened_store(args, config) as store:
         claims = await store.list_claims(guild_id=args.guild)
-    finally:
-        await store.close()
     if args.json:
         _print_json(
             [
@@ -257,13 +277,9 @@ async def cmd_sources_set(args: argparse.Namespace) -> int:
         domain = links.normalise_domain(args.domain)
     except links.InvalidURL as exc:
         raise UsageError(f"bad domain {args.domain!r}: {exc}") from None
-    store = await open_store(_db(args, config))
-    try:
-        await store.set_source_note(
-            domain, args.rating, args.note, actor=_actor(), guild_id=args.guild
-        )
-    finally:
-        await store.close()
+    rating, note = validate_source_note(args.rating, args.note)
+    async with _opened_store(args, config, must_exist=False) as store:
+        await store.set_source_note(domain, rating, note, actor=_actor(), guild_id=args.guild)
     print(domain)
     return 0
 
@@ -274,25 +290,15 @@ async def cmd_sources_clear(args: argparse.Namespace) -> int:
         domain = links.normalise_domain(args.domain)
     except links.InvalidURL as exc:
         raise UsageError(f"bad domain {args.domain!r}: {exc}") from None
-    db = _db(args, config)
-    _require_existing_db(db)
-    store = await open_store(db)
-    try:
+    async with _opened_store(args, config) as store:
         await store.clear_source_note(domain, actor=_actor(), guild_id=args.guild)
-    finally:
-        await store.close()
     return 0
 
 
 async def cmd_sources_list(args: argparse.Namespace) -> int:
     config = _config(args)
-    db = _db(args, config)
-    _require_existing_db(db)
-    store = await open_store(db)
-    try:
+    async with _opened_store(args, config) as store:
         notes = await store.list_source_notes(guild_id=args.guild)
-    finally:
-        await store.close()
     for note in notes:
         scope = "global" if note.guild_id is None else f"server {note.guild_id}"
         print(f"{note.domain}\t{note.rating}\t{scope}\t{note.note}")
@@ -316,7 +322,10 @@ async def cmd_import(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.file}: no valid records ({len(parsed.errors)} bad)")
     async with open_services(config, db_path=_db(args, config), fetch_pages=False) as services:
         result = await services.store.import_claims(
-            parsed.records, actor=_actor(), guild_id=args.guild
+            parsed.records,
+            actor=_actor(),
+            guild_id=args.guild,
+            progress=lambda done, total: show_progress("importing", done, total),
         )
         ranker = services.checker.ranker
         if ranker.embedder is not None:
@@ -333,13 +342,8 @@ async def cmd_import(args: argparse.Namespace) -> int:
 
 async def cmd_export(args: argparse.Namespace) -> int:
     config = _config(args)
-    db = _db(args, config)
-    _require_existing_db(db)
-    store = await open_store(db)
-    try:
+    async with _opened_store(args, config) as store:
         claims = await store.list_claims(guild_id=args.guild, include_global=False)
-    finally:
-        await store.close()
     text = json.dumps(claimreview.export_document(claims), ensure_ascii=False, indent=2) + "\n"
     if args.output:
         _write_atomically(Path(args.output), text)
@@ -357,7 +361,13 @@ def _write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is for the temporary name only
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -229,6 +229,8 @@ def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:
                 data = tomllib.load(fh)
         except FileNotFoundError:
             raise ConfigError([f"{path}: no such file"]) from None
+        except UnicodeDecodeError:
+            raise ConfigError([f"{path}: not UTF-8 text"]) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
         except OSError as exc:

@@ -65,6 +65,11 @@ MAX_TEXT_CHARS = 20_000
 DOC_COUNT_TTL_SECONDS = 300.0
 _DOC_COUNT_CACHE_SIZE = 200_000
 
+#: A reply needs the text to share at least this many of the claim's terms and this share of
+#: its IDF weight, whatever the model says (see ``_confidence``).
+MIN_SHARED_TERMS = 2
+MIN_COVERAGE = 0.34
+
 #: Candidates fetched to find a rival for the margin, whatever ``limit`` the caller asks.
 RIVAL_POOL = 5
 
@@ -299,12 +304,28 @@ async def rank_claims(
     query = frozenset(chosen)
     scores = [score for _, score in hits]
     ranked = [
-        Candidate(claim_id, score, confidence(coverage(terms_, query, weights), margin))
+        Candidate(claim_id, score, _confidence(terms_, query, weights, margin))
         for (claim_id, score), terms_, margin in zip(
             hits, claim_terms, margins(scores, claim_terms), strict=True
         )
     ]
     return ranked[:limit]
+
+
+def _confidence(
+    claim_terms: frozenset[str], query: frozenset[str], weights: dict[str, float], margin: float
+) -> float:
+    """The calibrated confidence, or 0 when the text shares too little of the claim to say.
+
+    The margin is only informative where rivals exist: in a small store (a new server's
+    notes) a claim sharing a single word with the text has no rival and so a margin of 1,
+    which the model, fitted on stores of thousands of claims, never saw. The floor keeps
+    replies to texts that repeat at least two of the claim's words and a third of its weight.
+    """
+    covered = coverage(claim_terms, query, weights)
+    if len(claim_terms & query) < MIN_SHARED_TERMS or covered < MIN_COVERAGE:
+        return 0.0
+    return confidence(covered, margin)
 
 
 def should_reply(candidates: Sequence[Candidate], threshold: float) -> bool:

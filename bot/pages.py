@@ -6,12 +6,14 @@ import asyncio
 import logging
 import time
 from collections import deque
+from urllib.parse import urlsplit
 
+from bot import links
 from bot.article import read_article
 from bot.config import PagesConfig
 from bot.fetch import Fetcher, FetchError
 from bot.fingerprint import simhash
-from bot.store import CachedPage, Store
+from bot.store import CachedPage, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,41 @@ class PageReader:
                 lead=article.lead,
                 canonical_url=article.canonical_url,
                 og_url=article.og_url,
-                fingerprint=simhash("\n".join(t for t in (article.title, article.lead) if t)),
+                fingerprint=simhash(article.lead)
+                if is_article_page(url, fetched.final_url)
+                else None,
             )
-        await self.store.cache_page(page)
+        final_key = _key(page.final_url) if page.final_url else None
+        try:
+            await self.store.cache_page(page, final_key=final_key)
+        except StoreError as exc:
+            # A busy store (a long import) must not silence the reply: the page is still read.
+            log.warning("could not cache %s: %s", url_key, exc)
         return page
+
+
+def _key(url: str) -> str | None:
+    try:
+        return links.canonical_url(url)
+    except links.InvalidURL:
+        return None
+
+
+def is_article_page(url: str, final_url: str) -> bool:
+    """Whether the page read is the article itself, not where a site sends every visitor.
+
+    Consent walls, paywalls and removed articles redirect many different articles to one
+    page (often on another host, or the home page): fingerprinting that page would make every
+    article that lands there a "copy" of the first one.
+    """
+    if final_url == url:
+        return True
+    path = urlsplit(final_url).path
+    if path in ("", "/"):
+        return False
+    if links.is_shortener(url):
+        return True
+    try:
+        return links.registrable_domain(url) == links.registrable_domain(final_url)
+    except links.InvalidURL:
+        return False

@@ -51,11 +51,15 @@ class Ranker:
         if not pool:
             return []
         vectors = await store.get_vectors(semantic.MODEL_ID, [c.claim_id for c in pool])
-        if len(vectors) < len(pool):
-            # Claims imported while the extra was off: keep lexical order and confidence
-            # until they are embedded (at start-up, or at the next import).
-            log.debug("%d candidates have no vector yet", len(pool) - len(vectors))
-            return pool[:limit]
+        missing = [c.claim_id for c in pool if c.claim_id not in vectors]
+        if missing:
+            # Claims added since the last import or start-up (or edited) have no vector yet:
+            # embed them now, once. Falling back to lexical order would mean comparing a
+            # lexical confidence with the fused threshold.
+            vectors.update(await self._embed_claims(store, missing))
+        pool = [c for c in pool if c.claim_id in vectors]
+        if not pool:
+            return []
         query = (
             await asyncio.to_thread(
                 self.embedder.embed, [text], max_tokens=semantic.QUERY_MAX_TOKENS
@@ -68,6 +72,23 @@ class Ranker:
         order = sorted(range(len(pool)), key=lambda i: fused[i], reverse=True)
         # The fused score is the confidence: its threshold was tuned on it, like the lexical one.
         return [matching.Candidate(pool[i].claim_id, fused[i], fused[i]) for i in order[:limit]]
+
+    async def _embed_claims(self, store: Store, claim_ids: list[int]) -> dict[int, bytes]:
+        from bot import semantic
+        from bot.store import StoreError
+
+        assert self.embedder is not None
+        texts = await store.claim_texts(claim_ids)
+        ids = [i for i in claim_ids if i in texts]
+        if not ids:
+            return {}
+        vectors = await asyncio.to_thread(self.embedder.embed, [texts[i] for i in ids])
+        blobs = {i: semantic.vector_to_blob(v) for i, v in zip(ids, vectors, strict=True)}
+        try:
+            await store.put_vectors(semantic.MODEL_ID, list(blobs.items()))
+        except StoreError as exc:  # a busy store: use them now, store them another time
+            log.warning("could not store %d claim vectors: %s", len(blobs), exc)
+        return blobs
 
 
 async def embed_missing_claims(store: Store, embedder: Embedder, *, progress: bool = False) -> int:

@@ -95,6 +95,20 @@ def safe(text: str | None, limit: int, *, one_line: bool = False) -> str:
     return trim(discord.utils.escape_markdown(cleaned), limit)
 
 
+_LINK_SYNTAX = re.compile(r"([\[\]()])")
+
+
+def link_label(text: str | None, limit: int) -> str:
+    """Text for the label of a masked link ``[label](url)``.
+
+    escape_markdown leaves a lone ``](`` alone, so a title like ``x](https://evil) [y`` would
+    otherwise close the label early and point the reader somewhere else.
+    """
+    cleaned = " ".join(clean(text).split())
+    escaped = _LINK_SYNTAX.sub(r"\\\1", discord.utils.escape_markdown(cleaned))
+    return trim(escaped, limit)
+
+
 def safe_url(url: str) -> str | None:
     """A URL safe inside a masked link ``[text](url)``, or None if it is not http(s)."""
     cleaned = clean(url)
@@ -120,7 +134,7 @@ def _sources_lines(match: Match, limit: int) -> str:
         url = safe_url(source.url)
         if url is None:
             continue
-        title = safe(source.title or _host(source.url), SOURCE_TITLE_CHARS, one_line=True)
+        title = link_label(source.title or _host(source.url), SOURCE_TITLE_CHARS)
         kind = "fact-check" if source.kind == "fact-check" else "read"
         lines.append(f"• [{title}]({url}) ({kind})")
     return "\n".join(lines)
@@ -250,7 +264,7 @@ LISTED_CLAIMS = 10
 
 def _link_text(url: str, limit: int = 100) -> str:
     """A URL shown as a masked link (its own text escaped), or as plain text if not http(s)."""
-    label = safe(url.split("://", 1)[-1], limit, one_line=True)
+    label = link_label(url.split("://", 1)[-1], limit)
     target = safe_url(url)
     return f"[{label}]({target})" if target else label
 

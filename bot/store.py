@@ -40,6 +40,7 @@ SOURCE_KINDS = ("fact-check", "alternative")
 MAX_CLAIM_CHARS = 1000
 MAX_NOTE_CHARS = 4000
 MAX_TITLE_CHARS = 300
+MAX_RATING_CHARS = 60
 MAX_URLS_PER_CLAIM = 50
 MAX_SOURCES_PER_CLAIM = 20
 
@@ -204,7 +205,13 @@ def validate_new_claim(new: NewClaim) -> NewClaim:
         raise InvalidInput(f"more than {MAX_URLS_PER_CLAIM} URLs")
     if len(new.sources) > MAX_SOURCES_PER_CLAIM:
         raise InvalidInput(f"more than {MAX_SOURCES_PER_CLAIM} sources")
-    urls = tuple(dict.fromkeys(_check_url(u)[0] for u in new.urls))
+    # One URL per canonical key: the store keys them, so two spellings would never compare equal
+    # to what was stored and every re-import would look like a change.
+    by_key: dict[str, str] = {}
+    for url in new.urls:
+        entered, key = _check_url(url)
+        by_key.setdefault(key, entered)
+    urls = tuple(by_key.values())
     sources = tuple({s.url: s for s in (_check_source(s) for s in new.sources)}.values())
     return replace(
         new,
@@ -214,6 +221,14 @@ def validate_new_claim(new: NewClaim) -> NewClaim:
         context=_clean_text(new.context, "context", MAX_NOTE_CHARS),
         urls=urls,
         sources=sources,
+    )
+
+
+def validate_source_note(rating: str, note: str) -> tuple[str, str]:
+    """(rating, note) as they will be stored, or InvalidInput naming the problem."""
+    return (
+        _clean_text(rating, "rating", MAX_RATING_CHARS, required=True),
+        _clean_text(note, "note", MAX_NOTE_CHARS),
     )
 
 
@@ -304,24 +319,31 @@ class Store:
         async with self._lock:
             try:
                 await self._db.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
+            except sqlite3.Error as exc:
                 raise _store_error(exc, self.path) from None
             try:
                 yield self._db
+            except sqlite3.Error as exc:
+                await self._rollback()
+                raise _store_error(exc, self.path) from None
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                await self._rollback()
                 raise
             try:
                 await self._db.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                await self._db.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                await self._rollback()
                 raise _store_error(exc, self.path) from None
+
+    async def _rollback(self) -> None:
+        if self._db.in_transaction:
+            await self._db.execute("ROLLBACK")
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         try:
             async with self._read.execute(sql, params) as cur:
                 return list(await cur.fetchall())
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from None
 
     async def _rekey_urls(self) -> None:
@@ -499,6 +521,8 @@ class Store:
 
     async def _index_claim(self, db: aiosqlite.Connection, claim_id: int, claim: str, ctx: str):
         await db.execute("DELETE FROM claim_search WHERE rowid = ?", (claim_id,))
+        # A sentence vector of the old wording would rank the new one wrongly.
+        await db.execute("DELETE FROM claim_vectors WHERE claim_id = ?", (claim_id,))
         await db.execute(
             "INSERT INTO claim_search (rowid, claim, context) VALUES (?, ?, ?)",
             (claim_id, self._index_terms(claim), self._index_terms(ctx)),
@@ -688,6 +712,10 @@ class Store:
 
         def change(before: Claim) -> tuple[dict[str, Any], tuple[str, ...], tuple[Source, ...]]:
             changed = {k: v for k, v in fields.items() if getattr(before, k) != v}
+            if "verdict" in changed:
+                # The imported label described the old verdict; keeping it would let an export
+                # carry the old rating back in.
+                changed["rating_label"] = None
             return changed, before.urls, before.sources
 
         return await self._update_claim(
@@ -783,7 +811,12 @@ class Store:
     # --- import -------------------------------------------------------------------------------
 
     async def import_claims(
-        self, records: Sequence[NewClaim], *, actor: str, guild_id: int | None
+        self,
+        records: Sequence[NewClaim],
+        *,
+        actor: str,
+        guild_id: int | None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> ImportResult:
         """Create or update claims by ``external_id``, all in one transaction.
 
@@ -792,7 +825,9 @@ class Store:
         """
         result = ImportResult()
         async with self._write() as db:
-            for new in records:
+            for done, new in enumerate(records, start=1):
+                if progress is not None and done % 500 == 0:
+                    progress(done, len(records))
                 existing_id = None
                 if new.external_id is not None:
                     async with db.execute(
@@ -829,7 +864,6 @@ class Store:
                     # Order is not meaning: an export lists the fact-check first.
                     and set(before.urls) == set(new.urls)
                     and set(before.sources) == set(new.sources)
-                    and before.active
                 )
                 result.claim_ids.append(existing_id)
                 if same:
@@ -837,7 +871,7 @@ class Store:
                     continue
                 await db.execute(
                     "UPDATE claims SET claim = ?, verdict = ?, note = ?, rating_label = ?, "
-                    "context = ?, active = 1, updated_by = ?, updated_at = ? WHERE id = ?",
+                    "context = ?, updated_by = ?, updated_at = ? WHERE id = ?",
                     (
                         new.claim,
                         new.verdict,
@@ -862,6 +896,8 @@ class Store:
                     after=after_claim.snapshot(),
                 )
                 result.updated += 1
+        if progress is not None:
+            progress(len(records), len(records))
         return result
 
     # --- source notes -------------------------------------------------------------------------
@@ -873,12 +909,9 @@ class Store:
         if not hosts:
             return None
         marks = ",".join("?" * len(hosts))
-        if guild_id is None:
-            scope, params = "guild_id IS NULL", ()  # type: tuple[str, tuple[Any, ...]]
-        else:
-            scope, params = "(guild_id IS NULL OR guild_id = ?)", (guild_id,)
+        scope, params = _scope_sql(guild_id)
         rows = await self._fetchall(
-            f"SELECT domain, guild_id, rating, note, updated_by, updated_at FROM source_notes "
+            f"SELECT domain, guild_id, rating, note, updated_by, updated_at FROM source_notes c "
             f"WHERE domain IN ({marks}) AND {scope}",
             (*hosts, *params),
         )
@@ -889,12 +922,9 @@ class Store:
         return SourceNote(*best)
 
     async def list_source_notes(self, *, guild_id: int | None) -> list[SourceNote]:
-        if guild_id is None:
-            where, params = "guild_id IS NULL", ()  # type: tuple[str, tuple[Any, ...]]
-        else:
-            where, params = "(guild_id IS NULL OR guild_id = ?)", (guild_id,)
+        where, params = _scope_sql(guild_id)
         rows = await self._fetchall(
-            f"SELECT domain, guild_id, rating, note, updated_by, updated_at FROM source_notes "
+            f"SELECT domain, guild_id, rating, note, updated_by, updated_at FROM source_notes c "
             f"WHERE {where} ORDER BY domain",
             params,
         )
@@ -904,8 +934,7 @@ class Store:
         self, domain: str, rating: str, note: str, *, actor: str, guild_id: int | None
     ) -> SourceNote:
         """Set the note on a domain in a scope (``domain`` already normalised)."""
-        rating = _clean_text(rating, "rating", 60, required=True)
-        note = _clean_text(note, "note", MAX_NOTE_CHARS)
+        rating, note = validate_source_note(rating, note)
         now = _now()
         async with self._write() as db:
             before = await self._source_row(db, domain, guild_id)
@@ -980,8 +1009,11 @@ class Store:
             page = replace(page, fingerprint=page.fingerprint & 0xFFFFFFFFFFFFFFFF)
         return page
 
-    async def cache_page(self, page: CachedPage) -> None:
-        """Cache what a page said; its fingerprint is kept after the cache entry expires."""
+    async def cache_page(self, page: CachedPage, *, final_key: str | None = None) -> None:
+        """Cache what a page said; its fingerprint is kept after the cache entry expires.
+
+        ``final_key`` is the canonical key of the page actually read (after redirects).
+        """
         signed = None if page.fingerprint is None else _signed64(page.fingerprint)
         async with self._write() as db:
             await db.execute(
@@ -1006,20 +1038,21 @@ class Store:
             if page.fingerprint is not None:
                 await db.execute(
                     "INSERT OR REPLACE INTO article_fingerprints "
-                    "(url_key, fingerprint, band0, band1, band2, band3) VALUES (?, ?, ?, ?, ?, ?)",
-                    (page.url_key, signed, *_bands(page.fingerprint)),
+                    "(url_key, final_key, fingerprint, band0, band1, band2, band3) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (page.url_key, final_key or page.url_key, signed, *_bands(page.fingerprint)),
                 )
             await db.execute("DELETE FROM page_cache WHERE expires_at < ?", (time.time() - 86400,))
 
-    async def similar_fingerprints(self, fingerprint: int) -> list[tuple[str, int]]:
-        """(url_key, fingerprint) of articles sharing at least one 16-bit band."""
+    async def similar_fingerprints(self, fingerprint: int) -> list[tuple[str, str, int]]:
+        """(url_key, final_key, fingerprint) of articles sharing at least one 16-bit band."""
         b = _bands(fingerprint)
         rows = await self._fetchall(
-            "SELECT url_key, fingerprint FROM article_fingerprints "
+            "SELECT url_key, final_key, fingerprint FROM article_fingerprints "
             "WHERE band0 = ? OR band1 = ? OR band2 = ? OR band3 = ?",
             b,
         )
-        return [(r[0], r[1] & 0xFFFFFFFFFFFFFFFF) for r in rows]
+        return [(r[0], r[1], r[2] & 0xFFFFFFFFFFFFFFFF) for r in rows]
 
     # --- claim vectors (semantic extra) ------------------------------------------------------
 
@@ -1039,6 +1072,16 @@ class Store:
             (model, *claim_ids),
         )
         return {int(r[0]): bytes(r[1]) for r in rows}
+
+    async def claim_texts(self, claim_ids: Sequence[int]) -> dict[int, str]:
+        """The claim text of each existing claim (active or not), for embedding."""
+        if not claim_ids:
+            return {}
+        marks = ",".join("?" * len(claim_ids))
+        rows = await self._fetchall(
+            f"SELECT id, claim FROM claims WHERE id IN ({marks})", list(claim_ids)
+        )
+        return {int(r[0]): str(r[1]) for r in rows}
 
     async def claims_without_vectors(self, model: str) -> list[tuple[int, str, str]]:
         rows = await self._fetchall(

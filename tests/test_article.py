@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import time
 from pathlib import Path
 
 import pytest
@@ -117,7 +116,6 @@ async def test_read_article_runs_off_the_event_loop() -> None:
         ticks += 1
         await asyncio.sleep(0)
     article = task.result()
-    print(f"read_article: the event loop ran {ticks} times during extraction")
     assert article.title == headline
     assert ticks > 10
     assert article == await read_article(page, PAGE_URL)
@@ -172,15 +170,12 @@ HOSTILE = {
 
 @pytest.mark.parametrize("name", HOSTILE)
 def test_hostile_html_gives_empties_not_errors(tripwire: NetworkTripwire, name: str) -> None:
-    started = time.perf_counter()
     article = extract_article(HOSTILE[name], PAGE_URL)
-    elapsed = time.perf_counter() - started
     assert isinstance(article, Article)
     assert len(article.lead) <= LEAD_CHARS
     assert article.title is None or len(article.title) <= 300
     assert article.published is None or len(article.published) == 10
     assert tripwire.connects == []  # nothing, including htmldate, went to the network
-    assert elapsed < 20
 
 
 def test_nothing_to_read_is_empty() -> None:
@@ -192,9 +187,5 @@ def test_oversized_input_is_capped() -> None:
     headline, standfirst, body = example_article()
     page = news_page(headline, standfirst, body * 2000)  # several MiB
     assert len(page) > 4 * 1024 * 1024
-    started = time.perf_counter()
     article = extract_article(page, PAGE_URL)
-    elapsed = time.perf_counter() - started
-    print(f"{len(page) / 2**20:.1f} MiB page (capped at 2 MiB) extracted in {elapsed:.2f} s")
     assert article.title == headline
-    assert elapsed < 30

@@ -165,3 +165,31 @@ async def test_claims_added_by_hand_round_trip_too(store: Store) -> None:
     reparsed = claimreview.parse_document(exported)
     result = await store.import_claims(reparsed.records, actor="t", guild_id=5)
     assert (result.created, result.unchanged) == (0, 1)
+
+
+async def test_export_after_a_moderator_changes_the_verdict_keeps_the_change(
+    store: Store,
+) -> None:
+    (record,) = claimreview.parse_document(REVIEW).records  # "Pants on Fire": false
+    (claim_id,) = (await store.import_claims([record], actor="t", guild_id=None)).claim_ids
+    await store.edit_claim(claim_id, actor="mod", guild_id=None, verdict="mostly-true")
+    exported = claimreview.export_document(await store.list_claims(guild_id=None))
+    reparsed = claimreview.parse_document(exported)
+    result = await store.import_claims(reparsed.records, actor="t", guild_id=None)
+    assert result.unchanged == 1
+    assert (await store.get_claim(claim_id, guild_id=None)).verdict == "mostly-true"
+
+
+def test_duplicate_ids_in_one_file_are_reported() -> None:
+    parsed = claimreview.parse_document(
+        [{**REVIEW, "@id": "x"}, {**REVIEW, "@id": "x", "claimReviewed": "Other"}]
+    )
+    assert len(parsed.records) == 1
+    assert parsed.errors == ["record 2: same @id as record 1"]
+
+
+def test_deeply_nested_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(claimreview.ImportFileError, match="nested too deeply"):
+        claimreview.parse_file(str(path))

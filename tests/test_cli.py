@@ -233,3 +233,33 @@ def test_run_without_a_token_fails_fast(
     code, _, err = run(capsys, "run")
     assert code == 2
     assert "DISCORD_TOKEN" in err
+
+
+def test_a_refused_write_leaves_no_database_behind(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    assert run(capsys, "claims", "add", "--db", db, "--claim", " ", "--verdict", "false")[0] == 2
+    assert run(capsys, "sources", "set", "example.com", "--db", db, "--rating", "")[0] == 2
+    assert not Path(db).exists()
+
+
+def test_export_to_an_unwritable_place_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+) -> None:
+    add_moon_claim(capsys, db)
+    code, _, err = run(capsys, "export", "--db", db, "-o", str(tmp_path))
+    assert code == 2
+    assert err.startswith("factbot: error: cannot write") and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in tmp_path.iterdir() if not p.name.endswith(".tmp")
+    )
+
+
+def test_config_that_is_not_text_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_bytes(b"\xff\xfe[store]\n")
+    code, _, err = run(capsys, "check", "--config", str(cfg), "https://example.com/")
+    assert code == 2
+    assert "not UTF-8" in err and err.count("\n") == 1

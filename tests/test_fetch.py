@@ -14,7 +14,6 @@ import shutil
 import ssl
 import struct
 import subprocess
-import time
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator
@@ -138,22 +137,16 @@ async def test_unrequested_encoding_is_refused(server: LocalServer) -> None:
 
 
 async def test_server_that_never_answers_hits_the_deadline(server: LocalServer) -> None:
+    # Without the deadline this would wait forever: the server never answers.
     server.route("/", hang=True)
-    started = time.perf_counter()
     assert await fetch_error(open_config(server.port, timeout_s=1.0), server.url("/")) == "timeout"
-    elapsed = time.perf_counter() - started
-    print(f"never-answering server: timeout after {elapsed:.2f} s (deadline 1.0 s)")
-    assert elapsed < 5
 
 
 async def test_slow_drip_is_cut_at_the_total_deadline(server: LocalServer) -> None:
     # One byte every 0.1 s: each read is quick, so only the total deadline can stop it.
     server.route("/", body=[b"<html>", *([b"x"] * 600)], delay=0.1, framing="chunked")
-    started = time.perf_counter()
     assert await fetch_error(open_config(server.port, timeout_s=1.0), server.url("/")) == "timeout"
-    elapsed = time.perf_counter() - started
-    print(f"slow drip: cut after {elapsed:.2f} s (deadline 1.0 s), {server.body_bytes_sent} B sent")
-    assert elapsed < 5
+    # Cut after about a second's worth of the 60-second drip.
     assert server.body_bytes_sent < 100
 
 
@@ -188,11 +181,9 @@ async def test_length_that_overstates_the_body_does_not_hang(server: LocalServer
     server.route("/big", body=b"<html>1234", content_length=10 * 1000 * 1000)
     server.route("/small", body=b"<html>1234", content_length=1000)
     config = open_config(server.port, timeout_s=1.0)
-    started = time.perf_counter()
     assert await fetch_error(config, server.url("/big")) == "too large"
     # The server closes after 10 of 1000 bytes: a truncated body, not a page.
     assert await fetch_error(config, server.url("/small")) == "bad response"
-    assert time.perf_counter() - started < 5
 
 
 def gzip_bomb(gib: int = 1) -> bytes:

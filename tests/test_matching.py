@@ -267,3 +267,24 @@ def test_margins_skip_twins() -> None:
     a, b = frozenset({"x", "y"}), frozenset({"z"})
     assert matching.margins([10.0, 10.0, 5.0], [a, a, b]) == [0.5, 0.5, -1.0]
     assert matching.margins([10.0], [a]) == [1.0]
+
+
+async def test_a_small_store_does_not_reply_on_one_shared_word(store: Store) -> None:
+    await add_claims(
+        store,
+        [
+            ("5G towers spread the coronavirus in Wuhan", ""),
+            ("Bill Gates wants to microchip everyone through vaccines", ""),
+            ("The 2020 election was stolen through Dominion voting machines", ""),
+        ],
+    )
+    for text in (
+        "Wuhan reopens its famous night markets after years of closure, with tourists returning",
+        "Dominion Energy raises electricity prices for customers in Virginia this winter",
+        "New vaccines for flu season are available at pharmacies, officials say",
+    ):
+        candidates = await matching.rank_claims(store, text, guild_id=None)
+        assert not matching.should_reply(candidates, matching.DEFAULT_REPLY_THRESHOLD), text
+    repeated = "Viral post claims 5G towers spread the coronavirus in Wuhan; experts disagree"
+    candidates = await matching.rank_claims(store, repeated, guild_id=None)
+    assert matching.should_reply(candidates, matching.DEFAULT_REPLY_THRESHOLD)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -441,3 +442,51 @@ async def test_on_message_with_an_unknown_page_is_silent(
     message = await posted(fetching_bot, http_server.url("/news/other"))
     message.reply.assert_not_awaited()
     assert http_server.paths() == ["/news/other"]
+
+
+CONSENT_TEXT = (
+    "We and our partners use cookies to store and access information on your device. "
+    "Select accept all to agree, or manage your choices, including your right to object "
+    "where legitimate interest is used. You can change your choices at any time by visiting "
+    "the privacy dashboard linked at the bottom of every page of this website."
+)
+
+
+async def test_articles_behind_one_consent_wall_are_not_copies_of_each_other(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    http_server.route("/consent", body=page("Before you continue", body=CONSENT_TEXT))
+    http_server.redirect("/news/vaccine-story", "/consent")
+    http_server.redirect("/sport/local-team-wins", "/consent")
+    await claim_at(store, http_server.url("/news/vaccine-story"), "Vaccines cause autism")
+    first = await checker.check_text(http_server.url("/news/vaccine-story"), guild_id=None)
+    assert first.links[0].matches[0].match == "url"
+    other = await checker.check_text(http_server.url("/sport/local-team-wins"), guild_id=None)
+    assert other.known == ()
+
+
+async def test_a_busy_store_does_not_silence_a_known_link(
+    tmp_path: Path, http_server: LocalServer
+) -> None:
+    http_server.route("/news/bridge", body=page("Bridge closes"))
+    path = tmp_path / "busy.db"
+    store = await Store.open(path, busy_timeout_ms=50)
+    await claim_at(store, http_server.url("/news/bridge"))
+    config = config_for(http_server)
+    client = make_client(config.fetch)
+    checker = Checker(
+        store=store,
+        config=config,
+        reader=PageReader(store, Fetcher(client, config.fetch), config.pages),
+    )
+    importer = sqlite3.connect(path, isolation_level=None)
+    importer.execute("BEGIN IMMEDIATE")  # as a long import holds the write lock
+    try:
+        result = await checker.check_text(http_server.url("/news/bridge"), guild_id=None)
+    finally:
+        importer.execute("ROLLBACK")
+        importer.close()
+        await client.aclose()
+        await store.close()
+    assert result.links[0].matches[0].match == "url"
+    assert result.links[0].title == "Bridge closes"

@@ -151,3 +151,21 @@ def test_silence_when_nothing_is_known() -> None:
 
 def test_clean_strips_invisible_characters() -> None:
     assert clean("a\u202eb\u200bc\ufeffd") == "abcd"
+
+
+def test_a_source_title_cannot_plant_its_own_link() -> None:
+    claim = make_claim(
+        "x",
+        "y",
+        sources=[
+            Source(
+                "https://fc.example.org/r/1",
+                "Example Checks](https://evil.example/phish) [more",
+                "fact-check",
+            )
+        ],
+    )
+    (embed,) = render_embeds(CheckResult((report("https://news.example.com/a", [claim]),)))
+    value = embed.fields[-1].value or ""
+    assert "](https://evil.example/phish)" not in value
+    assert value.endswith("(https://fc.example.org/r/1) (fact-check)")

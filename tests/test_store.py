@@ -16,6 +16,7 @@ from bot.store import (
     Store,
     StoreBusy,
     StoreError,
+    validate_new_claim,
 )
 
 GUILD_A = 111
@@ -312,3 +313,29 @@ async def test_search_index_is_rebuilt_when_the_normaliser_changes(tmp_path: Pat
     found = await store.search_claims(expr, guild_id=None, limit=5)
     assert [claim_id for claim_id, _ in found] == [claim.id]
     await store.close()
+
+
+async def test_reimport_with_url_spellings_of_one_article_changes_nothing(store: Store) -> None:
+    record = new_claim(
+        external_id="feed:1",
+        urls=("https://news.example.com/a?utm_source=x", "https://www.news.example.com/a"),
+    )
+    await store.import_claims([validate_new_claim(record)], actor="t", guild_id=None)
+    again = await store.import_claims([validate_new_claim(record)], actor="t", guild_id=None)
+    assert (again.updated, again.unchanged) == (0, 1)
+    assert await store.audit_count() == 1
+
+
+async def test_reimport_does_not_bring_back_a_retired_claim(store: Store) -> None:
+    record = validate_new_claim(new_claim(external_id="feed:1", urls=(URL,)))
+    (claim_id,) = (await store.import_claims([record], actor="t", guild_id=None)).claim_ids
+    await store.set_active(claim_id, False, actor="mod", guild_id=None)
+    await store.import_claims([record], actor="t", guild_id=None)
+    assert (await store.get_claim(claim_id, guild_id=None)).active is False
+
+
+async def test_changing_the_verdict_drops_the_imported_label(store: Store) -> None:
+    record = validate_new_claim(new_claim(rating_label="Pants on Fire", external_id="feed:1"))
+    (claim_id,) = (await store.import_claims([record], actor="t", guild_id=None)).claim_ids
+    edited = await store.edit_claim(claim_id, actor="mod", guild_id=None, verdict="mostly-true")
+    assert (edited.verdict, edited.rating_label) == ("mostly-true", None)

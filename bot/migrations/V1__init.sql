@@ -103,6 +103,7 @@ CREATE INDEX page_cache_expiry ON page_cache (expires_at);
 -- A 64-bit SimHash split into four 16-bit bands: two texts within 3 bits share at least one band.
 CREATE TABLE article_fingerprints (
     url_key     TEXT    PRIMARY KEY,
+    final_key   TEXT    NOT NULL,                  -- canonical key of the page actually read
     fingerprint INTEGER NOT NULL,
     band0       INTEGER NOT NULL,
     band1       INTEGER NOT NULL,

@@ -1,0 +1,63 @@
+"""The semantic stage inside the bot's ranking: vectors kept in step with the claims."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import semantic
+from bot.ranking import Ranker, embed_missing_claims
+from bot.store import NewClaim, Store
+
+
+@pytest.fixture(scope="module")
+def embedder() -> semantic.Embedder:
+    return semantic.load_embedder()
+
+
+CLAIMS = [
+    "Bill Gates wants to microchip everyone through vaccines",
+    "5G towers spread the coronavirus in Wuhan",
+    "The 2020 election was stolen through Dominion voting machines",
+]
+
+
+async def test_claims_added_after_start_up_are_ranked_semantically(
+    store: Store, embedder: semantic.Embedder
+) -> None:
+    ids = [
+        (await store.add_claim(NewClaim(c, "false"), actor="t", guild_id=None)).id for c in CLAIMS
+    ]
+    assert await store.get_vectors(semantic.MODEL_ID, ids) == {}
+    ranker = Ranker(embedder)
+    text = "Viral post says Bill Gates will put microchips in people with vaccines"
+    candidates = await ranker.rank(store, text, guild_id=None, limit=3)
+    assert candidates[0].claim_id == ids[0]
+    assert candidates[0].confidence >= ranker.default_threshold
+    # The missing vectors were made once and kept.
+    assert set(await store.get_vectors(semantic.MODEL_ID, ids)) >= {ids[0]}
+
+
+async def test_an_unrelated_text_stays_below_the_threshold(
+    store: Store, embedder: semantic.Embedder
+) -> None:
+    for claim in CLAIMS:
+        await store.add_claim(NewClaim(claim, "false"), actor="t", guild_id=None)
+    ranker = Ranker(embedder)
+    for text in (
+        "New vaccines for flu season are available at pharmacies, officials say",
+        "Dominion Energy raises electricity prices for customers in Virginia this winter",
+    ):
+        candidates = await ranker.rank(store, text, guild_id=None, limit=3)
+        assert not candidates or candidates[0].confidence < ranker.default_threshold, text
+
+
+async def test_editing_a_claim_replaces_its_vector(
+    store: Store, embedder: semantic.Embedder
+) -> None:
+    claim = await store.add_claim(NewClaim(CLAIMS[0], "false"), actor="t", guild_id=None)
+    assert await embed_missing_claims(store, embedder) == 1
+    before = await store.get_vectors(semantic.MODEL_ID, [claim.id])
+    await store.edit_claim(claim.id, actor="mod", guild_id=None, claim=CLAIMS[1])
+    assert await store.get_vectors(semantic.MODEL_ID, [claim.id]) == {}
+    assert await embed_missing_claims(store, embedder) == 1
+    assert await store.get_vectors(semantic.MODEL_ID, [claim.id]) != before
