@@ -17,9 +17,10 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PAGE_URL = "https://news.example/world/aleppo-battle?utm_source=chat#top"
 
 
-@pytest.fixture(autouse=True)
-def tripwire(monkeypatch: pytest.MonkeyPatch) -> NetworkTripwire:
-    return NetworkTripwire().install(monkeypatch)
+@pytest.fixture
+def tripwire(network_tripwire: NetworkTripwire) -> NetworkTripwire:
+    """The suite-wide tripwire (conftest.py), for tests that inspect what it saw."""
+    return network_tripwire
 
 
 def example_article() -> tuple[str, str, list[str]]:

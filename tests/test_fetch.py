@@ -38,9 +38,10 @@ PAGE = b"<!doctype html><html><head><title>t</title></head><body><p>hello</p></b
 MiB = 1024 * 1024
 
 
-@pytest.fixture(autouse=True)
-def tripwire(monkeypatch: pytest.MonkeyPatch) -> NetworkTripwire:
-    return NetworkTripwire().install(monkeypatch)
+@pytest.fixture
+def tripwire(network_tripwire: NetworkTripwire) -> NetworkTripwire:
+    """The suite-wide tripwire (conftest.py), for tests that inspect what it saw."""
+    return network_tripwire
 
 
 @pytest.fixture
