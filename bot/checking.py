@@ -9,13 +9,14 @@ fingerprints of articles read before (``"copy"``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import fingerprint, links
+from bot import fingerprint, links, matching
 from bot.config import Config
 from bot.pages import PageReader
 from bot.ranking import Ranker
@@ -108,11 +109,14 @@ class Checker:
     config: Config
     reader: PageReader | None = None
     ranker: Ranker = field(default_factory=Ranker)
+    _in_flight: dict[tuple[str, int | None], asyncio.Future[LinkReport]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @property
     def reply_threshold(self) -> float:
         configured = self.config.matching.reply_threshold
-        return self.ranker.default_threshold if configured is None else configured
+        return matching.DEFAULT_REPLY_THRESHOLD if configured is None else configured
 
     async def check_text(
         self,
@@ -138,11 +142,45 @@ class Checker:
             except links.InvalidURL:
                 continue
             reports.append(
-                await self.check_link(
+                await self._check_link_once(
                     url, key, guild_id=guild_id, user_id=user_id, preview=by_key.get(key)
                 )
             )
         return CheckResult(tuple(reports))
+
+    async def _check_link_once(
+        self,
+        url: str,
+        key: str,
+        *,
+        guild_id: int | None,
+        user_id: int | None,
+        preview: Preview | None,
+    ) -> LinkReport:
+        """One check per (link, server) at a time: a burst of posts of one new link shares it.
+
+        Without this, 200 messages with the same new link each ran their own content match
+        after the one shared fetch, and finished together seconds later.
+        """
+        if preview is not None:
+            # A preview is this message's own evidence; it is not shared.
+            return await self.check_link(
+                url, key, guild_id=guild_id, user_id=user_id, preview=preview
+            )
+        flight = (key, guild_id)
+        pending = self._in_flight.get(flight)
+        if pending is None:
+            pending = asyncio.ensure_future(
+                self.check_link(url, key, guild_id=guild_id, user_id=user_id)
+            )
+            self._in_flight[flight] = pending
+            pending.add_done_callback(lambda _: self._in_flight.pop(flight, None))
+            return await asyncio.shield(pending)
+        report = await asyncio.shield(pending)
+        if report.fetch_error == "rate limited":
+            # The first poster's rate limit is not this member's.
+            return await self.check_link(url, key, guild_id=guild_id, user_id=user_id)
+        return _with(report, url=url)
 
     async def check_link(
         self,

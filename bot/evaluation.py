@@ -277,7 +277,7 @@ async def evaluate(
     if ranker is None:
         ranker = Ranker() if config is None else load_ranker(config)
     configured = config.matching.reply_threshold if config is not None else None
-    threshold = ranker.default_threshold if configured is None else configured
+    threshold = matching.DEFAULT_REPLY_THRESHOLD if configured is None else configured
 
     with tempfile.TemporaryDirectory(prefix="factbot-eval-") as tmp:
         store = await open_store(str(Path(tmp) / "eval.db"))

@@ -22,6 +22,7 @@ Everything here is pure: no network, no I/O.
 from __future__ import annotations
 
 import bisect
+import functools
 import ipaddress
 import logging
 import re
@@ -331,6 +332,7 @@ def _platform_url(url: str) -> str:
     return url
 
 
+@functools.lru_cache(maxsize=16384)
 def canonical_url(url: str) -> str:
     """The key an article is looked up by, e.g. ``https://example.com/news/a?id=5``.
 

@@ -28,15 +28,6 @@ class Ranker:
     def stages(self) -> list[str]:
         return ["lexical"] if self.embedder is None else ["lexical", "semantic"]
 
-    @property
-    def default_threshold(self) -> float:
-        """The reply threshold tuned for this ranker's confidence (see README, Matching quality)."""
-        if self.embedder is None:
-            return matching.DEFAULT_REPLY_THRESHOLD
-        from bot import semantic
-
-        return semantic.DEFAULT_REPLY_THRESHOLD
-
     async def rank(
         self, store: Store, text: str, *, guild_id: int | None, limit: int
     ) -> list[matching.Candidate]:
@@ -70,8 +61,13 @@ class Ranker:
             [c.score for c in pool], cosines, semantic.DEFAULT_FUSION_WEIGHT
         )
         order = sorted(range(len(pool)), key=lambda i: fused[i], reverse=True)
-        # The fused score is the confidence: its threshold was tuned on it, like the lexical one.
-        return [matching.Candidate(pool[i].claim_id, fused[i], fused[i]) for i in order[:limit]]
+        # Vectors order the candidates; the reply gate stays the lexical confidence. Measured on
+        # 2022 train, gating on the fused score replied to fewer queries at the same false-alarm
+        # rate (0.37 at 1.5%) than the lexical confidence of the fused top claim (0.43 at 1.1%).
+        return [
+            matching.Candidate(pool[i].claim_id, fused[i], pool[i].confidence)
+            for i in order[:limit]
+        ]
 
     async def _embed_claims(self, store: Store, claim_ids: list[int]) -> dict[int, bytes]:
         from bot import semantic

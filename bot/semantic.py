@@ -60,11 +60,6 @@ BATCH_SIZE = 32
 DEFAULT_FUSION_WEIGHT = 0.3
 #: How many first-stage (BM25) candidates the semantic stage re-ranks.
 DEFAULT_CANDIDATES = 50
-#: Reply only when the best candidate's fused score (at DEFAULT_FUSION_WEIGHT) reaches this.
-#: Chosen on the CLEF train splits (tweets) for reply precision >= 0.95 and <= 3% replies
-#: when the right claim is not in the store, counting a near-verbatim restatement of the
-#: right claim as right. Tied to the weight: a different weight needs a new threshold.
-DEFAULT_REPLY_THRESHOLD = 0.75
 
 _EXTRA_MODULES = ("numpy", "onnxruntime", "tokenizers")
 

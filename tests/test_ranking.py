@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import semantic
+from bot import matching, semantic
 from bot.ranking import Ranker, embed_missing_claims
 from bot.store import NewClaim, Store
 
@@ -32,7 +32,7 @@ async def test_claims_added_after_start_up_are_ranked_semantically(
     text = "Viral post says Bill Gates will put microchips in people with vaccines"
     candidates = await ranker.rank(store, text, guild_id=None, limit=3)
     assert candidates[0].claim_id == ids[0]
-    assert candidates[0].confidence >= ranker.default_threshold
+    assert candidates[0].confidence >= matching.DEFAULT_REPLY_THRESHOLD
     # The missing vectors were made once and kept.
     assert set(await store.get_vectors(semantic.MODEL_ID, ids)) >= {ids[0]}
 
@@ -48,7 +48,7 @@ async def test_an_unrelated_text_stays_below_the_threshold(
         "Dominion Energy raises electricity prices for customers in Virginia this winter",
     ):
         candidates = await ranker.rank(store, text, guild_id=None, limit=3)
-        assert not candidates or candidates[0].confidence < ranker.default_threshold, text
+        assert not candidates or candidates[0].confidence < matching.DEFAULT_REPLY_THRESHOLD, text
 
 
 async def test_editing_a_claim_replaces_its_vector(
