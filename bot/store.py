@@ -367,16 +367,25 @@ class Store:
             raise _store_error(exc, self.path) from None
 
     async def _rekey_urls(self) -> None:
-        """Re-key URL rows made by an older canonicaliser, so they keep matching."""
+        """Re-key URL rows made by an older canonicaliser, so they keep matching.
+
+        The version the rows were last brought to is kept in ``meta``, so an unchanged
+        canonicaliser costs one lookup at start-up, not a scan of every URL.
+        """
+        version = str(links.LINK_KEY_VERSION)
+        marker = await self._fetchall("SELECT value FROM meta WHERE key = 'link_key_version'")
+        if marker and marker[0][0] == version:
+            return
         rows = await self._fetchall(
             "SELECT id, url FROM claim_urls WHERE key_version != ?", (links.LINK_KEY_VERSION,)
         )
-        if not rows:
-            return
-        log.info(
-            "re-keying %d claim URLs to link key version %d", len(rows), links.LINK_KEY_VERSION
-        )
+        if rows:
+            log.info("re-keying %d claim URLs to link key version %s", len(rows), version)
         async with self._write() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('link_key_version', ?)",
+                (version,),
+            )
             for row_id, url in rows:
                 try:
                     key = links.canonical_url(url)
