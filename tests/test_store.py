@@ -341,3 +341,12 @@ async def test_changing_the_verdict_drops_the_imported_label(store: Store) -> No
     (claim_id,) = (await store.import_claims([record], actor="t", guild_id=None)).claim_ids
     edited = await store.edit_claim(claim_id, actor="mod", guild_id=None, verdict="mostly-true")
     assert (edited.verdict, edited.rating_label) == ("mostly-true", None)
+
+
+async def test_one_identity_twice_in_one_import_is_one_claim(store: Store) -> None:
+    first = validate_new_claim(new_claim("first wording", external_id="feed:1"))
+    second = validate_new_claim(new_claim("second wording", external_id="feed:1"))
+    result = await store.import_claims([first, second], actor="t", guild_id=None)
+    assert (result.created, result.updated) == (1, 1)
+    (claim,) = await store.list_claims(guild_id=None)
+    assert claim.claim == "second wording"
