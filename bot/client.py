@@ -14,10 +14,13 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from bot.article import read_article
 from bot.config import Config
 from bot.services import Services, open_services
 
 log = logging.getLogger(__name__)
+
+WARM_UP_PAGE = "<html><head><title>warm-up</title></head><body><p>factbot.</p></body></html>"
 
 EXTENSIONS: tuple[str, ...] = (
     "cogs.errors",
@@ -62,6 +65,9 @@ class FactBot(commands.Bot):
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        # trafilatura's first extraction in a process costs ~50 ms of set-up; pay it now, not
+        # on the first link a member posts.
+        await read_article(WARM_UP_PAGE, "https://example.com/")
         embedder = self.services.checker.ranker.embedder
         if embedder is not None:
             self.start_background(self._embed_missing_claims(embedder), name="embed-claims")
