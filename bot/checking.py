@@ -275,12 +275,16 @@ class Checker:
         assert page.fingerprint is not None
         hashed = page.fingerprint
         final_key = _key_or_none(page.final_url)
+        here = page.final_url or key
         similar = [
             other
             for other, other_final, value in await self.store.similar_fingerprints(hashed)
-            # The same page reached from two links is not a copy of itself.
+            # The same page reached from two links is not a copy of itself, and a copy is on
+            # another site: one site's consent wall, paywall or "article removed" page looks
+            # the same behind every article (same-site moves are found by URL instead).
             if other != key
             and other_final != final_key
+            and not _same_site(other, here)
             and fingerprint.distance(hashed, value) <= fingerprint.MAX_DISTANCE
         ]
         if not similar:

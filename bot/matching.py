@@ -70,6 +70,10 @@ _DOC_COUNT_CACHE_SIZE = 200_000
 MIN_SHARED_TERMS = 2
 MIN_COVERAGE = 0.34
 
+#: The most margin counted when fewer than RIVAL_POOL distinct claims share the text's words:
+#: then a reply needs about three quarters of the claim's weight repeated.
+SMALL_STORE_MARGIN = 0.25
+
 #: Candidates fetched to find a rival for the margin, whatever ``limit`` the caller asks.
 RIVAL_POOL = 5
 
@@ -303,11 +307,14 @@ async def rank_claims(
     weights = {t: idf(n, total) for t, n in doc_counts.items()}
     query = frozenset(chosen)
     scores = [score for _, score in hits]
+    found_margins = margins(scores, claim_terms)
+    if len({t for t in claim_terms}) < RIVAL_POOL:
+        # Too few distinct claims share the text's words to measure a lead against (a new
+        # server's handful of notes): being ahead of nobody is not being far ahead.
+        found_margins = [min(m, SMALL_STORE_MARGIN) for m in found_margins]
     ranked = [
         Candidate(claim_id, score, _confidence(terms_, query, weights, margin))
-        for (claim_id, score), terms_, margin in zip(
-            hits, claim_terms, margins(scores, claim_terms), strict=True
-        )
+        for (claim_id, score), terms_, margin in zip(hits, claim_terms, found_margins, strict=True)
     ]
     return ranked[:limit]
 

@@ -87,26 +87,36 @@ def trim(text: str, limit: int) -> str:
     return cut + "…"
 
 
+# Every character Discord's markdown acts on, escaped in one pass (Discord shows ``\x`` as ``x``
+# for any punctuation, so the text reads the same): nothing in untrusted text can open a masked
+# link, a code span, a spoiler, a heading, a quote or a list. discord.utils.escape_markdown
+# escapes only the first ``[`` of ``[[a](b)``, and escaping brackets after it doubled its own
+# backslashes. Mentions need no escape: no reply can ping (AllowedMentions.none()).
+_MARKUP = re.compile(r"([\\*_~`|\[\]()<>])")
+# Headings, lists and numbered lists only start a line.
+_LINE_MARKUP = re.compile(r"^(\s*)([#+\-]|\d+\.)", re.MULTILINE)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    indent, mark = match.groups()
+    return f"{indent}{mark[:-1]}\\." if mark.endswith(".") else f"{indent}\\{mark}"
+
+
+def escape(text: str) -> str:
+    return _LINE_MARKUP.sub(_escape_line_start, _MARKUP.sub(r"\\\1", text))
+
+
 def safe(text: str | None, limit: int, *, one_line: bool = False) -> str:
     """Cleaned, markdown-escaped, trimmed: fit for any embed text."""
     cleaned = clean(text)
     if one_line:
         cleaned = " ".join(cleaned.split())
-    return trim(discord.utils.escape_markdown(cleaned), limit)
-
-
-_LINK_SYNTAX = re.compile(r"([\[\]()])")
+    return trim(escape(cleaned), limit)
 
 
 def link_label(text: str | None, limit: int) -> str:
-    """Text for the label of a masked link ``[label](url)``.
-
-    escape_markdown leaves a lone ``](`` alone, so a title like ``x](https://evil) [y`` would
-    otherwise close the label early and point the reader somewhere else.
-    """
-    cleaned = " ".join(clean(text).split())
-    escaped = _LINK_SYNTAX.sub(r"\\\1", discord.utils.escape_markdown(cleaned))
-    return trim(escaped, limit)
+    """Text for the label of a masked link ``[label](url)``."""
+    return safe(text, limit, one_line=True)
 
 
 def safe_url(url: str) -> str | None:

@@ -273,28 +273,33 @@ class Store:
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Self:
         path = str(path)
-        if path != ":memory:" and not path.startswith("file:"):
-            parent = Path(path).parent
-            if not parent.is_dir():
-                raise StoreError(f"cannot open {path}: folder {parent} does not exist")
+        if path == ":memory:" or path.startswith("file:"):
+            # Two connections must see one database: only a file will do.
+            raise StoreError("the store must be a file path")
+        parent = Path(path).parent
+        if not parent.is_dir():
+            raise StoreError(f"cannot open {path}: folder {parent} does not exist")
         try:
             writer = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {path}: {exc}") from None
+        reader: aiosqlite.Connection | None = None
         try:
             await _configure(writer, busy_timeout_ms)
             await _migrate(writer)
             reader = await aiosqlite.connect(path, isolation_level=None)
             await _configure(reader, busy_timeout_ms)
             await reader.execute("PRAGMA query_only = ON")
-        except sqlite3.DatabaseError as exc:
+            store = cls(writer, reader, path)
+            await store._rekey_urls()
+        except BaseException as exc:
+            # Never leave a connection's thread behind: it would keep the process alive.
+            if reader is not None:
+                await reader.close()
             await writer.close()
-            raise _store_error(exc, path) from None
-        except BaseException:
-            await writer.close()
+            if isinstance(exc, sqlite3.Error):
+                raise _store_error(exc, path) from None
             raise
-        store = cls(writer, reader, path)
-        await store._rekey_urls()
         return store
 
     async def close(self) -> None:
@@ -369,23 +374,21 @@ class Store:
     async def _rekey_urls(self) -> None:
         """Re-key URL rows made by an older canonicaliser, so they keep matching.
 
-        The version the rows were last brought to is kept in ``meta``, so an unchanged
-        canonicaliser costs one lookup at start-up, not a scan of every URL.
+        A row whose URL the new canonicaliser refuses, or whose new key the claim already has,
+        keeps its old key (and is looked at again at the next start).
         """
-        version = str(links.LINK_KEY_VERSION)
-        marker = await self._fetchall("SELECT value FROM meta WHERE key = 'link_key_version'")
-        if marker and marker[0][0] == version:
+        version = links.LINK_KEY_VERSION
+        # Two index range probes, not a scan of every URL (the rows are indexed by version).
+        stale = "key_version < ? OR key_version > ?"
+        if not await self._fetchall(
+            f"SELECT 1 FROM claim_urls WHERE {stale} LIMIT 1", (version, version)
+        ):
             return
         rows = await self._fetchall(
-            "SELECT id, url FROM claim_urls WHERE key_version != ?", (links.LINK_KEY_VERSION,)
+            f"SELECT id, url FROM claim_urls WHERE {stale}", (version, version)
         )
-        if rows:
-            log.info("re-keying %d claim URLs to link key version %s", len(rows), version)
+        log.info("re-keying %d claim URLs to link key version %d", len(rows), version)
         async with self._write() as db:
-            await db.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('link_key_version', ?)",
-                (version,),
-            )
             for row_id, url in rows:
                 try:
                     key = links.canonical_url(url)

@@ -282,6 +282,8 @@ async def test_a_small_store_does_not_reply_on_one_shared_word(store: Store) -> 
         "Wuhan reopens its famous night markets after years of closure, with tourists returning",
         "Dominion Energy raises electricity prices for customers in Virginia this winter",
         "New vaccines for flu season are available at pharmacies, officials say",
+        "Coronavirus cases spread quickly through schools in Wuhan, officials say",
+        "Local team celebrates as 5G coverage is upgraded on towers across the city",
     ):
         candidates = await matching.rank_claims(store, text, guild_id=None)
         assert not matching.should_reply(candidates, matching.DEFAULT_REPLY_THRESHOLD), text

@@ -41,11 +41,11 @@ def page(title: str, body: str = ARTICLE_TEXT, head: str = "") -> bytes:
     ).encode()
 
 
-def config_for(server: LocalServer, **pages: object) -> Config:
+def config_for(server: LocalServer, *more: LocalServer, **pages: object) -> Config:
     return Config(
         fetch=FetchConfig(
             allowed_private_networks=("127.0.0.0/8",),
-            allowed_ports=(server.port,),
+            allowed_ports=tuple(s.port for s in (server, *more)),
             timeout_s=5.0,
         ),
         pages=PagesConfig(**pages),  # type: ignore[arg-type]
@@ -53,8 +53,17 @@ def config_for(server: LocalServer, **pages: object) -> Config:
 
 
 @pytest.fixture
-async def checker(store: Store, http_server: LocalServer) -> AsyncIterator[Checker]:
-    config = config_for(http_server)
+async def mirror_server() -> AsyncIterator[LocalServer]:
+    """Another site: a server on another loopback address (127.0.0.2)."""
+    async with LocalServer(host="127.0.0.2") as server:
+        yield server
+
+
+@pytest.fixture
+async def checker(
+    store: Store, http_server: LocalServer, mirror_server: LocalServer
+) -> AsyncIterator[Checker]:
+    config = config_for(http_server, mirror_server)
     client = make_client(config.fetch)
     reader = PageReader(store, Fetcher(client, config.fetch), config.pages)
     yield Checker(store=store, config=config, reader=reader)
@@ -119,11 +128,11 @@ async def test_retagged_link_matches_through_og_url(
 
 
 async def test_syndicated_copy_inherits_the_original_matches(
-    store: Store, checker: Checker, http_server: LocalServer
+    store: Store, checker: Checker, http_server: LocalServer, mirror_server: LocalServer
 ) -> None:
     original = http_server.url("/original/bridge")
     http_server.route("/original/bridge", body=page("Bridge closes for six months"))
-    http_server.route(
+    mirror_server.route(
         "/mirror/2026/bridge-copy",
         body=page("Bridge closes for six months", head='<meta name="robots" content="noindex">'),
     )
@@ -131,12 +140,24 @@ async def test_syndicated_copy_inherits_the_original_matches(
     first = await checker.check_text(original, guild_id=None)
     assert first.links[0].matches[0].match == "url"
 
-    copy = await checker.check_text(http_server.url("/mirror/2026/bridge-copy"), guild_id=None)
+    copy = await checker.check_text(mirror_server.url("/mirror/2026/bridge-copy"), guild_id=None)
     assert [(m.claim.id, m.match) for m in copy.links[0].matches] == [(claim_id, "copy")]
 
 
-async def test_a_different_article_is_not_a_copy(
+async def test_the_same_text_on_the_same_site_is_not_a_copy(
     store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    # One site's paywall or "article removed" page, served at every article's own URL.
+    http_server.route("/news/vaccine-story", body=page("Subscribe to read", body=CONSENT_TEXT))
+    http_server.route("/sport/local-team-wins", body=page("Subscribe to read", body=CONSENT_TEXT))
+    await claim_at(store, http_server.url("/news/vaccine-story"), "Vaccines cause autism")
+    await checker.check_text(http_server.url("/news/vaccine-story"), guild_id=None)
+    other = await checker.check_text(http_server.url("/sport/local-team-wins"), guild_id=None)
+    assert other.known == ()
+
+
+async def test_a_different_article_is_not_a_copy(
+    store: Store, checker: Checker, http_server: LocalServer, mirror_server: LocalServer
 ) -> None:
     original = http_server.url("/original/bridge")
     http_server.route("/original/bridge", body=page("Bridge closes"))
@@ -146,10 +167,10 @@ async def test_a_different_article_is_not_a_copy(
         "the coach thanked the supporters who had travelled across the continent. The captain "
         "scored the decisive kick and later said the team had trained for this moment all year."
     )
-    http_server.route("/sport/final", body=page("Team wins the final", body=other_text))
+    mirror_server.route("/sport/final", body=page("Team wins the final", body=other_text))
     await claim_at(store, original)
     await checker.check_text(original, guild_id=None)
-    result = await checker.check_text(http_server.url("/sport/final"), guild_id=None)
+    result = await checker.check_text(mirror_server.url("/sport/final"), guild_id=None)
     assert result.links[0].matches == ()
     assert result.known == ()
 
@@ -338,8 +359,10 @@ async def test_unrelated_article_stays_silent(
 
 
 @pytest.fixture
-async def fetching_bot(tmp_path: Path, http_server: LocalServer) -> AsyncIterator[FactBot]:
-    config = config_for(http_server)
+async def fetching_bot(
+    tmp_path: Path, http_server: LocalServer, mirror_server: LocalServer
+) -> AsyncIterator[FactBot]:
+    config = config_for(http_server, mirror_server)
     async with open_services(config, db_path=str(tmp_path / "bot.db"), ranker=Ranker()) as services:
         bot = FactBot(services)
         await bot.setup_hook()
@@ -394,15 +417,15 @@ async def test_on_message_matches_by_url_after_reading_the_page(
 
 
 async def test_on_message_recognises_a_copy(
-    fetching_bot: FactBot, http_server: LocalServer
+    fetching_bot: FactBot, http_server: LocalServer, mirror_server: LocalServer
 ) -> None:
     store = fetching_bot.services.store
     original = http_server.url("/original/bridge")
     await claim_at(store, original, "The bridge is closing for good")
     http_server.route("/original/bridge", body=page("Bridge closes"))
-    http_server.route("/copy/bridge", body=page("Bridge closes"))
+    mirror_server.route("/copy/bridge", body=page("Bridge closes"))
     replied_claims(await posted(fetching_bot, original))
-    (copy,) = replied_claims(await posted(fetching_bot, http_server.url("/copy/bridge")))
+    (copy,) = replied_claims(await posted(fetching_bot, mirror_server.url("/copy/bridge")))
     assert "The bridge is closing for good" in copy
 
 

@@ -29,7 +29,7 @@ async def test_claims_added_after_start_up_are_ranked_semantically(
     ]
     assert await store.get_vectors(semantic.MODEL_ID, ids) == {}
     ranker = Ranker(embedder)
-    text = "Viral post says Bill Gates will put microchips in people with vaccines"
+    text = "Viral post says Bill Gates wants to microchip everyone through vaccines"
     candidates = await ranker.rank(store, text, guild_id=None, limit=3)
     assert candidates[0].claim_id == ids[0]
     assert candidates[0].confidence >= matching.DEFAULT_REPLY_THRESHOLD

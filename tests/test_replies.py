@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import discord
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -125,13 +126,25 @@ def test_reply_reads_verdict_first_then_claim_note_sources_and_why() -> None:
     assert embed.footer.text == "Matched: this article"
 
 
-def test_markdown_and_mentions_in_notes_are_escaped() -> None:
-    claim = make_claim("**bold** claim", "[click](https://evil.example) @everyone `code`")
+@pytest.mark.parametrize(
+    "note",
+    [
+        "[click](https://evil.example)",
+        "[[click](https://evil.example)",  # escape_markdown escapes only the first bracket
+        "\\[click](https://evil.example)",
+        "||spoiler|| `code` > quote\n# heading",
+    ],
+)
+def test_markup_in_notes_is_escaped(note: str) -> None:
+    claim = make_claim("**bold** claim", note)
     (embed,) = render_embeds(CheckResult((report("https://x.example/", [claim]),)))
-    assert embed.description is not None
-    assert "**bold**" not in embed.description
-    assert "\\*\\*bold\\*\\*" in embed.description
-    assert "\\[click](https://evil.example)" in embed.description  # no longer a link
+    description = embed.description or ""
+    assert "\\*\\*bold\\*\\*" in description
+    # Every bracket, parenthesis and markup character is preceded by an escaping backslash.
+    for i, char in enumerate(description):
+        if char in "[]()`|>":
+            backslashes = len(description[:i]) - len(description[:i].rstrip("\\"))
+            assert backslashes % 2 == 1, (description, i)
 
 
 def test_outlet_only_reply() -> None:

@@ -274,7 +274,6 @@ async def test_old_url_keys_are_rekeyed_on_open(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     # As if written by an older canonicaliser, before an upgrade.
     db.execute("UPDATE claim_urls SET url_key = 'stale-key', key_version = 0")
-    db.execute("UPDATE meta SET value = '0' WHERE key = 'link_key_version'")
     db.commit()
     db.close()
     store = await open_store(str(path))

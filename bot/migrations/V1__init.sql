@@ -35,6 +35,7 @@ CREATE TABLE claim_urls (
     UNIQUE (claim_id, url_key)
 );
 CREATE INDEX claim_urls_key ON claim_urls (url_key);
+CREATE INDEX claim_urls_version ON claim_urls (key_version);
 
 CREATE TABLE claim_sources (
     id       INTEGER PRIMARY KEY,
