@@ -251,6 +251,12 @@ def validate_source_note(rating: str, note: str) -> tuple[str, str]:
     )
 
 
+_CLAIM_COLUMNS = (
+    "c.id, c.guild_id, c.claim, c.verdict, c.note, c.rating_label, c.context, c.external_id, "
+    "c.created_by, c.created_at, c.updated_by, c.updated_at, c.active"
+)
+
+
 def _scope_sql(guild_id: int | None) -> tuple[str, tuple[Any, ...]]:
     """WHERE fragment for records a guild may see: its own plus global."""
     if guild_id is None:
@@ -403,30 +409,32 @@ class Store:
 
     async def _claims_where(self, where: str, params: Sequence[Any]) -> list[Claim]:
         rows = await self._fetchall(
-            f"SELECT c.id, c.guild_id, c.claim, c.verdict, c.note, c.rating_label, c.context, "
-            f"c.external_id, c.created_by, c.created_at, c.updated_by, c.updated_at, c.active "
-            f"FROM claims c WHERE {where} ORDER BY c.id",
-            params,
+            f"SELECT {_CLAIM_COLUMNS} FROM claims c WHERE {where} ORDER BY c.id", params
         )
+        return await self._with_children(rows)
+
+    async def _with_children(self, rows: Sequence[Any]) -> list[Claim]:
+        """Claims from ``claims`` rows, with their URLs and sources (one query a 500 claims)."""
         if not rows:
             return []
-        ids = [row[0] for row in rows]
+        ids = list(dict.fromkeys(row[0] for row in rows))
         urls: dict[int, list[str]] = {i: [] for i in ids}
         sources: dict[int, list[Source]] = {i: [] for i in ids}
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
             marks = ",".join("?" * len(chunk))
-            for claim_id, url in await self._fetchall(
-                f"SELECT claim_id, url FROM claim_urls WHERE claim_id IN ({marks}) ORDER BY id",
-                chunk,
+            # One round trip to aiosqlite's thread for both child tables.
+            for claim_id, is_url, _, url, title, kind in await self._fetchall(
+                f"SELECT claim_id, 1, id, url, NULL, NULL FROM claim_urls "
+                f"WHERE claim_id IN ({marks}) "
+                f"UNION ALL SELECT claim_id, 0, id, url, title, kind FROM claim_sources "
+                f"WHERE claim_id IN ({marks}) ORDER BY 1, 2 DESC, 3",
+                (*chunk, *chunk),
             ):
-                urls[claim_id].append(url)
-            for claim_id, url, title, kind in await self._fetchall(
-                f"SELECT claim_id, url, title, kind FROM claim_sources "
-                f"WHERE claim_id IN ({marks}) ORDER BY id",
-                chunk,
-            ):
-                sources[claim_id].append(Source(url, title, kind))
+                if is_url:
+                    urls[claim_id].append(url)
+                else:
+                    sources[claim_id].append(Source(url, title, kind))
         return [_claim(row, tuple(urls[row[0]]), tuple(sources[row[0]])) for row in rows]
 
     async def get_claim(self, claim_id: int, *, guild_id: int | None) -> Claim:
@@ -458,17 +466,15 @@ class Store:
         scope, params = _scope_sql(guild_id)
         marks = ",".join("?" * len(keys))
         rows = await self._fetchall(
-            f"SELECT u.url_key, u.claim_id FROM claim_urls u JOIN claims c ON c.id = u.claim_id "
+            f"SELECT u.url_key, {_CLAIM_COLUMNS} FROM claim_urls u "
+            f"JOIN claims c ON c.id = u.claim_id "
             f"WHERE u.url_key IN ({marks}) AND c.active = 1 AND {scope} ORDER BY u.claim_id",
             (*keys, *params),
         )
-        if not rows:
-            return {}
-        claims = {c.id: c for c in await self.get_claims([r[1] for r in rows], guild_id=guild_id)}
+        claims = {c.id: c for c in await self._with_children([r[1:] for r in rows])}
         result: dict[str, list[Claim]] = {}
-        for key, claim_id in rows:
-            if claim_id in claims:
-                result.setdefault(key, []).append(claims[claim_id])
+        for row in rows:
+            result.setdefault(row[0], []).append(claims[row[1]])
         return result
 
     async def list_claims(
