@@ -271,12 +271,16 @@ async def cmd_claims_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _domain(text: str) -> str:
+    try:
+        return links.normalise_domain(text)
+    except links.InvalidURL as exc:
+        raise UsageError(f"bad domain {text!r}: {exc}") from None
+
+
 async def cmd_sources_set(args: argparse.Namespace) -> int:
     config = _config(args)
-    try:
-        domain = links.normalise_domain(args.domain)
-    except links.InvalidURL as exc:
-        raise UsageError(f"bad domain {args.domain!r}: {exc}") from None
+    domain = _domain(args.domain)
     rating, note = validate_source_note(args.rating, args.note)
     async with _opened_store(args, config, must_exist=False) as store:
         await store.set_source_note(domain, rating, note, actor=_actor(), guild_id=args.guild)
@@ -286,10 +290,7 @@ async def cmd_sources_set(args: argparse.Namespace) -> int:
 
 async def cmd_sources_clear(args: argparse.Namespace) -> int:
     config = _config(args)
-    try:
-        domain = links.normalise_domain(args.domain)
-    except links.InvalidURL as exc:
-        raise UsageError(f"bad domain {args.domain!r}: {exc}") from None
+    domain = _domain(args.domain)
     async with _opened_store(args, config) as store:
         await store.clear_source_note(domain, actor=_actor(), guild_id=args.guild)
     return 0

@@ -6,6 +6,7 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import discord
@@ -52,6 +53,20 @@ def config_for(server: LocalServer, *more: LocalServer, **pages: object) -> Conf
     )
 
 
+@asynccontextmanager
+async def reading_checker(store: Store, config: Config) -> AsyncIterator[Checker]:
+    """A checker that reads pages through the real guarded fetcher."""
+    client = make_client(config.fetch)
+    try:
+        yield Checker(
+            store=store,
+            config=config,
+            reader=PageReader(store, Fetcher(client, config.fetch), config.pages),
+        )
+    finally:
+        await client.aclose()
+
+
 @pytest.fixture
 async def mirror_server() -> AsyncIterator[LocalServer]:
     """Another site: a server on another loopback address (127.0.0.2)."""
@@ -63,11 +78,8 @@ async def mirror_server() -> AsyncIterator[LocalServer]:
 async def checker(
     store: Store, http_server: LocalServer, mirror_server: LocalServer
 ) -> AsyncIterator[Checker]:
-    config = config_for(http_server, mirror_server)
-    client = make_client(config.fetch)
-    reader = PageReader(store, Fetcher(client, config.fetch), config.pages)
-    yield Checker(store=store, config=config, reader=reader)
-    await client.aclose()
+    async with reading_checker(store, config_for(http_server, mirror_server)) as checker:
+        yield checker
 
 
 async def claim_at(store: Store, url: str, text: str = "The bridge is being closed") -> int:
@@ -212,15 +224,9 @@ async def test_page_cache_survives_a_restart(tmp_path: Path, http_server: LocalS
     config = config_for(http_server)
     for _ in range(2):
         store = await open_store(str(tmp_path / "cache.db"))
-        client = make_client(config.fetch)
-        checker = Checker(
-            store=store,
-            config=config,
-            reader=PageReader(store, Fetcher(client, config.fetch), config.pages),
-        )
-        result = await checker.check_text(http_server.url("/news/cached"), guild_id=None)
+        async with reading_checker(store, config) as checker:
+            result = await checker.check_text(http_server.url("/news/cached"), guild_id=None)
         assert result.links[0].title == "Cached story"
-        await client.aclose()
         await store.close()
     assert http_server.paths() == ["/news/cached"]
 
@@ -230,38 +236,27 @@ async def test_failures_are_cached_briefly_and_retried_after(
 ) -> None:
     http_server.route("/flaky", status=503, body=b"busy")
     config = config_for(http_server, failure_ttl_minutes=0.0)
-    client = make_client(config.fetch)
-    checker = Checker(
-        store=store,
-        config=config,
-        reader=PageReader(store, Fetcher(client, config.fetch), config.pages),
-    )
-    first = await checker.check_text(http_server.url("/flaky"), guild_id=None)
-    assert first.links[0].fetch_error == "http 503"
-    await checker.check_text(http_server.url("/flaky"), guild_id=None)
+    async with reading_checker(store, config) as checker:
+        first = await checker.check_text(http_server.url("/flaky"), guild_id=None)
+        assert first.links[0].fetch_error == "http 503"
+        await checker.check_text(http_server.url("/flaky"), guild_id=None)
     assert http_server.paths() == ["/flaky", "/flaky"]  # a zero TTL retries at once
-    await client.aclose()
 
 
 async def test_per_user_rate_limit_bounds_fetches(store: Store, http_server: LocalServer) -> None:
     for i in range(5):
         http_server.route(f"/p/{i}", body=page(f"Story {i}"))
     config = config_for(http_server, user_fetches_per_minute=2)
-    client = make_client(config.fetch)
-    checker = Checker(
-        store=store,
-        config=config,
-        reader=PageReader(store, Fetcher(client, config.fetch), config.pages),
-    )
-    errors = []
-    for i in range(5):
-        result = await checker.check_text(http_server.url(f"/p/{i}"), guild_id=None, user_id=7)
-        errors.append(result.links[0].fetch_error)
-    assert errors == [None, None, "rate limited", "rate limited", "rate limited"]
-    other = await checker.check_text(http_server.url("/p/4"), guild_id=None, user_id=8)
+    async with reading_checker(store, config) as checker:
+        errors = []
+        for i in range(5):
+            url = http_server.url(f"/p/{i}")
+            result = await checker.check_text(url, guild_id=None, user_id=7)
+            errors.append(result.links[0].fetch_error)
+        assert errors == [None, None, "rate limited", "rate limited", "rate limited"]
+        other = await checker.check_text(http_server.url("/p/4"), guild_id=None, user_id=8)
     assert other.links[0].fetch_error is None
     assert len(http_server.requests) == 3
-    await client.aclose()
 
 
 async def test_factbot_check_follows_a_shortener(
@@ -495,21 +490,14 @@ async def test_a_busy_store_does_not_silence_a_known_link(
     path = tmp_path / "busy.db"
     store = await Store.open(path, busy_timeout_ms=50)
     await claim_at(store, http_server.url("/news/bridge"))
-    config = config_for(http_server)
-    client = make_client(config.fetch)
-    checker = Checker(
-        store=store,
-        config=config,
-        reader=PageReader(store, Fetcher(client, config.fetch), config.pages),
-    )
     importer = sqlite3.connect(path, isolation_level=None)
     importer.execute("BEGIN IMMEDIATE")  # as a long import holds the write lock
     try:
-        result = await checker.check_text(http_server.url("/news/bridge"), guild_id=None)
+        async with reading_checker(store, config_for(http_server)) as checker:
+            result = await checker.check_text(http_server.url("/news/bridge"), guild_id=None)
     finally:
         importer.execute("ROLLBACK")
         importer.close()
-        await client.aclose()
         await store.close()
     assert result.links[0].matches[0].match == "url"
     assert result.links[0].title == "Bridge closes"
