@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot import fingerprint, links, matching
@@ -128,18 +128,11 @@ class Checker:
     ) -> CheckResult:
         """Reports for the links in a message (at most ``max_links_per_message``)."""
         urls = links.extract_links(text, self.config.replies.max_links_per_message)
-        by_key = {}
-        for preview in previews:
-            if preview.url:
-                try:
-                    by_key[links.canonical_url(preview.url)] = preview
-                except links.InvalidURL:
-                    continue
+        by_key = {links.canonical_url_or_none(p.url): p for p in previews}
         reports = []
         for url in urls:
-            try:
-                key = links.canonical_url(url)
-            except links.InvalidURL:
+            key = links.canonical_url_or_none(url)
+            if key is None:
                 continue
             reports.append(
                 await self._check_link_once(
@@ -274,7 +267,7 @@ class Checker:
         """URL matches inherited from a near-identical article read before on another URL."""
         assert page.fingerprint is not None
         hashed = page.fingerprint
-        final_key = _key_or_none(page.final_url)
+        final_key = links.canonical_url_or_none(page.final_url)
         here = page.final_url or key
         similar = [
             other
@@ -284,7 +277,7 @@ class Checker:
             # the same behind every article (same-site moves are found by URL instead).
             if other != key
             and other_final != final_key
-            and not _same_site(other, here)
+            and not links.same_site(other, here)
             and fingerprint.distance(hashed, value) <= fingerprint.MAX_DISTANCE
         ]
         if not similar:
@@ -298,11 +291,10 @@ class Checker:
 
 
 def _with(report: LinkReport, **changes: Any) -> LinkReport:
-    if "matches" in changes:
-        changes["matches"] = tuple(changes["matches"])
-    if "candidates" in changes:
-        changes["candidates"] = tuple(changes["candidates"])
-    return LinkReport(**{**report.__dict__, **changes})
+    for name in ("matches", "candidates"):
+        if name in changes:
+            changes[name] = tuple(changes[name])
+    return replace(report, **changes)
 
 
 def _hosts(url: str) -> list[str]:
@@ -310,22 +302,6 @@ def _hosts(url: str) -> list[str]:
         return links.host_candidates(url)
     except links.InvalidURL:
         return []
-
-
-def _key_or_none(url: str | None) -> str | None:
-    if not url:
-        return None
-    try:
-        return links.canonical_url(url)
-    except links.InvalidURL:
-        return None
-
-
-def _same_site(url: str, other: str) -> bool:
-    try:
-        return links.registrable_domain(url) == links.registrable_domain(other)
-    except links.InvalidURL:
-        return False
 
 
 def _page_keys(page: CachedPage, key: str) -> list[str]:
@@ -337,11 +313,11 @@ def _page_keys(page: CachedPage, key: str) -> list[str]:
     candidates = [page.final_url]
     if page.final_url:
         candidates += [
-            u for u in (page.canonical_url, page.og_url) if u and _same_site(u, page.final_url)
+            u for u in (page.canonical_url, page.og_url) if u and links.same_site(u, page.final_url)
         ]
     keys: list[str] = []
     for url in candidates:
-        other = _key_or_none(url)
+        other = links.canonical_url_or_none(url)
         if other is not None and other != key and other not in keys:
             keys.append(other)
     return keys

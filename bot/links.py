@@ -436,6 +436,24 @@ def registrable_domain(url_or_host: str) -> str:
     return host_candidates(url_or_host)[-1]
 
 
+def canonical_url_or_none(url: str | None) -> str | None:
+    """:func:`canonical_url`, or None for a missing or unusable URL (one read off a page)."""
+    if not url:
+        return None
+    try:
+        return canonical_url(url)
+    except InvalidURL:
+        return None
+
+
+def same_site(url: str, other: str) -> bool:
+    """Whether two URLs share a registrable domain; False if either is unusable."""
+    try:
+        return registrable_domain(url) == registrable_domain(other)
+    except InvalidURL:
+        return False
+
+
 def normalise_domain(text: str) -> str:
     """The domain a moderator means (``Example.com``, ``https://www.example.com/x``, ...)."""
     stripped = text.strip()

@@ -93,20 +93,13 @@ class PageReader:
                 if is_article_page(url, fetched.final_url)
                 else None,
             )
-        final_key = _key(page.final_url) if page.final_url else None
+        final_key = links.canonical_url_or_none(page.final_url)
         try:
             await self.store.cache_page(page, final_key=final_key)
         except StoreError as exc:
             # A busy store (a long import) must not silence the reply: the page is still read.
             log.warning("could not cache %s: %s", url_key, exc)
         return page
-
-
-def _key(url: str) -> str | None:
-    try:
-        return links.canonical_url(url)
-    except links.InvalidURL:
-        return None
 
 
 def is_article_page(url: str, final_url: str) -> bool:
@@ -123,7 +116,4 @@ def is_article_page(url: str, final_url: str) -> bool:
         return False
     if links.is_shortener(url):
         return True
-    try:
-        return links.registrable_domain(url) == links.registrable_domain(final_url)
-    except links.InvalidURL:
-        return False
+    return links.same_site(url, final_url)
