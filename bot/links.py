@@ -26,10 +26,11 @@ import functools
 import ipaddress
 import logging
 import re
+from dataclasses import dataclass
 from encodings import idna as _idna
 from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
-from ural import infer_redirection, is_shortened_url, normalize_url, split_suffix
+from ural import is_shortened_url, normalize_url, split_suffix
 from ural.youtube import (
     YoutubeShort,
     YoutubeVideo,
@@ -169,6 +170,60 @@ _TUMBLR_RE = re.compile(r"^https?://t\.umblr\.com/redirect\?(.*)$", re.I | re.S)
 _SCHEME_SLASHES_RE = re.compile(r"^(https?):/*", re.I)
 
 
+@dataclass(frozen=True)
+class QueryWrapper:
+    """A redirect service that names its target in a query parameter."""
+
+    name: str
+    host: re.Pattern[str]
+    path: re.Pattern[str]
+    params: tuple[str, ...]
+    schemeless: bool = False  # the target may be written without "https://"
+
+
+# Only these services are unwrapped; the README's "Security" section says why. A ``?url=`` on
+# any other host is an ordinary parameter: that host decides where it sends a visitor, so its
+# link must never be keyed (and answered) as the article its parameter names.
+QUERY_WRAPPERS: tuple[QueryWrapper, ...] = (
+    QueryWrapper(
+        "Google",
+        re.compile(r"(?:www\.)?google\.(?:com|co\.[a-z]{2}|com\.[a-z]{2}|[a-z]{2})"),
+        re.compile(r"/url"),
+        ("q", "url"),
+    ),
+    QueryWrapper(
+        "Facebook",
+        re.compile(r"l[m]?\.facebook\.com|l\.messenger\.com"),
+        re.compile(r"/l\.php"),
+        ("u",),
+    ),
+    QueryWrapper("Instagram", re.compile(r"l\.instagram\.com"), re.compile(r"/"), ("u",)),
+    QueryWrapper(
+        "Outlook safe links",
+        re.compile(r"[a-z0-9]+\.safelinks\.protection\.outlook\.com"),
+        re.compile(r"/"),
+        ("url",),
+    ),
+    QueryWrapper(
+        "YouTube",
+        re.compile(r"(?:www\.|m\.)?youtube\.com"),
+        re.compile(r"/redirect"),
+        ("q",),
+        schemeless=True,
+    ),
+    QueryWrapper("VK", re.compile(r"(?:m\.)?vk\.com"), re.compile(r"/away\.php"), ("to",)),
+    QueryWrapper(
+        "LinkedIn",
+        re.compile(r"(?:www\.)?linkedin\.com"),
+        re.compile(r"/redir/redirect/?"),
+        ("url",),
+    ),
+    QueryWrapper(
+        "Steam", re.compile(r"steamcommunity\.com"), re.compile(r"/linkfilter/?"), ("url", "u")
+    ),
+)
+
+
 def _with_scheme(target: str, secure: bool) -> str:
     # Archives print "https:/example.com" after collapsing slashes; put them back.
     fixed, count = _SCHEME_SLASHES_RE.subn(r"\1://", target, count=1)
@@ -197,19 +252,30 @@ def _unwrap_once(url: str) -> str | None:
         target = _query_values(match.group(1)).get("z", "")
         return target if _HTTP_URL_RE.match(target) else None
 
+    return _query_wrapper_target(url)
+
+
+def _query_wrapper_target(url: str) -> str | None:
     try:
-        query = urlsplit(url).query
-        target = infer_redirection(url, recursive=False)
-    except Exception:  # malformed input: not a wrapper we can read
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
         return None
-    if target == url or not _HTTP_URL_RE.match(target):
+    if parts.scheme.lower() not in ("http", "https"):
         return None
-    # ural also reads parameters from fragments and resolves relative targets ("?next=/"),
-    # which would key many articles as their home page: trust only an absolute URL that really
-    # is a query value (youtube.com/redirect may omit the scheme).
-    for value in _query_values(query).values():
-        if target in (value, "https://" + value):
-            return target
+    for wrapper in QUERY_WRAPPERS:
+        if not (wrapper.host.fullmatch(host) and wrapper.path.fullmatch(parts.path or "/")):
+            continue
+        values = _query_values(parts.query)
+        for name in wrapper.params:
+            target = values.get(name, "").strip()
+            if not target:
+                continue
+            if wrapper.schemeless and not _HTTP_URL_RE.match(target):
+                target = "https://" + target.removeprefix("//")
+            # Only an absolute target: a relative one ("?next=/") names the wrapper's own site.
+            return target if _HTTP_URL_RE.match(target) else None
+        return None
     return None
 
 
@@ -361,6 +427,9 @@ def _canonical_once(text: str) -> str:
     if _CONTROL_RE.search(text):  # a wrapper's percent-encoded target can hide them
         raise InvalidURL("control characters in URL")
     parts = _split_http(text)
+    if "@" in parts.netloc:
+        # The fetcher refuses them, and "trusted.example@evil.example" reads as the wrong site.
+        raise InvalidURL("credentials (user@) in URL")
     host = parts.hostname or ""
     if any(ch.isspace() for ch in host):
         raise InvalidURL("space in host name")
