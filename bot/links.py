@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from encodings import idna as _idna
 from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
+from confusable_homoglyphs.categories import unique_aliases
 from ural import is_shortened_url, normalize_url, split_suffix
 from ural.youtube import (
     YoutubeShort,
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 # Bump whenever canonical_url's output changes for some input: the store re-keys saved URLs
 # whose key_version differs.
-LINK_KEY_VERSION = 1
+LINK_KEY_VERSION = 2  # 2: only named wrapper services unwrapped; credentials refused
 
 MAX_URL_LENGTH = 2048
 _MAX_REDIRECT_DEPTH = 5
@@ -637,3 +638,74 @@ def extract_links(text: str, limit: int = 5) -> list[str]:
             keys.add(key)
             found.append(link)
     return found
+
+
+# --------------------------------------------------------------------------------------------
+# Showing hosts and links to people
+# --------------------------------------------------------------------------------------------
+
+# Scripts that are written together in one word: Japanese and Korean names mix them.
+_SCRIPTS_WRITTEN_TOGETHER = (
+    frozenset({"HAN", "HIRAGANA", "KATAKANA"}),
+    frozenset({"HANGUL", "HAN"}),
+)
+
+
+def _mixed_script(label: str) -> bool:
+    scripts = set(unique_aliases(label)) - {"COMMON", "INHERITED"}
+    if len(scripts) <= 1:
+        return False
+    return not any(scripts <= together for together in _SCRIPTS_WRITTEN_TOGETHER)
+
+
+def display_host(host: str) -> str:
+    """A punycode host as people should read it: Unicode, except labels mixing scripts.
+
+    ``xn--e1afmkfd.xn--p1ai`` reads ``пример.рф``; a Latin name with one Cyrillic letter
+    (``exаmple.com``) stays punycode, since shown in Unicode it passes for another site.
+    """
+    labels = []
+    for label in host.split("."):
+        shown = _to_unicode_label(label)
+        labels.append(label if shown != label and _mixed_script(shown) else shown)
+    return ".".join(labels)
+
+
+def site_label(url: str) -> str | None:
+    """The site a link leads to, as people should read it (``bbc.co.uk``), or None."""
+    try:
+        return display_host(registrable_domain(url))
+    except InvalidURL:
+        return None
+
+
+def link_target(url: str) -> str | None:
+    """``url`` fit to be clicked: an http(s) URL without credentials, its host in punycode
+    (a percent-encoded host does not resolve), or None."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host or "@" in parts.netloc:
+        return None
+    try:
+        ascii_host = _ascii_host(host)
+    except InvalidURL:
+        return None
+    netloc = f"[{ascii_host}]" if ":" in ascii_host else ascii_host
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
+
+
+def display_url(url: str) -> str:
+    """``url`` without its scheme, the host as :func:`display_host` shows it (for labels)."""
+    target = link_target(url)
+    if target is None:
+        return url.split("://", 1)[-1]
+    parts = urlsplit(target)
+    host = display_host(parts.hostname or "")
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return urlunsplit(("", netloc, parts.path, parts.query, parts.fragment)).removeprefix("//")

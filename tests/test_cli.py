@@ -83,8 +83,9 @@ def test_check_prints_the_reply_and_is_silent_when_unknown(
     add_moon_claim(capsys, db)
     code, out, _ = run(capsys, "check", "--db", db, "--no-fetch", ARTICLE)
     assert code == 0
-    assert "False: The moon landing was staged" in out
-    assert "Matched: this article" in out
+    # The bot's own embed, as text: verdict, claim, note, sources, why.
+    assert out.startswith("❌ False\n**Claim:** The moon landing was staged\n")
+    assert "(Matched: this article)" in out
     code, out, err = run(capsys, "check", "--db", db, "--no-fetch", "https://unknown.example.org/x")
     assert (code, out) == (0, "")
     assert "no reply" in err
