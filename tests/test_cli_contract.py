@@ -54,7 +54,8 @@ class Case:
 
 CASES: list[Case] = [
     *(
-        Case(f"{name} --guild {guild!r}", [*argv, "--guild", guild])
+        # On a real store, where the command would otherwise succeed.
+        Case(f"{name} --guild {guild!r}", [*argv, "--guild", guild], db="{store}")
         for name, argv in SCOPED.items()
         for guild in BAD_GUILDS
     ),
@@ -109,7 +110,15 @@ def places(tmp_path: Path) -> dict[str, str]:
     db.close()
     feed = tmp_path / "feed.json"
     feed.write_text(
-        json.dumps([{"@type": "ClaimReview", "claimReviewed": "x", "reviewRating": {}}])
+        json.dumps(
+            [
+                {
+                    "@type": "ClaimReview",
+                    "claimReviewed": "Imported",
+                    "reviewRating": {"alternateName": "False"},
+                }
+            ]
+        )
     )
     store_dir = tmp_path / "store"
     store_dir.mkdir()
