@@ -4,10 +4,11 @@
 copies, mobile hosts, redirect wrappers, archive snapshots) into one key. ural does most of the
 URL heuristics; this module adds what ural lacks or gets wrong for our use:
 
-- web.archive.org / archive.today snapshots, Google's AMP viewer and t.umblr redirects, which
-  ural does not unwrap (ural even collapses the ``https://`` inside an archive path);
-- only absolute redirect targets are trusted: ural also follows relative ``?next=/`` values,
-  which would turn many different articles into the site's home page;
+- redirect wrappers are unwrapped only for named services (``QUERY_WRAPPERS``, archives, AMP
+  viewers): ural's ``infer_redirection`` reads ``?url=``/``?next=``... on any host, which let an
+  attacker's redirect answer for the article its parameter named (issue 9); ural also misses
+  web.archive.org / archive.today snapshots and collapses the ``https://`` inside their path;
+- credentials (``user@``) are refused: the part before ``@`` reads as the site;
 - ``www.``/``m.``/``amp.`` are dropped only as leading labels and never into the registrable
   domain: ural strips them anywhere, so ``mobile.de`` became ``de`` and ``foo-m.example.com``
   became ``foo-example.com``;
