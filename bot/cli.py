@@ -66,8 +66,9 @@ def _escape_for_terminal(json_text: str) -> str:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        # One line, as scripts expect; `factbot CMD --help` has the usage.
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        # One line, as scripts expect; `factbot CMD --help` has the usage. argparse quotes
+        # some arguments raw ("unrecognized arguments: ..."), newlines and escapes included.
+        self.exit(2, f"{self.prog}: error: {terminal_text(message)}\n")
 
 
 # ASCII digits only: int() also reads " 5 ", "1_000" and "٥" (Arabic-Indic five).
@@ -536,7 +537,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _error(f"{exc.filename}: {exc.strerror or exc}")
         return _error(f"cannot write output: {exc.strerror or exc}")
     except Exception as exc:
-        # Whatever slipped through is still one line for scripts; the traceback is for -v logs.
+        # Whatever slipped through is still one line for scripts (the traceback: DEBUG log).
         log.debug("unexpected error", exc_info=True)
         return _error(f"unexpected {type(exc).__name__}: {exc}")
 

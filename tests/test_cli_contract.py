@@ -74,6 +74,8 @@ CASES: list[Case] = [
     ),
     Case("url with credentials", [*SCOPED["claims add"], "--url", "https://u:p@example.com/a"]),
     Case("domain with credentials", ["sources", "set", "evil.com@good.com", "--rating", "x"]),
+    # Arguments argparse echoes back raw.
+    Case("unrecognized argument with escapes", ["claims", "list", "x\n\u001b[2Jy"]),
     # --db that cannot be a store.
     *(Case(f"{name} --db ''", argv, db="") for name, argv in SCOPED.items()),
     *(Case(f"{name} --db <folder>", argv, db="{folder}") for name, argv in SCOPED.items()),
@@ -157,6 +159,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert code == 2, (out, err)
     assert out == ""
     assert err.startswith("factbot") and err.endswith("\n") and err.count("\n") == 1, err
+    assert "\u001b" not in err
     assert list(Path(places["new"]).parent.iterdir()) == []  # no store created
     assert list(Path(places["folder"]).iterdir()) == []
     assert list(cwd.iterdir()) == []

@@ -54,7 +54,8 @@ async def checker(
     store: Store, attacker: LocalServer, victim: LocalServer
 ) -> AsyncIterator[Checker]:
     config: Config = config_for(attacker, victim)
-    client = make_client(config.fetch, resolver=fake_resolver({VICTIM_HOST: ["127.0.0.2"]}))
+    resolver = fake_resolver({VICTIM_HOST: ["127.0.0.2"], "bit.ly": ["127.0.0.1"]})
+    client = make_client(config.fetch, resolver=resolver)
     try:
         yield Checker(
             store=store,
@@ -147,6 +148,17 @@ async def test_a_final_url_on_another_site_is_not_looked_up(
     (report,) = result.links
     assert report.final_url == victim_url(victim)
     assert report.matches == ()
+
+
+async def test_a_shorteners_final_url_on_another_site_still_counts(
+    store: Store, checker: Checker, attacker: LocalServer, victim: LocalServer
+) -> None:
+    # A shortener exists to send visitors elsewhere; nobody but its user picks the target.
+    claim_id = await add_false_claim(store, (victim_url(victim),))
+    attacker.redirect("/Xy12", victim_url(victim))
+    result = await checker.check_text(f"http://bit.ly:{attacker.port}/Xy12", guild_id=None)
+    (report,) = result.links
+    assert [(m.claim.id, m.match) for m in report.matches] == [(claim_id, "url")]
 
 
 async def test_a_page_claiming_another_sites_address_is_not_looked_up(
