@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -79,6 +80,8 @@ CASES: list[Case] = [
     # --db that cannot be a store.
     *(Case(f"{name} --db ''", argv, db="") for name, argv in SCOPED.items()),
     *(Case(f"{name} --db <folder>", argv, db="{folder}") for name, argv in SCOPED.items()),
+    # A device is not a store (SQLite would put its journal beside it, in /dev).
+    Case("claims add --db /dev/null", SCOPED["claims add"], db=os.devnull),
     # Another application's SQLite file: no command may add tables or switch it to WAL.
     *(Case(f"{name} on another app's db", argv, db="{other}") for name, argv in SCOPED.items()),
     # Read commands never create a store.
@@ -163,6 +166,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert list(Path(places["new"]).parent.iterdir()) == []  # no store created
     assert list(Path(places["folder"]).iterdir()) == []
     assert list(cwd.iterdir()) == []
+    assert not Path(f"{os.devnull}-journal").exists()
     for name, files in before.items():
         assert fingerprint(Path(places[name])) == files, f"{name} changed"
 

@@ -189,6 +189,8 @@ _FACTBOT_TABLES = frozenset({"claims", "claim_urls", "audit_log"})
 def _check_before_open(path: str, create: bool) -> None:
     """Refuse, changing nothing, what ``open`` must not turn into (or use as) a store."""
     file = Path(path)
+    if file.exists() and not file.is_file():
+        raise StoreError(f"cannot open {path}: not a regular file")
     if not file.exists() or file.stat().st_size == 0:
         if create:
             return
