@@ -365,9 +365,16 @@ async def test_a_server_id_that_cannot_be_one_is_refused(store: Store, guild: in
         await store.list_claims(guild_id=guild)
     with pytest.raises(InvalidInput, match="not a server id"):
         await store.source_note_for(["example.com"], guild_id=guild)
+    shared = validate_new_claim(new_claim(external_id="fc:1"))
+    await store.import_claims([shared], actor="t", guild_id=None)
+    changed = validate_new_claim(new_claim(external_id="fc:1", verdict="true"))
+    with pytest.raises(InvalidInput, match="not a server id"):
+        await store.import_claims([changed], actor="t", guild_id=guild)
+    (kept,) = await store.list_claims(guild_id=None)
+    assert kept.verdict == "false"
     (note,) = await store.list_source_notes(guild_id=None)
     assert note.rating == "global"
-    assert await store.count_claims() == 0
+    assert await store.count_claims() == 1
 
 
 async def test_opening_without_create_needs_a_factbot_store(tmp_path: Path) -> None:
