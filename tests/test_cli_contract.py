@@ -215,3 +215,20 @@ def test_export_to_a_full_stdout_is_one_line(places: dict[str, str]) -> None:
     with open("/dev/full", "wb") as full:
         code, err = run_process("export", "--db", places["store"], stdout=full.fileno())
     assert (code, err) == (2, "factbot: error: cannot write output: No space left on device\n")
+
+
+@pytest.mark.parametrize("db", ["", "{folder}", os.devnull])
+def test_run_refuses_a_bad_store_path_before_connecting(
+    db: str,
+    places: dict[str, str],
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token")
+    monkeypatch.chdir(places["folder"])
+    capfd.readouterr()
+    code = main(["run", "--db", db.format(**places)])
+    out, err = capfd.readouterr()
+    assert (code, out) == (2, "")
+    assert err.startswith("factbot: error: ") and err.count("\n") == 1
+    assert list(Path(places["folder"]).iterdir()) == []
