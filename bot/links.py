@@ -271,12 +271,11 @@ def _query_wrapper_target(url: str) -> str | None:
         values = _query_values(parts.query)
         for name in wrapper.params:
             target = values.get(name, "").strip()
-            if not target:
-                continue
-            if wrapper.schemeless and not _HTTP_URL_RE.match(target):
+            if target and wrapper.schemeless and not _HTTP_URL_RE.match(target):
                 target = "https://" + target.removeprefix("//")
-            # Only an absolute target: a relative one ("?next=/") names the wrapper's own site.
-            return target if _HTTP_URL_RE.match(target) else None
+            # Only an absolute target: Google's "q" is the search words when "url" is the target.
+            if _HTTP_URL_RE.match(target):
+                return target
         return None
     return None
 

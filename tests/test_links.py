@@ -294,6 +294,7 @@ def test_unwrap_redirect(url: str, inner: str) -> None:
 NAMED_WRAPPERS = [
     ("Google", "https://www.google.com/url?q=https://example.com/a&sa=D"),
     ("Google", "https://www.google.co.uk/url?url=https%3A%2F%2Fexample.com%2Fa&rct=j"),
+    ("Google", "https://www.google.com/url?sa=t&q=moon+landing&url=https://example.com/a&ved=2"),
     ("Facebook", "https://l.facebook.com/l.php?u=https%3A%2F%2Fexample.com%2Fa&h=AT0"),
     ("Facebook", "https://lm.facebook.com/l.php?u=https%3A%2F%2Fexample.com%2Fa"),
     ("Facebook", "https://l.messenger.com/l.php?u=https%3A%2F%2Fexample.com%2Fa"),
