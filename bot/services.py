@@ -15,7 +15,7 @@ from bot.config import Config
 from bot.fetch import Fetcher, make_client
 from bot.pages import PageReader
 from bot.ranking import Ranker
-from bot.store import Store
+from bot.store import Store, open_target
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,10 @@ def load_ranker(config: Config) -> Ranker:
     return Ranker(embedder)
 
 
-async def open_store(path: str, *, create: bool = True) -> Store:
-    """The store at ``path``; ``create=False``: only an existing, up-to-date one (read commands)."""
-    store = await Store.open(path, create=create)
+async def open_store(target: str, *, create: bool = True) -> Store:
+    """The store at ``target`` (a file path, or a ``postgresql://`` URL); ``create=False``: only
+    an existing, up-to-date one (read commands)."""
+    store = await open_target(target, create=create)
     try:
         await store.use_index_terms(matching.index_terms, matching.INDEX_TERMS_VERSION)
     except BaseException:

@@ -1,7 +1,9 @@
 """The claims store. All of factbot's SQL lives in this package.
 
-``models`` and ``validation`` are shared; each engine (today ``sqlite``) keeps one module per
-concern (claims, search, imports, sources, pages, vectors, audit) behind the same methods.
+``models`` and ``validation`` are shared; each engine (``sqlite``: one file, the default;
+``postgres``: one database several processes share) keeps one module per concern (claims,
+search, imports, sources, pages, vectors, audit) behind the same methods, the :class:`Store`
+interface. :func:`open_target` picks the engine: a ``postgresql://`` URL, else a file path.
 
 Every change to a claim or a source note writes exactly one audit row in the same transaction.
 Scopes: a claim or a source note belongs to one server (``guild_id``) or is global (``None``).
@@ -11,6 +13,7 @@ else says "not found" and changes nothing.
 
 from __future__ import annotations
 
+from bot.store.interface import Store
 from bot.store.models import (
     AuditEntry,
     CachedPage,
@@ -26,6 +29,7 @@ from bot.store.models import (
 )
 from bot.store.sqlite import SQLiteStore
 from bot.store.sqlite.connection import BUSY_TIMEOUT_MS
+from bot.store.targets import is_postgres_url, redacted_url
 from bot.store.validation import (
     MAX_CLAIM_CHARS,
     MAX_NOTE_CHARS,
@@ -38,7 +42,19 @@ from bot.store.validation import (
     validate_source_note,
 )
 
-Store = SQLiteStore
+
+async def open_target(target: str, *, create: bool = True) -> Store:
+    """The store at ``target``: a ``postgresql://`` (or ``postgres://``) URL, else a file path.
+
+    ``create=False``: only an existing, up-to-date store opens (read commands).
+    """
+    if is_postgres_url(target):
+        # Imported here: a SQLite-only install never loads asyncpg's engine.
+        from bot.store.postgres import PostgresStore
+
+        return await PostgresStore.open(target, create=create)
+    return await SQLiteStore.open(target, create=create)
+
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -56,11 +72,15 @@ __all__ = [
     "InvalidInput",
     "NewClaim",
     "NotFound",
+    "SQLiteStore",
     "Source",
     "SourceNote",
     "Store",
     "StoreBusy",
     "StoreError",
+    "is_postgres_url",
+    "open_target",
+    "redacted_url",
     "validate_new_claim",
     "validate_source_note",
 ]

@@ -1,0 +1,113 @@
+"""The store's one interface: what every engine offers and everything above the store uses.
+
+Code outside ``bot.store`` names :class:`Store` and opens one with :func:`bot.store.open_target`;
+it never learns which engine (SQLite file or PostgreSQL) runs underneath.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, Self
+
+from bot.store.models import (
+    AuditEntry,
+    CachedPage,
+    Claim,
+    ImportResult,
+    NewClaim,
+    Source,
+    SourceNote,
+)
+
+
+class Store(Protocol):
+    #: Where the store is (a file path, or a PostgreSQL URL without its password).
+    path: str
+
+    async def close(self) -> None: ...
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    # search
+    async def use_index_terms(self, index_terms: Callable[[str], str], version: int) -> None: ...
+    async def search_claims(
+        self,
+        match_expr: str,
+        *,
+        guild_id: int | None,
+        limit: int,
+        weights: tuple[float, float] = (1.0, 1.0),
+    ) -> list[tuple[int, float]]: ...
+    async def term_document_counts(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]: ...
+    async def indexed_terms(self, claim_ids: Sequence[int]) -> dict[int, tuple[str, str]]: ...
+
+    # claims
+    async def get_claim(self, claim_id: int, *, guild_id: int | None) -> Claim: ...
+    async def get_claims(
+        self, claim_ids: Sequence[int], *, guild_id: int | None
+    ) -> list[Claim]: ...
+    async def claims_for_url_keys(
+        self, keys: Sequence[str], *, guild_id: int | None
+    ) -> dict[str, list[Claim]]: ...
+    async def list_claims(
+        self, *, guild_id: int | None, include_global: bool = True, include_retired: bool = False
+    ) -> list[Claim]: ...
+    async def count_claims(self) -> int: ...
+    async def add_claim(self, new: NewClaim, *, actor: str, guild_id: int | None) -> Claim: ...
+    async def edit_claim(
+        self,
+        claim_id: int,
+        *,
+        actor: str,
+        guild_id: int | None,
+        claim: str | None = None,
+        verdict: str | None = None,
+        note: str | None = None,
+    ) -> Claim: ...
+    async def link_url(
+        self, claim_id: int, url: str, *, actor: str, guild_id: int | None
+    ) -> Claim: ...
+    async def unlink_url(
+        self, claim_id: int, url: str, *, actor: str, guild_id: int | None
+    ) -> Claim: ...
+    async def add_source(
+        self, claim_id: int, source: Source, *, actor: str, guild_id: int | None
+    ) -> Claim: ...
+    async def set_active(
+        self, claim_id: int, active: bool, *, actor: str, guild_id: int | None
+    ) -> Claim: ...
+    async def claim_history(self, claim_id: int, *, guild_id: int | None) -> list[AuditEntry]: ...
+
+    # imports
+    async def import_claims(
+        self,
+        records: Sequence[NewClaim],
+        *,
+        actor: str,
+        guild_id: int | None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportResult: ...
+
+    # sources
+    async def source_note_for(
+        self, hosts: Sequence[str], *, guild_id: int | None
+    ) -> SourceNote | None: ...
+    async def list_source_notes(self, *, guild_id: int | None) -> list[SourceNote]: ...
+    async def set_source_note(
+        self, domain: str, rating: str, note: str, *, actor: str, guild_id: int | None
+    ) -> SourceNote: ...
+    async def clear_source_note(self, domain: str, *, actor: str, guild_id: int | None) -> None: ...
+
+    # pages
+    async def cached_page(self, url_key: str, *, now: float | None = None) -> CachedPage | None: ...
+    async def cache_page(self, page: CachedPage, *, final_key: str | None = None) -> None: ...
+    async def similar_fingerprints(self, fingerprint: int) -> list[tuple[str, str, int]]: ...
+
+    # vectors
+    async def put_vectors(self, model: str, vectors: Sequence[tuple[int, bytes]]) -> None: ...
+    async def get_vectors(self, model: str, claim_ids: Sequence[int]) -> dict[int, bytes]: ...
+    async def claim_texts(self, claim_ids: Sequence[int]) -> dict[int, str]: ...
+    async def claims_without_vectors(self, model: str) -> list[tuple[int, str, str]]: ...
+
+    # audit
+    async def audit_count(self) -> int: ...

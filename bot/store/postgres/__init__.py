@@ -1,0 +1,16 @@
+"""The PostgreSQL engine (asyncpg): one store that several bot processes share."""
+
+from __future__ import annotations
+
+from bot.store.postgres.audit import AuditMixin
+from bot.store.postgres.imports import ImportMixin
+from bot.store.postgres.pages import PagesMixin
+from bot.store.postgres.sources import SourcesMixin
+from bot.store.postgres.vectors import VectorsMixin
+
+
+class PostgresStore(ImportMixin, SourcesMixin, PagesMixin, VectorsMixin, AuditMixin):
+    """The claims store in a PostgreSQL schema: ``await PostgresStore.open(url)``, ``close()``."""
+
+
+__all__ = ["PostgresStore"]
