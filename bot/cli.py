@@ -31,6 +31,7 @@ from bot.store import (
     Source,
     Store,
     StoreError,
+    is_postgres_url,
     validate_new_claim,
     validate_source_note,
 )
@@ -86,7 +87,11 @@ def _guild(value: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--config", metavar="PATH", help="TOML config file (default: none)")
-    common.add_argument("--db", metavar="PATH", help="SQLite store (default: [store] path)")
+    common.add_argument(
+        "--db",
+        metavar="PATH",
+        help="SQLite file or postgresql:// URL (default: [store] url, else [store] path)",
+    )
     scoped = _Parser(add_help=False)
     scoped.add_argument(
         "--guild", type=_guild, metavar="ID", help="a server's own scope (default: global)"
@@ -162,7 +167,9 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _db(args: argparse.Namespace, config: Config) -> str:
-    db = config.store.path if args.db is None else args.db
+    db = config.store.target if args.db is None else args.db
+    if is_postgres_url(db):
+        return db
     if not db.strip():
         raise UsageError("--db: empty path")
     if Path(db).is_dir():
@@ -231,7 +238,8 @@ async def _check(args: argparse.Namespace, config: Config, db: str, *, fetch: bo
 
 
 def _require_existing_db(db: str) -> None:
-    if not Path(db).exists():
+    # A PostgreSQL store that is not there is refused by the engine (create=False).
+    if not is_postgres_url(db) and not Path(db).exists():
         raise UsageError(f"no store at {db} (import claims first, or use --db PATH or --demo)")
 
 

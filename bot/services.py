@@ -66,7 +66,7 @@ async def open_services(
     create: bool = True,
 ) -> AsyncIterator[Services]:
     """The store, the HTTP client and the checker, closed again on exit."""
-    store = await open_store(config.store.path if db_path is None else db_path, create=create)
+    store = await open_store(config.store.target if db_path is None else db_path, create=create)
     http: httpx.AsyncClient | None = None
     try:
         reader = None
