@@ -157,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--claims", required=True, metavar="VCLAIMS.jsonl")
     ev.add_argument("--queries", required=True, metavar="QUERIES.jsonl")
     ev.add_argument("--run", metavar="RUN.tsv", help="write the top 10 per query as TREC lines")
+    ev.add_argument(
+        "--db",
+        metavar="URL",
+        help="evaluate on PostgreSQL: a temporary schema in this database (default: SQLite)",
+    )
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(handler=cmd_eval)
     return parser
@@ -463,7 +468,11 @@ async def cmd_eval(args: argparse.Namespace) -> int:
     for path in (args.claims, args.queries):
         if not Path(path).is_file():
             raise UsageError(f"{path}: no such file")
-    figures = await evaluation.evaluate(args.claims, args.queries, config=config, run_path=args.run)
+    if args.db is not None and not is_postgres_url(args.db):
+        raise UsageError("eval --db: a postgresql:// URL (the SQLite store is a temporary file)")
+    figures = await evaluation.evaluate(
+        args.claims, args.queries, config=config, run_path=args.run, store_base=args.db
+    )
     if args.json:
         print(json.dumps(figures))
     else:

@@ -13,6 +13,11 @@ else says "not found" and changes nothing.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
 from bot.store.interface import Store
 from bot.store.models import (
     AuditEntry,
@@ -41,6 +46,20 @@ from bot.store.validation import (
     validate_new_claim,
     validate_source_note,
 )
+
+
+@asynccontextmanager
+async def scratch_target(base: str | None = None) -> AsyncIterator[str]:
+    """Where a throwaway store can go, removed again on exit: a temporary SQLite file, or with a
+    ``postgresql://`` ``base``, a new schema in that database (``factbot eval`` uses it)."""
+    if base is not None and is_postgres_url(base):
+        from bot.store.postgres.connection import temporary_schema
+
+        async with temporary_schema(base) as url:
+            yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="factbot-scratch-") as tmp:
+        yield str(Path(tmp) / "scratch.db")
 
 
 async def open_target(target: str, *, create: bool = True) -> Store:
@@ -81,6 +100,7 @@ __all__ = [
     "is_postgres_url",
     "open_target",
     "redacted_url",
+    "scratch_target",
     "validate_new_claim",
     "validate_source_note",
 ]

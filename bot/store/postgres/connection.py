@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, Self
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -172,6 +173,26 @@ class PostgresBase:
                 return list(await conn.fetch(sql, *args))
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise _store_error(exc) from None
+
+
+@asynccontextmanager
+async def temporary_schema(url: str) -> AsyncIterator[str]:
+    """The URL of a new, empty schema in ``url``'s database, dropped again on exit."""
+    name = f"factbot_scratch_{secrets.token_hex(8)}"
+    try:
+        conn = await asyncpg.connect(url, password=os.environ.get("FACTBOT_DB_PASSWORD") or None)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
+        raise StoreError(f"cannot connect to {redacted_url(url)}: {_reason(exc)}") from None
+    try:
+        await conn.execute(f"CREATE SCHEMA {name}")
+        parts = urlsplit(url)
+        query = [(k, v) for k, v in parse_qsl(parts.query) if k != "search_path"]
+        yield urlunsplit(parts._replace(query=urlencode([*query, ("search_path", name)])))
+    finally:
+        try:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        finally:
+            await conn.close()
 
 
 async def _migrate(conn: asyncpg.Connection, shown: str, *, create: bool) -> None:

@@ -9,6 +9,9 @@ from bot.store.postgres.audit import write_audit
 from bot.store.postgres.claims import ClaimsMixin
 from bot.store.postgres.connection import now_iso, scope_key
 
+#: Imports at least this large refresh the planner's statistics of the tables they grew.
+_ANALYZE_AFTER = 1000
+
 
 class ImportMixin(ClaimsMixin):
     async def import_claims(
@@ -99,6 +102,11 @@ class ImportMixin(ClaimsMixin):
                     after=after_claim.snapshot(),
                 )
                 result.updated += 1
+        if result.created + result.updated >= _ANALYZE_AFTER:
+            # Autovacuum would get there later; until then the planner's row counts are those
+            # of the store before the import and it picks poor plans for search.
+            async with self._write() as db:
+                await db.execute("ANALYZE claims, claim_urls, claim_search, claim_search_vocab")
         if progress is not None:
             progress(len(records), len(records))
         return result

@@ -113,6 +113,8 @@ class SearchMixin(PostgresBase):
         """(claim id, BM25 score) of active visible claims for a match expression, best first."""
         terms = match_terms(match_expr)
         scope, params = scope_sql(guild_id, 6)
+        # Score every document holding a term, then keep what the scope shows: the BM25 sum
+        # takes each term's frequency from the tsvector (weight A: claim, B: context).
         rows = await self._fetch(
             f"""
             WITH totals AS (
@@ -126,27 +128,26 @@ class SearchMixin(PostgresBase):
                 FROM claim_search_vocab v, totals t
                 WHERE v.term = ANY($1::text[]) AND v.docs > 0
             ),
-            hits AS (
-                SELECT s.claim_id, s.length, s.search
-                FROM claim_search s JOIN claims c ON c.id = s.claim_id
-                WHERE s.search @@ $2::tsquery AND c.active AND {scope}
+            scored AS (
+                SELECT s.claim_id,
+                       sum(q.idf * f.freq * ({_BM25_K1} + 1) / (f.freq + {_BM25_K1}
+                           * (1 - {_BM25_B} + {_BM25_B} * s.length / t.avgdl))) AS score
+                FROM claim_search s
+                CROSS JOIN totals t
+                CROSS JOIN LATERAL (
+                    SELECT u.lexeme,
+                           $3::float8 * cardinality(array_positions(u.weights, 'A'))
+                           + $4::float8 * cardinality(array_positions(u.weights, 'B')) AS freq
+                    FROM unnest(s.search) AS u
+                ) f
+                JOIN q ON q.term = f.lexeme
+                WHERE s.search @@ $2::tsquery
+                GROUP BY s.claim_id
             )
-            SELECT h.claim_id,
-                   sum(q.idf * f.freq * ({_BM25_K1} + 1)
-                       / (f.freq + {_BM25_K1} * (1 - {_BM25_B} + {_BM25_B} * h.length / t.avgdl)))
-                       AS score
-            FROM hits h
-            CROSS JOIN totals t
-            CROSS JOIN LATERAL (
-                SELECT u.lexeme,
-                       (SELECT sum(CASE w WHEN 'A' THEN $3::float8 ELSE $4::float8 END)
-                        FROM unnest(u.weights) AS w) AS freq
-                FROM unnest(h.search) AS u
-                WHERE u.lexeme = ANY($1::text[])
-            ) f
-            JOIN q ON q.term = f.lexeme
-            GROUP BY h.claim_id
-            ORDER BY score DESC, h.claim_id
+            SELECT sc.claim_id, sc.score
+            FROM scored sc JOIN claims c ON c.id = sc.claim_id
+            WHERE c.active AND {scope}
+            ORDER BY sc.score DESC, sc.claim_id
             LIMIT $5
             """,
             terms,
