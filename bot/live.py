@@ -51,20 +51,37 @@ class SettingsBook:
         self.store = store
         self.defaults = defaults
         self._cache: dict[int, GuildSettings] = {}
+        # One read per server however many messages arrive while it runs (a burst).
+        self._loading: dict[int, asyncio.Future[GuildSettings]] = {}
+        self._stale: set[int] = set()
         self._plain = resolve((), defaults)
 
     async def get(self, guild_id: int | None) -> GuildSettings:
         if guild_id is None:  # DMs: the config file's values
             return self._plain
         found = self._cache.get(guild_id)
-        if found is None:
-            rows = await self.store.setting_rows(guild_id)
-            found = resolve(((r.channel_id, r.key, r.value) for r in rows), self.defaults)
+        if found is not None:
+            return found
+        loading = self._loading.get(guild_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(guild_id))
+            self._loading[guild_id] = loading
+            loading.add_done_callback(lambda _: self._loading.pop(guild_id, None))
+        return await asyncio.shield(loading)
+
+    async def _load(self, guild_id: int) -> GuildSettings:
+        rows = await self.store.setting_rows(guild_id)
+        found = resolve(((r.channel_id, r.key, r.value) for r in rows), self.defaults)
+        if guild_id not in self._stale:
             self._cache[guild_id] = found
+        self._stale.discard(guild_id)
         return found
 
     def forget(self, guild_id: int) -> None:
         self._cache.pop(guild_id, None)
+        if guild_id in self._loading:
+            # A read in flight may predate the change: it answers, but is not kept.
+            self._stale.add(guild_id)
 
 
 class Recorder:

@@ -72,7 +72,11 @@ class FakeUser(SpecFake):
 
 class FakeTextChannel(SpecFake):
     spec_class = discord.TextChannel
-    defaults: ClassVar[dict[str, Any]] = {"id": next_id, "name": lambda: "channel"}
+    defaults: ClassVar[dict[str, Any]] = {
+        "id": next_id,
+        "name": lambda: "channel",
+        "category_id": lambda: None,
+    }
 
 
 class FakeThread(SpecFake):
@@ -87,7 +91,11 @@ class FakeThread(SpecFake):
 
 class FakeForumChannel(SpecFake):
     spec_class = discord.ForumChannel
-    defaults: ClassVar[dict[str, Any]] = {"id": next_id, "name": lambda: "forum"}
+    defaults: ClassVar[dict[str, Any]] = {
+        "id": next_id,
+        "name": lambda: "forum",
+        "category_id": lambda: None,
+    }
 
 
 class FakePartialMessage(SpecFake):

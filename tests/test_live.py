@@ -487,3 +487,43 @@ async def test_settings_changes_are_posted_to_the_mod_log(
         await live(bot).follower.tick()
     elsewhere.send.assert_not_awaited()
     assert "another server's" in caplog.text
+
+
+async def test_compact_and_reaction_replies_are_corrected_too(
+    bot: FactBot, store: Store, channels: dict[int, FakePartialMessageable]
+) -> None:
+    claim_id = await add_claim(store)
+    guild = FakeGuild()
+    compact, reaction = FakeTextChannel(guild=guild), FakeTextChannel(guild=guild)
+    await store.set_setting(guild.id, "reply_style", "compact", actor="t", channel_id=compact.id)
+    await store.set_setting(guild.id, "reply_style", "reaction", actor="t", channel_id=reaction.id)
+    posted = [FakeMessage(content=URL, guild=guild, channel=c) for c in (compact, reaction)]
+    for message in posted:
+        await on_message(bot, message)
+    await live(bot).follower.tick()
+    await store.edit_claim(claim_id, actor="test", guild_id=None, verdict="true")
+    await live(bot).follower.tick()
+    await live(bot).corrections.drain()
+
+    (record,) = await store.replies_to_message(posted[0].id, guild_id=guild.id)
+    edit = channels[compact.id].get_partial_message(record.reply_id).edit.await_args.kwargs
+    assert edit["content"].startswith("✅ True: The moon is made of cheese")
+    assert "✏️ corrected <t:" in edit["content"] and no_mentions(edit)
+    # The bot is not logged in here (no user to remove a reaction as): the new verdict is added.
+    reacted = channels[reaction.id].get_partial_message(posted[1].id)
+    reacted.add_reaction.assert_awaited_once_with("✅")
+
+
+async def test_a_servers_moderator_roles_open_the_claim_commands(
+    bot: FactBot, store: Store
+) -> None:
+    from tests.fakes import FakeMember, FakeRole
+
+    guild = FakeGuild()
+    member = FakeMember(guild=guild, roles=[FakeRole(id=31)])
+    claims: Any = bot.get_cog("Claims")
+    with pytest.raises(app_commands.CheckFailure):
+        await claims.interaction_check(FakeInteraction(client=bot, guild=guild, user=member))
+    await store.set_setting(guild.id, "moderator_roles", [31], actor="t")
+    await live(bot).follower.tick()  # the change feed reloads the server's settings
+    assert await claims.interaction_check(FakeInteraction(client=bot, guild=guild, user=member))
