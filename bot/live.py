@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # What a reply shows of a claim: a change to any of these corrects it.
 SHOWN_FIELDS = ("claim", "verdict", "note", "sources", "active")
+# Records past the horizon (replies) or the backfill window (links) are deleted this often.
+PRUNE_INTERVAL_S = 3600.0
 # Changes after which a claim may have a URL it did not have (backfill looks its keys up).
 URL_ACTIONS = ("create", "import", "link", "restore")
 
@@ -168,6 +170,7 @@ class Follower:
         self._caught_up = asyncio.Condition()
         # One tick at a time: two would both act on the same changes.
         self._ticking = asyncio.Lock()
+        self._pruned_at = 0.0
 
     async def start(self) -> None:
         """Follow from now on: what happened before the bot started is not news."""
@@ -178,6 +181,13 @@ class Follower:
         seen = 0
         async with self._ticking:
             await self.recorder.flush()
+            clock = time.time() if now is None else now
+            if clock - self._pruned_at >= PRUNE_INTERVAL_S:
+                self._pruned_at = clock
+                replies = await self.store.forget_replies(before=clock - self.horizon_s)
+                links = await self.store.forget_links(now=clock)
+                if replies or links:
+                    log.info("forgot %d old reply records and %d links seen", replies, links)
             while True:
                 changes = await self.store.changes_since(self.last_id)
                 if not changes:

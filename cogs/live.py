@@ -110,7 +110,8 @@ class Live(commands.Cog):
         channel = self.bot.get_partial_messageable(record.channel_id, guild_id=record.guild_id)
         try:
             if record.style == "reaction":
-                await self._react_again(channel.get_partial_message(record.message_id), record)
+                message = channel.get_partial_message(record.message_id)
+                await self._react_again(message, record, CheckResult(tuple(reports)))
             else:
                 assert record.reply_id is not None
                 message = channel.get_partial_message(record.reply_id)
@@ -141,14 +142,14 @@ class Live(commands.Cog):
             return RETRY, None
         return DONE, shown_of(CheckResult(tuple(reports)))
 
-    async def _react_again(self, message: discord.PartialMessage, record: ReplyRecord) -> None:
+    async def _react_again(
+        self, message: discord.PartialMessage, record: ReplyRecord, current: CheckResult
+    ) -> None:
         """The reaction style: swap the emoji for the new verdict's (none for a withdrawn note)."""
-        reports = await reports_now(self.store, [record])
         first = record.links[0] if record.links else None
         old = OUTLET_MARK
         if first is not None and first.claims:
             old = VERDICT_MARKS.get(first.claims[0][1], "❔")
-        current = CheckResult(tuple(reports))
         new: str | None = None
         if current.known:
             first_known = current.known[0]

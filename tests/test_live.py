@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import unittest.mock
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -117,9 +118,9 @@ async def add_claim(
     return claim.id
 
 
-async def cli(*argv: str) -> tuple[int, str]:
+async def cli(*argv: str) -> int:
     """The real CLI in a thread (it runs its own event loop), as a second process would."""
-    return await asyncio.to_thread(main, list(argv)), ""
+    return await asyncio.to_thread(main, list(argv))
 
 
 # --- settings' effect on on_message ---------------------------------------------------------
@@ -265,8 +266,8 @@ async def _three_replies(bot: FactBot, store: Store) -> tuple[int, list[FakeMess
 
 
 def _bot_message(message: FakeMessage, channels: dict[int, FakePartialMessageable]) -> Any:
-    reply_id = message.reply.await_args  # the fake returned the bot's message
-    assert reply_id is not None
+    """The channel the bot's reply to ``message`` is in, as the bot looks it up by id."""
+    message.reply.assert_awaited_once()
     return channels.setdefault(message.channel.id, FakePartialMessageable())
 
 
@@ -355,7 +356,7 @@ async def test_backfill_from_claims_link_replies_once(
     early.reply.assert_not_awaited()  # nothing known yet
     await live(bot).follower.tick()
 
-    code, _ = await cli("claims", "link", str(claim_id), LATER_URL, "--db", str(db))
+    code = await cli("claims", "link", str(claim_id), LATER_URL, "--db", str(db))
     assert code == 0
     await live(bot).follower.tick()
     backfilled = channels[early.channel.id].get_partial_message(early.id)
@@ -399,7 +400,7 @@ async def test_backfill_from_an_import_respects_style_and_settings(
         ),
         encoding="utf-8",
     )
-    code, _ = await cli("import", str(feed), "--db", str(db), "--config", str(_lexical(tmp_path)))
+    code = await cli("import", str(feed), "--db", str(db), "--config", str(_lexical(tmp_path)))
     assert code == 0
     await live(bot).follower.tick()
     answered = channels[compact.id].get_partial_message(posted[0].id)
@@ -454,7 +455,7 @@ async def test_a_cli_change_reaches_the_running_bot_within_the_poll_interval(
         links_cog: Any = bot.get_cog("Links")
         links_cog.guard = bot.repeat_guard
 
-        code, _ = await cli(
+        code = await cli(
             "settings", "set", "--guild", str(guild.id), "ignore", str(channel.id), "--db", str(db)
         )
         assert code == 0
@@ -527,3 +528,40 @@ async def test_a_servers_moderator_roles_open_the_claim_commands(
     await store.set_setting(guild.id, "moderator_roles", [31], actor="t")
     await live(bot).follower.tick()  # the change feed reloads the server's settings
     assert await claims.interaction_check(FakeInteraction(client=bot, guild=guild, user=member))
+
+
+async def test_records_are_kept_for_the_horizon_and_the_window_only(
+    bot: FactBot, store: Store
+) -> None:
+    await add_claim(store)
+    guild = FakeGuild()
+    await on_message(bot, answered := FakeMessage(content=URL, guild=guild))
+    await on_message(bot, FakeMessage(content=LATER_URL, guild=guild))
+    follower = live(bot).follower
+    await follower.tick()
+    assert await store.replies_to_message(answered.id, guild_id=guild.id)
+    assert await store.seen_with_keys([LATER_URL], guild_id=None)
+    # An hour past the backfill window (24 h), the sightings are gone; the reply is kept.
+    follower._pruned_at = 0.0
+    day = 86400
+    await follower.tick(now=time.time() + day + 3600)
+    assert not await store.seen_with_keys([URL, LATER_URL], guild_id=None, now=0)
+    assert await store.replies_to_message(answered.id, guild_id=guild.id)
+    # Past the corrections horizon (30 days), the reply's record is gone too.
+    follower._pruned_at = 0.0
+    await follower.tick(now=time.time() + 31 * day)
+    assert not await store.replies_to_message(answered.id, guild_id=guild.id)
+
+
+async def test_a_servers_claim_backfills_only_its_own_messages(
+    bot: FactBot, store: Store, channels: dict[int, FakePartialMessageable]
+) -> None:
+    mine, other = FakeGuild(), FakeGuild()
+    posted = [FakeMessage(content=LATER_URL, guild=g) for g in (mine, other)]
+    for message in posted:
+        await on_message(bot, message)
+    await live(bot).follower.tick()
+    await add_claim(store, urls=(LATER_URL,), guild_id=mine.id)
+    await live(bot).follower.tick()
+    assert set(channels) == {posted[0].channel.id}
+    channels[posted[0].channel.id].get_partial_message(posted[0].id).reply.assert_awaited_once()

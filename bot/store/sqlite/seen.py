@@ -26,6 +26,15 @@ class SeenLinksMixin(SQLiteBase):
             )
             await db.execute("DELETE FROM seen_links WHERE expires_at < ?", (time.time(),))
 
+    async def forget_links(self, *, now: float | None = None) -> int:
+        """Delete sightings past their server's backfill window."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "DELETE FROM seen_links WHERE expires_at < ?",
+                (time.time() if now is None else now,),
+            )
+            return cur.rowcount
+
     async def seen_with_keys(
         self, keys: Sequence[str], *, guild_id: int | None, now: float | None = None
     ) -> list[SeenLink]:
