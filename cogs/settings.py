@@ -16,7 +16,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import settings as model
-from bot.replies import safe
 from bot.store import InvalidInput
 from cogs._checks import check_manager
 from cogs._interactions import actor_of, send_ephemeral
@@ -57,7 +56,10 @@ async def settings_embed(bot: FactBot, guild_id: int, channel_id: int | None) ->
         else "This server's settings; `(set)` marks the ones changed from the defaults."
     )
     for key, text in lines:
-        embed.add_field(name=key, value=safe(text, 1000) or "-", inline=True)
+        # Our own text: validated ids, numbers and words (nothing a member typed verbatim).
+        if len(text) > 1000:
+            text = text[:990].rsplit(",", 1)[0] + ", …"
+        embed.add_field(name=key, value=text or "-", inline=True)
     return embed
 
 

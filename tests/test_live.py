@@ -25,7 +25,7 @@ from bot.client import FactBot
 from bot.config import Config, LiveConfig, MatchingConfig, PagesConfig, RepliesConfig
 from bot.ranking import Ranker
 from bot.services import open_services
-from bot.store import NewClaim, Source, Store
+from bot.store import InvalidInput, NewClaim, Source, Store
 from cogs._checks import NotServerManager
 from tests.fakes import (
     FakeForumChannel,
@@ -565,3 +565,30 @@ async def test_a_servers_claim_backfills_only_its_own_messages(
     await live(bot).follower.tick()
     assert set(channels) == {posted[0].channel.id}
     channels[posted[0].channel.id].get_partial_message(posted[0].id).reply.assert_awaited_once()
+
+
+async def test_the_settings_form_checks_every_value_before_saving_any(
+    bot: FactBot, store: Store
+) -> None:
+    admin = FakeInteraction(client=bot, permissions=discord.Permissions(manage_guild=True))
+    module = bot.extensions["cogs.settings"]
+    view = module.SettingsView(bot, admin.guild_id, None)
+    modal = module.ValuesModal(view)
+
+    def fill(**values: str) -> None:
+        for key, value in values.items():
+            modal.inputs[key]._refresh_state(
+                unittest.mock.MagicMock(), {"type": 4, "custom_id": "x", "value": value}
+            )
+
+    fill(reply_threshold="0.6", backfill_hours="forever", mod_log="")
+    with pytest.raises(InvalidInput, match="backfill_hours must be a number"):
+        await modal.on_submit(admin)
+    assert await store.setting_rows(admin.guild_id) == []
+
+    fill(backfill_hours="2")
+    await modal.on_submit(admin)
+    rows = {r.key: r.value for r in await store.setting_rows(admin.guild_id)}
+    assert rows == {"reply_threshold": 0.6, "backfill_hours": 2.0}
+    embed = admin.response.edit_message.await_args.kwargs["embed"]
+    assert {f.name: f.value for f in embed.fields}["backfill_hours"] == "2 (set)"
