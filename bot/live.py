@@ -55,7 +55,8 @@ class SettingsBook:
         self._cache: dict[int, GuildSettings] = {}
         # One read per server however many messages arrive while it runs (a burst).
         self._loading: dict[int, asyncio.Future[GuildSettings]] = {}
-        self._stale: set[int] = set()
+        # Bumped by forget(): a read that started before a change is answered but not kept.
+        self._generation: dict[int, int] = {}
         self._plain = resolve((), defaults)
 
     async def get(self, guild_id: int | None) -> GuildSettings:
@@ -68,22 +69,27 @@ class SettingsBook:
         if loading is None:
             loading = asyncio.ensure_future(self._load(guild_id))
             self._loading[guild_id] = loading
-            loading.add_done_callback(lambda _: self._loading.pop(guild_id, None))
+
+            def done(future: asyncio.Future[GuildSettings]) -> None:
+                if self._loading.get(guild_id) is future:
+                    del self._loading[guild_id]
+
+            loading.add_done_callback(done)
         return await asyncio.shield(loading)
 
     async def _load(self, guild_id: int) -> GuildSettings:
+        generation = self._generation.get(guild_id, 0)
         rows = await self.store.setting_rows(guild_id)
         found = resolve(((r.channel_id, r.key, r.value) for r in rows), self.defaults)
-        if guild_id not in self._stale:
+        if self._generation.get(guild_id, 0) == generation:
             self._cache[guild_id] = found
-        self._stale.discard(guild_id)
         return found
 
     def forget(self, guild_id: int) -> None:
+        """Drop a server's settings (they changed): the next message reads them again."""
+        self._generation[guild_id] = self._generation.get(guild_id, 0) + 1
         self._cache.pop(guild_id, None)
-        if guild_id in self._loading:
-            # A read in flight may predate the change: it answers, but is not kept.
-            self._stale.add(guild_id)
+        self._loading.pop(guild_id, None)
 
 
 class Recorder:
@@ -167,6 +173,7 @@ class Follower:
         self.backfill = backfill
         self.settings_changed = settings_changed
         self.last_id = 0
+        self.applied_id = 0  # every change up to here has been acted on
         self._caught_up = asyncio.Condition()
         # One tick at a time: two would both act on the same changes.
         self._ticking = asyncio.Lock()
@@ -174,7 +181,7 @@ class Follower:
 
     async def start(self) -> None:
         """Follow from now on: what happened before the bot started is not news."""
-        self.last_id = await self.store.latest_change_id()
+        self.last_id = self.applied_id = await self.store.latest_change_id()
 
     async def tick(self, now: float | None = None) -> int:
         """One poll: flush what was recorded, then act on every new change. Returns the count."""
@@ -195,15 +202,18 @@ class Follower:
                 seen += len(changes)
                 # Moved past first: a change that fails to apply is logged, not retried forever.
                 self.last_id = changes[-1].id
-                await self._apply(changes, time.time() if now is None else now)
+                try:
+                    await self._apply(changes, time.time() if now is None else now)
+                finally:
+                    self.applied_id = self.last_id
         async with self._caught_up:
             self._caught_up.notify_all()
         return seen
 
     async def caught_up(self, change_id: int) -> None:
-        """Wait until the feed has been read past ``change_id``."""
+        """Wait until every change up to ``change_id`` has been acted on."""
         async with self._caught_up:
-            await self._caught_up.wait_for(lambda: self.last_id >= change_id)
+            await self._caught_up.wait_for(lambda: self.applied_id >= change_id)
 
     async def _apply(self, changes: Sequence[AuditEntry], now: float) -> None:
         corrected: set[int] = set()

@@ -118,6 +118,15 @@ async def add_claim(
     return claim.id
 
 
+async def set_setting(
+    bot: FactBot, guild_id: int, key: str, value: Any, *, channel_id: int | None = None
+) -> None:
+    """A settings change as ``/settings`` makes it: stored, and the bot's copy dropped (the
+    change feed would drop it within the poll interval)."""
+    await bot.services.store.set_setting(guild_id, key, value, actor="test", channel_id=channel_id)
+    bot.settings.forget(guild_id)
+
+
 async def cli(*argv: str) -> int:
     """The real CLI in a thread (it runs its own event loop), as a second process would."""
     return await asyncio.to_thread(main, list(argv))
@@ -130,11 +139,11 @@ async def test_ignored_channel_is_silent_and_watch_limits(bot: FactBot, store: S
     await add_claim(store)
     guild = FakeGuild()
     general, memes, other = (FakeTextChannel(guild=guild) for _ in range(3))
-    await store.set_setting(guild.id, "ignore", [memes.id], actor="test")
+    await set_setting(bot, guild.id, "ignore", [memes.id])
     for channel in (general, memes):
         await on_message(bot, message := FakeMessage(content=URL, guild=guild, channel=channel))
         assert message.reply.await_count == (channel is general)
-    await store.set_setting(guild.id, "watch", [general.id], actor="test")
+    await set_setting(bot, guild.id, "watch", [general.id])
     bot.settings.forget(guild.id)
     await on_message(bot, message := FakeMessage(content=URL, guild=guild, channel=other))
     message.reply.assert_not_awaited()
@@ -146,8 +155,8 @@ async def test_threads_and_forum_posts_follow_their_parent(bot: FactBot, store: 
     watched = FakeTextChannel(guild=guild, category_id=None)
     forum = FakeForumChannel(guild=guild, category_id=None)
     ignored = FakeTextChannel(guild=guild, category_id=None)
-    await store.set_setting(guild.id, "watch", [watched.id, forum.id, ignored.id], actor="t")
-    await store.set_setting(guild.id, "ignore", [ignored.id], actor="t")
+    await set_setting(bot, guild.id, "watch", [watched.id, forum.id, ignored.id])
+    await set_setting(bot, guild.id, "ignore", [ignored.id])
     for parent, answered in ((watched, True), (forum, True), (ignored, False)):
         thread = FakeThread(parent=parent)
         await on_message(bot, message := FakeMessage(content=URL, guild=guild, channel=thread))
@@ -160,8 +169,7 @@ async def test_each_reply_style_payload(bot: FactBot, store: Store) -> None:
     sent: dict[str, FakeMessage] = {}
     for style in ("full", "compact", "reaction", "off"):
         channel = FakeTextChannel(guild=guild)
-        await store.set_setting(guild.id, "reply_style", style, actor="t", channel_id=channel.id)
-        bot.settings.forget(guild.id)
+        await set_setting(bot, guild.id, "reply_style", style, channel_id=channel.id)
         sent[style] = FakeMessage(content=URL, guild=guild, channel=channel)
         await on_message(bot, sent[style])
 
@@ -187,8 +195,8 @@ async def test_a_channel_override_beats_the_server(bot: FactBot, store: Store) -
     await add_claim(store)
     guild = FakeGuild()
     quiet, loud = FakeTextChannel(guild=guild), FakeTextChannel(guild=guild)
-    await store.set_setting(guild.id, "reply_style", "off", actor="t")
-    await store.set_setting(guild.id, "reply_style", "full", actor="t", channel_id=loud.id)
+    await set_setting(bot, guild.id, "reply_style", "off")
+    await set_setting(bot, guild.id, "reply_style", "full", channel_id=loud.id)
     for channel in (quiet, loud):
         await on_message(bot, message := FakeMessage(content=URL, guild=guild, channel=channel))
         assert message.reply.await_count == (channel is loud)
@@ -197,7 +205,7 @@ async def test_a_channel_override_beats_the_server(bot: FactBot, store: Store) -
 async def test_details_button_shows_the_full_reply_privately(bot: FactBot, store: Store) -> None:
     await add_claim(store)
     guild = FakeGuild()
-    await store.set_setting(guild.id, "reply_style", "compact", actor="t")
+    await set_setting(bot, guild.id, "reply_style", "compact")
     await on_message(bot, message := FakeMessage(content=URL, guild=guild))
     button = message.reply.await_args.kwargs["view"].children[0]
     # As after a restart: the button is rebuilt from its custom id alone.
@@ -380,8 +388,8 @@ async def test_backfill_from_an_import_respects_style_and_settings(
 ) -> None:
     guild = FakeGuild()
     compact, silent = FakeTextChannel(guild=guild), FakeTextChannel(guild=guild)
-    await store.set_setting(guild.id, "reply_style", "compact", actor="t")
-    await store.set_setting(guild.id, "reply_style", "off", actor="t", channel_id=silent.id)
+    await set_setting(bot, guild.id, "reply_style", "compact")
+    await set_setting(bot, guild.id, "reply_style", "off", channel_id=silent.id)
     posted = [FakeMessage(content=LATER_URL, guild=guild, channel=c) for c in (compact, silent)]
     for message in posted:
         await on_message(bot, message)
@@ -432,7 +440,7 @@ async def test_a_message_answered_live_is_not_backfilled(
 
 async def test_backfill_hours_zero_remembers_nothing(bot: FactBot, store: Store) -> None:
     guild = FakeGuild()
-    await store.set_setting(guild.id, "backfill_hours", 0, actor="t")
+    await set_setting(bot, guild.id, "backfill_hours", 0)
     await on_message(bot, FakeMessage(content=LATER_URL, guild=guild))
     assert bot.recorder.pending == 0
 
@@ -496,8 +504,8 @@ async def test_compact_and_reaction_replies_are_corrected_too(
     claim_id = await add_claim(store)
     guild = FakeGuild()
     compact, reaction = FakeTextChannel(guild=guild), FakeTextChannel(guild=guild)
-    await store.set_setting(guild.id, "reply_style", "compact", actor="t", channel_id=compact.id)
-    await store.set_setting(guild.id, "reply_style", "reaction", actor="t", channel_id=reaction.id)
+    await set_setting(bot, guild.id, "reply_style", "compact", channel_id=compact.id)
+    await set_setting(bot, guild.id, "reply_style", "reaction", channel_id=reaction.id)
     posted = [FakeMessage(content=URL, guild=guild, channel=c) for c in (compact, reaction)]
     for message in posted:
         await on_message(bot, message)

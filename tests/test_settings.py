@@ -146,3 +146,18 @@ def test_show_marks_what_a_server_set() -> None:
     lines = dict(model.settings_lines(current, default_threshold=0.85))
     assert lines["reply_style"] == "off (set)" and lines["watch"] == "all"
     assert lines["reply_threshold"] == "0.85"
+
+
+async def test_a_read_racing_a_change_is_not_kept(store: Store) -> None:
+    import asyncio
+
+    from bot.live import SettingsBook
+
+    book = SettingsBook(store, Defaults())
+    racing = asyncio.create_task(book.get(1))
+    await asyncio.sleep(0)  # let the read start before the change (a yield, not a wait)
+    await store.set_setting(1, "ignore", [11], actor="test")
+    book.forget(1)
+    await racing  # read before or after the change: either way it answers
+    assert (await book.get(1)).ignore == {11}
+    assert (await book.get(2)).ignore == frozenset()
