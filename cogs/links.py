@@ -1,7 +1,8 @@
 """Links posted in messages, ``/factcheck`` and the "Check links" message command.
 
 The bot replies in public only when it knows something about a link, once per link per channel
-within the repeat window; the two commands always answer, in private.
+within the repeat window, in the channels and the style the server chose (``/settings``); the
+two commands always answer, in private. Links seen are remembered (keys and ids) for backfill.
 """
 
 from __future__ import annotations

@@ -600,3 +600,20 @@ async def test_the_settings_form_checks_every_value_before_saving_any(
     assert rows == {"reply_threshold": 0.6, "backfill_hours": 2.0}
     embed = admin.response.edit_message.await_args.kwargs["embed"]
     assert {f.name: f.value for f in embed.fields}["backfill_hours"] == "2 (set)"
+
+
+async def test_a_channel_threshold_quiets_content_matches_there(bot: FactBot, store: Store) -> None:
+    claim = "Drinking bleach cures the flu within three days, doctors in Ohio confirmed"
+    await store.add_claim(NewClaim(claim=claim, verdict="false"), actor="t", guild_id=None)
+    guild = FakeGuild()
+    usual, strict = FakeTextChannel(guild=guild), FakeTextChannel(guild=guild)
+    await set_setting(bot, guild.id, "reply_threshold", 1.0, channel_id=strict.id)
+    url = "https://unknown.example.net/health/bleach-flu"
+    # Discord's link preview is what the bot reads (pages are off here).
+    preview = discord.Embed(url=url, title=claim, description="Ohio doctors on bleach and flu.")
+    replied = {}
+    for channel in (usual, strict):
+        message = FakeMessage(content=url, guild=guild, channel=channel, embeds=[preview])
+        await on_message(bot, message)
+        replied[channel is strict] = message.reply.await_count
+    assert replied == {False: 1, True: 0}
