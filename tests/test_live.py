@@ -35,6 +35,7 @@ from tests.fakes import (
     FakePartialMessageable,
     FakeTextChannel,
     FakeThread,
+    FakeUser,
     no_mentions,
 )
 
@@ -499,7 +500,10 @@ async def test_settings_changes_are_posted_to_the_mod_log(
 
 
 async def test_compact_and_reaction_replies_are_corrected_too(
-    bot: FactBot, store: Store, channels: dict[int, FakePartialMessageable]
+    bot: FactBot,
+    store: Store,
+    channels: dict[int, FakePartialMessageable],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     claim_id = await add_claim(store)
     guild = FakeGuild()
@@ -510,6 +514,8 @@ async def test_compact_and_reaction_replies_are_corrected_too(
     for message in posted:
         await on_message(bot, message)
     await live(bot).follower.tick()
+    me = FakeUser()
+    monkeypatch.setattr(bot._connection, "user", me)  # what logging in sets
     await store.edit_claim(claim_id, actor="test", guild_id=None, verdict="true")
     await live(bot).follower.tick()
     await live(bot).corrections.drain()
@@ -518,8 +524,9 @@ async def test_compact_and_reaction_replies_are_corrected_too(
     edit = channels[compact.id].get_partial_message(record.reply_id).edit.await_args.kwargs
     assert edit["content"].startswith("✅ True: The moon is made of cheese")
     assert "✏️ corrected <t:" in edit["content"] and no_mentions(edit)
-    # The bot is not logged in here (no user to remove a reaction as): the new verdict is added.
+    # The bot's own reaction is swapped for the new verdict's.
     reacted = channels[reaction.id].get_partial_message(posted[1].id)
+    reacted.remove_reaction.assert_awaited_once_with("❌", me)
     reacted.add_reaction.assert_awaited_once_with("✅")
 
 
