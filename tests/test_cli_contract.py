@@ -28,9 +28,26 @@ SCOPED = {
     "sources list": ["sources", "list"],
     "import": ["import", "{feed}"],
     "export": ["export"],
+    "claims edit": ["claims", "edit", "1", "--note", "Edited"],
+    "claims retire": ["claims", "retire", "1"],
+    "claims link": ["claims", "link", "1", "https://example.com/b"],
+    # --guild is required here; a second, bad --guild wins (argparse keeps the last).
+    "settings show": ["settings", "show", "--guild", "1"],
+    "settings set": ["settings", "set", "--guild", "1", "ignore", "11,12"],
 }
 CLAIMS_ADD = ["claims", "add", "--verdict", "false"]
-READ_ONLY = ["check", "claims list", "sources clear", "sources list", "export"]
+READ_ONLY = [
+    "check",
+    "claims list",
+    "sources clear",
+    "sources list",
+    "export",
+    # Changes to a claim need its store: they never create one either.
+    "claims edit",
+    "claims retire",
+    "claims link",
+    "settings show",
+]
 
 BAD_GUILDS = [
     "9223372036854775808",  # one past SQLite's INTEGER: OverflowError deep in the store

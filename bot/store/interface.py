@@ -7,7 +7,7 @@ it never learns which engine (SQLite file or PostgreSQL) runs underneath.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from bot.store.models import (
     AuditEntry,
@@ -15,6 +15,10 @@ from bot.store.models import (
     Claim,
     ImportResult,
     NewClaim,
+    ReplyRecord,
+    SeenLink,
+    SettingRow,
+    ShownLink,
     Source,
     SourceNote,
 )
@@ -109,5 +113,45 @@ class Store(Protocol):
     async def claim_texts(self, claim_ids: Sequence[int]) -> dict[int, str]: ...
     async def claims_without_vectors(self, model: str) -> list[tuple[int, str, str]]: ...
 
-    # audit
+    # audit and the change feed
     async def audit_count(self) -> int: ...
+    async def latest_change_id(self) -> int: ...
+    async def changes_since(self, change_id: int, *, limit: int = ...) -> list[AuditEntry]: ...
+
+    # settings
+    async def setting_rows(self, guild_id: int) -> list[SettingRow]: ...
+    async def set_setting(
+        self, guild_id: int, key: str, value: Any, *, actor: str, channel_id: int | None = None
+    ) -> bool: ...
+
+    # replies
+    async def record_replies(self, records: Sequence[ReplyRecord]) -> None: ...
+    async def replies_showing(
+        self, claim_ids: Sequence[int], *, since: float
+    ) -> list[ReplyRecord]: ...
+    async def replies_to_message(
+        self, message_id: int, *, guild_id: int | None
+    ) -> list[ReplyRecord]: ...
+    async def replied_keys(self, message_ids: Sequence[int]) -> set[tuple[int, str]]: ...
+    async def mark_reply(
+        self,
+        reply: int,
+        *,
+        state: str | None = None,
+        corrected_at: float | None = None,
+        links: Sequence[ShownLink] | None = None,
+    ) -> None: ...
+    async def forget_replies(self, *, before: float) -> int: ...
+    async def claims_by_id(
+        self, claim_ids: Sequence[int], *, guild_id: int | None
+    ) -> list[Claim]: ...
+
+    # seen links
+    async def remember_links(self, seen: Sequence[SeenLink]) -> None: ...
+    async def forget_links(self, *, now: float | None = None) -> int: ...
+    async def seen_with_keys(
+        self, keys: Sequence[str], *, guild_id: int | None, now: float | None = None
+    ) -> list[SeenLink]: ...
+    async def url_keys_of_claims(
+        self, claim_ids: Sequence[int]
+    ) -> list[tuple[int | None, str]]: ...

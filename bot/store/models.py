@@ -114,3 +114,54 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     claim_ids: list[int] = field(default_factory=list)
+
+
+# --- issue 10: settings, replies, seen links ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    """One stored setting: ``channel_id`` 0 is the server's own, else a channel's override."""
+
+    guild_id: int
+    channel_id: int
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class ShownLink:
+    """What one embed of a reply showed: the link's key, its claims (id, verdict, how matched)
+    and the outlet note's domain. Ids and keys only: never message text."""
+
+    url_key: str
+    claims: tuple[tuple[int, str, str], ...] = ()
+    domain: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplyRecord:
+    guild_id: int | None
+    channel_id: int
+    message_id: int
+    reply_id: int | None
+    style: str
+    links: tuple[ShownLink, ...]
+    posted_at: float
+    id: int | None = None
+    state: str = "live"
+    corrected_at: float | None = None
+
+    @property
+    def claim_ids(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(c[0] for link in self.links for c in link.claims))
+
+
+@dataclass(frozen=True)
+class SeenLink:
+    guild_id: int
+    channel_id: int
+    message_id: int
+    url_key: str
+    seen_at: float
+    expires_at: float

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from bot.store.postgres.audit import AuditMixin
+from bot.store.postgres.changes import ChangesMixin
 from bot.store.postgres.imports import ImportMixin
 from bot.store.postgres.pages import PagesMixin
+from bot.store.postgres.replies import RepliesMixin
+from bot.store.postgres.seen import SeenLinksMixin
+from bot.store.postgres.settings import SettingsMixin
 from bot.store.postgres.sources import SourcesMixin
 from bot.store.postgres.vectors import VectorsMixin
 
 
-class PostgresStore(ImportMixin, SourcesMixin, PagesMixin, VectorsMixin, AuditMixin):
+class PostgresStore(
+    ImportMixin,
+    SourcesMixin,
+    PagesMixin,
+    VectorsMixin,
+    AuditMixin,
+    SettingsMixin,
+    RepliesMixin,
+    SeenLinksMixin,
+    ChangesMixin,
+):
     """The claims store in a PostgreSQL schema: ``await PostgresStore.open(url)``, ``close()``."""
 
 

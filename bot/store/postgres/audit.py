@@ -10,6 +10,8 @@ import asyncpg
 from bot.store.models import AuditEntry
 from bot.store.postgres.connection import PostgresBase, now_iso
 
+_AUDIT_LOCK = 0x66616376
+
 
 async def write_audit(
     db: asyncpg.Connection,
@@ -22,6 +24,9 @@ async def write_audit(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
+    # Held until this transaction ends: the next audit row (any process) waits for this one to
+    # commit, so ids commit in order and the change feed never skips one (see changes.py).
+    await db.execute("SELECT pg_advisory_xact_lock($1)", _AUDIT_LOCK)
     await db.execute(
         "INSERT INTO audit_log (at, actor, guild_id, action, claim_id, domain, before, after) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
