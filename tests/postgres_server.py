@@ -96,7 +96,8 @@ class PostgresCluster:
             )
 
     @classmethod
-    def start(cls) -> PostgresCluster:
+    def start(cls, *, durable: bool = False) -> PostgresCluster:
+        """A new cluster, running; ``durable``: fsync on, as a real server (for benchmarks)."""
         bindir = server_bindir()
         root = Path(tempfile.mkdtemp(prefix="factbot-pg-"))
         user = None
@@ -128,9 +129,10 @@ class PostgresCluster:
         hba.write_text(f"host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
         # Durability is the one thing a throwaway test cluster does not need.
         options = (
-            "-c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200"
         )
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         for _ in range(5):  # the free port can be taken before the server binds it
             cluster.port = _free_port()
             try:

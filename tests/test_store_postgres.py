@@ -215,3 +215,20 @@ async def test_a_search_is_an_or_of_quoted_terms_only(postgres_url: str) -> None
             await store.search_claims("vaccin AND autism", guild_id=None, limit=5)
     finally:
         await store.close()
+
+
+async def test_two_processes_setting_one_new_note_do_not_collide(postgres_url: str) -> None:
+    first, second = await open_store(postgres_url), await open_store(postgres_url)
+    try:
+        for round_ in range(5):
+            domain = f"outlet{round_}.example"
+            await asyncio.gather(
+                first.set_source_note(domain, "satire", "", actor="a", guild_id=7),
+                second.set_source_note(domain, "state media", "", actor="b", guild_id=7),
+            )
+            notes = [n for n in await first.list_source_notes(guild_id=7) if n.domain == domain]
+            assert len(notes) == 1 and notes[0].rating in ("satire", "state media")
+        assert await first.audit_count() == 10
+    finally:
+        await first.close()
+        await second.close()

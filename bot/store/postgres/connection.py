@@ -241,11 +241,17 @@ def _reason(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
+# Serialization failure, deadlock, lock timeout, statement timeout.
 _BUSY_STATES = frozenset({"40001", "40P01", "55P03", "57014"})
+# A unique key taken between this transaction's read and its write: every insert the store
+# makes checks first or says ON CONFLICT, so only a concurrent writer gets here.
+_RACE_STATES = frozenset({"23505"})
 
 
 def _store_error(exc: BaseException) -> StoreError:
     state = getattr(exc, "sqlstate", None)
     if state in _BUSY_STATES:
         return StoreBusy("the database is busy (locked by another process); try again")
+    if state in _RACE_STATES:
+        return StoreBusy("another process changed the same record at the same time; try again")
     return StoreError(f"database error: {_reason(exc)}")

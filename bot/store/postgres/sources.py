@@ -50,11 +50,11 @@ class SourcesMixin(PostgresBase):
         rating, note = validate_source_note(rating, note)
         now = now_iso()
         async with self._write() as db:
+            await _lock_note(db, domain, guild_id)
             before = await self._source_row(db, domain, guild_id)
             if before is not None and (before.rating, before.note) == (rating, note):
                 return before
             if before is None:
-                # Two processes setting the same new note: the second waits, then updates.
                 await db.execute(
                     "INSERT INTO source_notes (guild_id, domain, rating, note, updated_by, "
                     "updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -90,6 +90,7 @@ class SourcesMixin(PostgresBase):
 
     async def clear_source_note(self, domain: str, *, actor: str, guild_id: int | None) -> None:
         async with self._write() as db:
+            await _lock_note(db, domain, guild_id)
             before = await self._source_row(db, domain, guild_id)
             if before is None:
                 raise NotFound(f"no note on {domain}")
@@ -117,3 +118,11 @@ class SourcesMixin(PostgresBase):
             scope_key(guild_id),
         )
         return None if row is None else SourceNote(*row)
+
+
+async def _lock_note(db: asyncpg.Connection, domain: str, guild_id: int | None) -> None:
+    """Serialise changes to one note across processes (a row lock cannot hold a missing row):
+    two processes setting the same new note then update one row instead of colliding."""
+    await db.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, $2))", domain, scope_key(guild_id)
+    )
