@@ -139,7 +139,7 @@ class ClaimsMixin(SearchMixin):
         params: tuple[Any, ...]
         if include_global:
             where, params = scope_sql(guild_id, 1)
-        elif checked_guild(guild_id) is None:
+        elif guild_id is None:
             where, params = "c.guild_id IS NULL", ()
         else:
             where, params = "c.guild_id = $1", (guild_id,)
