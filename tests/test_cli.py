@@ -14,6 +14,7 @@ import pytest
 
 from bot.cli import main
 from bot.store import is_postgres_url
+from tests.postgres_server import PostgresCluster
 
 ARTICLE = "https://www.example.com/news/moon-hoax?utm_source=twitter&fbclid=abc"
 
@@ -407,3 +408,41 @@ def test_an_unreachable_postgresql_store_is_one_line_without_its_password(
         assert (code, out) == (2, "")
         assert err.startswith("factbot: error: cannot connect to") and err.count("\n") == 1
         assert "cli-secret" not in err
+
+
+def test_eval_db_takes_only_a_postgresql_url(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    claims = tmp_path / "vclaims.jsonl"
+    claims.write_text('{"vclaim_id": "a", "vclaim": "The moon is cheese."}\n', encoding="utf-8")
+    queries = tmp_path / "dev.jsonl"
+    queries.write_text(
+        '{"query_id": "q", "text": "moon cheese", "gold_vclaim_ids": ["a"]}\n', encoding="utf-8"
+    )
+    argv = ["eval", "--claims", str(claims), "--queries", str(queries)]
+    code, out, err = run(capsys, *argv, "--db", str(tmp_path / "x.db"))
+    assert (code, out) == (2, "") and "postgresql:// URL" in err
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_eval_on_postgresql_from_the_cli(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, postgres_cluster: PostgresCluster
+) -> None:
+    claims = tmp_path / "vclaims.jsonl"
+    claims.write_text(
+        '{"vclaim_id": "a", "vclaim": "The moon is made of cheese."}\n'
+        '{"vclaim_id": "b", "vclaim": "Drinking bleach cures the flu."}\n',
+        encoding="utf-8",
+    )
+    queries = tmp_path / "dev.jsonl"
+    queries.write_text(
+        '{"query_id": "q", "text": "is the moon cheese?", "gold_vclaim_ids": ["a"]}\n',
+        encoding="utf-8",
+    )
+    code, out, err = run(
+        capsys,
+        *("eval", "--json", "--claims", str(claims), "--queries", str(queries)),
+        *("--db", postgres_cluster.dsn()),
+    )
+    assert (code, err) == (0, "")
+    assert json.loads(out)["map@5"] == 1.0
