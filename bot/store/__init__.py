@@ -14,12 +14,15 @@ from __future__ import annotations
 from bot.store.models import (
     AuditEntry,
     CachedPage,
+    CheckRequest,
     Claim,
+    ClosedRequest,
     ImportResult,
     InvalidInput,
     NewClaim,
     NotFound,
     ReplyRecord,
+    RequestLimit,
     SeenLink,
     SettingRow,
     ShownLink,
@@ -27,9 +30,12 @@ from bot.store.models import (
     SourceNote,
     StoreBusy,
     StoreError,
+    VoteOutcome,
+    VoteTally,
 )
 from bot.store.sqlite import SQLiteStore
 from bot.store.sqlite.connection import BUSY_TIMEOUT_MS
+from bot.store.sqlite.requests import RequestItem
 from bot.store.validation import (
     MAX_CLAIM_CHARS,
     MAX_NOTE_CHARS,
@@ -55,12 +61,16 @@ __all__ = [
     "SOURCE_KINDS",
     "AuditEntry",
     "CachedPage",
+    "CheckRequest",
     "Claim",
+    "ClosedRequest",
     "ImportResult",
     "InvalidInput",
     "NewClaim",
     "NotFound",
     "ReplyRecord",
+    "RequestItem",
+    "RequestLimit",
     "SeenLink",
     "SettingRow",
     "ShownLink",
@@ -69,6 +79,8 @@ __all__ = [
     "Store",
     "StoreBusy",
     "StoreError",
+    "VoteOutcome",
+    "VoteTally",
     "validate_new_claim",
     "validate_source_note",
 ]
