@@ -119,15 +119,23 @@ def _value(value: Any, limit: int = 150) -> str:
     return safe(str(value), limit, one_line=True)
 
 
+def _code(value: Any) -> str:
+    """A setting's value inside a code span (validated ids and words; no markdown there)."""
+    if value is None:
+        return "default"
+    text = (", ".join(str(v) for v in value) or "none") if isinstance(value, list) else str(value)
+    return " ".join(text.replace("`", "'").split())[:150]
+
+
 def mod_log_line(entry: AuditEntry) -> str | None:
     """One change as the mod log shows it: who, what, before and after (as the audit has it)."""
     who = safe(entry.actor, 80, one_line=True)
     before, after = entry.before or {}, entry.after or {}
     if entry.action == "settings":
-        where = f" in channel {after['channel_id']}" if after.get("channel_id") else ""
+        where = f" in <#{int(after['channel_id'])}>" if after.get("channel_id") else ""
         return (
-            f"⚙️ {who} set `{_value(after.get('key'), 40)}`{where}: "
-            f"{_value(before.get('value'))} → {_value(after.get('value'))}"
+            f"⚙️ {who} set `{_code(after.get('key'))}`{where} to `{_code(after.get('value'))}` "
+            f"(was `{_code(before.get('value'))}`)"
         )
     if entry.action == "flag":
         return (

@@ -124,8 +124,10 @@ async def test_a_moderator_closes_a_request_from_the_queue(store: Store) -> None
         await store.close_request(request.id, guild_id=GUILD, claim_id=other_claim)
     with pytest.raises(NotFound):
         await store.close_request(request.id, guild_id=OTHER)
-    closed = await store.close_request(request.id, guild_id=GUILD)
+    closed = await store.close_request(request.id, guild_id=GUILD, now=1000.0)
     assert closed.notify == (1,) and closed.request.state == "closed"
+    assert await store.forget_closed_requests(before=1000.0) == 0
+    assert await store.forget_closed_requests(before=1001.0) == 1
 
 
 # --- votes -----------------------------------------------------------------------------------

@@ -168,6 +168,14 @@ class RequestsMixin(SQLiteBase):
                     (guild_id, member_id),
                 )
 
+    async def forget_closed_requests(self, *, before: float) -> int:
+        """Delete requests closed before ``before`` (with who asked): their job is done."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "DELETE FROM check_requests WHERE state = 'closed' AND closed_at < ?", (before,)
+            )
+            return cur.rowcount
+
     async def unlogged_requests(self) -> list[CheckRequest]:
         """New open requests not yet posted to a mod log, oldest first."""
         rows = await self._fetchall(
