@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MOD_LOG_LINES = 30  # per server and poll
+
 
 class Live(commands.Cog):
     def __init__(self, bot: FactBot) -> None:
@@ -218,6 +220,10 @@ class Live(commands.Cog):
             if line is not None and entry.guild_id is not None:
                 by_guild.setdefault(entry.guild_id, []).append(line)
         for guild_id, lines in by_guild.items():
+            if len(lines) > MOD_LOG_LINES:
+                # A bulk import into a server: a summary, not pages of posts.
+                more = len(lines) - MOD_LOG_LINES
+                lines = [*lines[:MOD_LOG_LINES], f"… and {more} more changes (`/claim history`)"]
             await post_to_mod_log(self.bot, guild_id, lines)
 
     async def answered(self, closed: Sequence[ClosedRequest]) -> None:

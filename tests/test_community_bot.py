@@ -20,7 +20,8 @@ from bot.client import FactBot
 from bot.config import CommunityConfig, Config, LiveConfig, MatchingConfig, PagesConfig
 from bot.ranking import Ranker
 from bot.services import open_services
-from bot.store import NewClaim, NotFound, Store
+from bot.store import NewClaim, NotFound, RequestLimit, Store
+from cogs.errors import answer_error
 from tests.fakes import (
     FakeGuild,
     FakeInteraction,
@@ -334,3 +335,34 @@ async def test_leaving_schedules_deletion_rejoining_cancels_it(
     assert (await store.get_claim(other_claim, guild_id=kept.id)).id == other_claim
     with pytest.raises(NotFound):
         await store.get_claim(claim_id, guild_id=guild.id)
+
+
+async def test_a_burst_of_changes_is_summed_up_not_flooded(
+    bot: FactBot, store: Store, guild: FakeGuild, mod_log: FakeTextChannel
+) -> None:
+    await store.set_setting(guild.id, "mod_log", mod_log.id, actor="discord:42")
+    live = cog(bot, "Live")
+    await live.follower.tick()
+    mod_log.send.reset_mock()
+    for n in range(35):
+        await add_claim(store, guild.id, (f"https://bulk.example.com/{n}",))
+    await live.follower.tick()
+    posts = [call.args[0] for call in mod_log.send.await_args_list]
+    assert len(posts) == 2 and all(len(post) <= 2000 for post in posts)
+    assert posts[0].count("create claim") + posts[1].count("create claim") == 30 and posts[
+        -1
+    ].endswith("… and 5 more changes (`/claim history`)")
+
+
+async def test_a_member_over_the_request_rate_is_told_politely(
+    bot: FactBot, store: Store, guild: FakeGuild
+) -> None:
+    member = FakeMember(guild=guild)
+    for n in range(10):  # [community] requests_per_hour, by default
+        await request(bot, guild, member, f"https://many.example.com/{n}")
+    over = FakeInteraction(client=bot, guild=guild, user=member)
+    with pytest.raises(RequestLimit) as raised:
+        await cog(bot, "Community").request_check(over, FakeMessage(content="x", guild=guild))
+    await answer_error(over, raised.value)  # what the tree's error handler does
+    assert "try again later" in over.sent_text()
+    assert len(await store.open_requests(guild.id)) == 10

@@ -236,6 +236,11 @@ async def test_forget_removes_every_row_of_a_server_and_none_of_another(
     assert deleted["claims"] == 1 and deleted["votes"] == 1 and deleted["reply_records"] == 1
     assert not any(rows_of(db, GUILD).values())
     assert rows_of(db, OTHER) == before_other
+    conn = sqlite3.connect(db)  # rows without a guild_id column went with their parents
+    for table in ("request_askers", "reply_claims", "claim_urls"):
+        (left,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+        assert left == (2 if table == "claim_urls" else 1), table  # OTHER's (and the global)
+    conn.close()
     assert (await store.get_claim(glob, guild_id=None)).id == glob  # global claims stay
     with sqlite3.connect(db) as conn:  # nor is its text left in the search index
         assert (

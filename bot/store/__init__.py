@@ -1,7 +1,8 @@
 """The claims store. All of factbot's SQL lives in this package.
 
 ``models`` and ``validation`` are shared; each engine (today ``sqlite``) keeps one module per
-concern (claims, search, imports, sources, pages, vectors, audit) behind the same methods.
+concern (claims, search, imports, sources, pages, vectors, audit, settings, replies, requests,
+votes, retention) behind the same methods.
 
 Every change to a claim or a source note writes exactly one audit row in the same transaction.
 Scopes: a claim or a source note belongs to one server (``guild_id``) or is global (``None``).

@@ -170,8 +170,8 @@ class SeenLink:
 # --- issue 11: requests, votes, retention ---------------------------------------------------------
 
 
-class RequestLimit(StoreError):
-    """A member asked for more checks than the server's rate allows."""
+class RequestLimit(InvalidInput):
+    """A member asked for more checks than the server's rate allows (answered, not logged)."""
 
 
 @dataclass(frozen=True)
