@@ -21,6 +21,7 @@ from bot.config import CommunityConfig, Config, LiveConfig, MatchingConfig, Page
 from bot.ranking import Ranker
 from bot.services import open_services
 from bot.store import NewClaim, NotFound, RequestLimit, Store
+from cogs._checks import NotModerator
 from cogs.errors import answer_error
 from tests.fakes import (
     FakeGuild,
@@ -366,3 +367,20 @@ async def test_a_member_over_the_request_rate_is_told_politely(
     await answer_error(over, raised.value)  # what the tree's error handler does
     assert "try again later" in over.sent_text()
     assert len(await store.open_requests(guild.id)) == 10
+
+
+async def test_queue_buttons_check_the_moderator_again(
+    bot: FactBot, store: Store, guild: FakeGuild
+) -> None:
+    await request(bot, guild, FakeMember(guild=guild), URL)
+    claims = cog(bot, "Claims")
+    moderator = moderator_press(bot, guild)
+    await claims.queue.callback(claims, moderator)
+    view = moderator.sent()[-1]["view"]
+    member = FakeInteraction(client=bot, guild=guild)  # lost the role since
+    with pytest.raises(NotModerator):
+        await view.interaction_check(member)
+    done = next(b for b in view.children if b.label.startswith("Done"))
+    closing = moderator_press(bot, guild)
+    await done.callback(closing)
+    assert "closed" in closing.sent_text() and await store.open_requests(guild.id) == []
