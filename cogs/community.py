@@ -20,6 +20,7 @@ from bot.community import filed_answer, request_items, requests_digest
 from bot.store import CheckRequest
 from cogs._interactions import defer_ephemeral, send_ephemeral
 from cogs._modlog import post_to_mod_log
+from cogs._queue import notify_answered
 from cogs._votes import VoteButton
 
 if TYPE_CHECKING:
@@ -116,7 +117,11 @@ class Community(commands.Cog):
         await send_ephemeral(interaction, text)
 
     async def post_new_requests(self) -> None:
-        """One mod-log message per server for the requests filed since the last one."""
+        """One mod-log message per server for the requests filed since the last one; and
+        requests answered by claims the change feed did not show (added while offline)."""
+        closed = await self.store.close_covered_requests(None)
+        if closed:
+            await notify_answered(self.bot, closed)
         fresh = await self.store.unlogged_requests()
         by_guild: dict[int, list[CheckRequest]] = {}
         for request in fresh:

@@ -131,21 +131,22 @@ class RequestsMixin(SQLiteBase):
             return closed
 
     async def close_covered_requests(
-        self, claim_ids: Sequence[int], *, now: float | None = None
+        self, claim_ids: Sequence[int] | None, *, now: float | None = None
     ) -> list[ClosedRequest]:
         """Close the open link requests the claims now cover (a server's claim: in that server;
-        a global one: everywhere)."""
-        if not claim_ids:
+        a global one: everywhere). ``None``: any active claim (what changed while the bot was
+        offline)."""
+        if claim_ids is not None and not claim_ids:
             return []
-        marks = ",".join("?" * len(claim_ids))
+        which = "" if claim_ids is None else f"AND c.id IN ({','.join('?' * len(claim_ids))})"
         async with self._write() as db:
             async with db.execute(
                 f"SELECT r.id, min(c.id) FROM check_requests r "
                 f"JOIN claim_urls u ON u.url_key = r.key JOIN claims c ON c.id = u.claim_id "
-                f"WHERE r.state = 'open' AND r.kind = 'url' AND c.active = 1 "
-                f"AND c.id IN ({marks}) AND (c.guild_id IS NULL OR c.guild_id = r.guild_id) "
+                f"WHERE r.state = 'open' AND r.kind = 'url' AND c.active = 1 {which} "
+                f"AND (c.guild_id IS NULL OR c.guild_id = r.guild_id) "
                 f"GROUP BY r.id ORDER BY r.id",
-                list(claim_ids),
+                list(claim_ids or ()),
             ) as cur:
                 pairs = [(int(r[0]), int(r[1])) for r in await cur.fetchall()]
             if not pairs:
