@@ -1,4 +1,4 @@
--- factbot store, version 6 (issue 11): what members ask and say about the notes, and what leaves
+-- factbot store, version 4 (issue 11): what members ask and say about the notes, and what leaves
 -- with a server. Member ids, message ids and link keys; a request's message text only when the
 -- message had no link (that text is what the member asked to have checked).
 
