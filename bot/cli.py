@@ -161,6 +161,25 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("claim_id", type=_claim_id, metavar="ID")
     link.add_argument("url", metavar="URL")
     link.set_defaults(handler=cmd_claims_link)
+    cshow = claims_sub.add_parser(
+        "show", parents=[common, scoped], help="print a claim with its helpfulness tally"
+    )
+    cshow.add_argument("claim_id", type=_claim_id, metavar="ID")
+    cshow.add_argument("--json", action="store_true")
+    cshow.set_defaults(handler=cmd_claims_show)
+
+    requests = sub.add_parser("requests", help="members' fact-check requests")
+    requests_sub = requests.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    rlist = requests_sub.add_parser("list", parents=[common], help="a server's open requests")
+    rlist.add_argument("--guild", type=_guild, metavar="ID", required=True, help="the server")
+    rlist.add_argument("--json", action="store_true")
+    rlist.set_defaults(handler=cmd_requests_list)
+
+    forget = sub.add_parser(
+        "forget", parents=[common], help="delete every row of a server now (global claims stay)"
+    )
+    forget.add_argument("--guild", type=_guild, metavar="ID", required=True, help="the server")
+    forget.set_defaults(handler=cmd_forget)
 
     settings = sub.add_parser("settings", help="a server's settings (what /settings changes)")
     settings_sub = settings.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -400,6 +419,74 @@ async def cmd_claims_link(args: argparse.Namespace) -> int:
     async with _opened_store(args, config) as store:
         claim = await store.link_url(args.claim_id, args.url, actor=_actor(), guild_id=args.guild)
     print(claim.id)
+    return 0
+
+
+async def cmd_claims_show(args: argparse.Namespace) -> int:
+    config = _config(args)
+    async with _opened_store(args, config) as store:
+        claim = await store.get_claim(args.claim_id, guild_id=args.guild)
+        tally = await store.vote_tally(claim.id, guild_id=args.guild)
+    if args.json:
+        data = claim.snapshot()
+        data["votes"] = {
+            "scope": "all servers" if args.guild is None else args.guild,
+            "helpful": tally.helpful,
+            "not_helpful": tally.not_helpful,
+            "not_helpful_members": tally.not_helpful_members,
+        }
+        _print_json(data)
+        return 0
+    scope = "global" if claim.guild_id is None else f"server {claim.guild_id}"
+    state = "active" if claim.active else "retired"
+    print("\t".join(terminal_text(f) for f in (f"#{claim.id}", claim.verdict, scope, state)))
+    print(terminal_text(claim.claim))
+    if claim.note:
+        print(terminal_text(f"note: {claim.note}"))
+    for url in claim.urls:
+        print(terminal_text(f"url: {url}"))
+    for source in claim.sources:
+        print(terminal_text(f"source ({source.kind}): {source.url} {source.title or ''}".rstrip()))
+    where = "all servers" if args.guild is None else f"server {args.guild}"
+    print(f"votes ({where}): {tally.helpful} helpful, {tally.not_helpful} not helpful")
+    return 0
+
+
+# --- requests and retention ------------------------------------------------------------------
+
+
+async def cmd_requests_list(args: argparse.Namespace) -> int:
+    config = _config(args)
+    async with _opened_store(args, config) as store:
+        requests = await store.open_requests(args.guild)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "request_id": r.id,
+                    "kind": r.kind,
+                    "key": r.key,
+                    "url": r.url,
+                    "count": r.count,
+                    "asked_at": r.asked_at,
+                    "channel_id": r.channel_id,
+                    "message_id": r.message_id,
+                }
+                for r in requests
+            ]
+        )
+    else:
+        for r in requests:
+            print("\t".join(terminal_text(str(f)) for f in (f"#{r.id}", r.count, r.kind, r.key)))
+    return 0
+
+
+async def cmd_forget(args: argparse.Namespace) -> int:
+    config = _config(args)
+    async with _opened_store(args, config) as store:
+        deleted = await store.forget_guild(args.guild, actor=_actor())
+    for kind, count in deleted.items():
+        print(f"{kind}\t{count}")
     return 0
 
 

@@ -32,6 +32,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.admin",
     "cogs.settings",
     "cogs.live",
+    "cogs.community",
 )
 
 INTENTS_HELP = (

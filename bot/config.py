@@ -68,6 +68,15 @@ class LiveConfig:
 
 
 @dataclass(frozen=True)
+class CommunityConfig:
+    """Members' requests and votes, and what leaves with a server (issue 11)."""
+
+    requests_per_hour: int = 10  # per member and server
+    flag_min_members: int = 3  # distinct members finding a claim's note not helpful
+    forget_after_days: float = 30.0  # grace period after the bot leaves a server
+
+
+@dataclass(frozen=True)
 class MatchingConfig:
     reply_threshold: float | None = None  # None: the tuned default in bot.matching
     candidates: int = 5
@@ -91,6 +100,7 @@ class Config:
     fetch: FetchConfig = field(default_factory=FetchConfig)
     pages: PagesConfig = field(default_factory=PagesConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
+    community: CommunityConfig = field(default_factory=CommunityConfig)
     log_level: str = "INFO"
 
 
@@ -224,6 +234,11 @@ _SCHEMA: dict[str, dict[str, Check]] = {
         "correction_interval_s": _float(0, 60),
         "correction_attempts": _int(1, 10),
     },
+    "community": {
+        "requests_per_hour": _int(1, 1000),
+        "flag_min_members": _int(1, 1000),
+        "forget_after_days": _float(0, 365),
+    },
     "logging": {"level": _choice(*_LOG_LEVELS)},
 }
 
@@ -261,6 +276,7 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
         fetch=FetchConfig(**values["fetch"]),
         pages=PagesConfig(**values["pages"]),
         live=LiveConfig(**values["live"]),
+        community=CommunityConfig(**values["community"]),
         log_level=values["logging"].get("level", "INFO"),
     )
 

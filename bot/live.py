@@ -25,7 +25,7 @@ from typing import Any
 from bot.checking import CheckResult, LinkReport, Match
 from bot.config import Config
 from bot.settings import Defaults, GuildSettings, resolve
-from bot.store import AuditEntry, ReplyRecord, SeenLink, ShownLink, Store
+from bot.store import AuditEntry, ClosedRequest, ReplyRecord, SeenLink, ShownLink, Store
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,7 @@ class BackfillTarget:
 CorrectFn = Callable[[Sequence[ReplyRecord], Collection[int]], None]
 BackfillFn = Callable[[Sequence[BackfillTarget]], Awaitable[None]]
 SettingsFn = Callable[[Sequence[AuditEntry]], Awaitable[None]]
+AnsweredFn = Callable[[Sequence[ClosedRequest]], Awaitable[None]]
 
 
 class Follower:
@@ -164,6 +165,8 @@ class Follower:
         correct: CorrectFn,
         backfill: BackfillFn,
         settings_changed: SettingsFn | None = None,
+        mod_log: SettingsFn | None = None,
+        answered: AnsweredFn | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -172,6 +175,8 @@ class Follower:
         self.correct = correct
         self.backfill = backfill
         self.settings_changed = settings_changed
+        self.mod_log = mod_log  # every change, for the servers' mod logs
+        self.answered = answered  # fact-check requests a new URL of a claim answered
         self.last_id = 0
         self.applied_id = 0  # every change up to here has been acted on
         self._caught_up = asyncio.Condition()
@@ -223,6 +228,8 @@ class Follower:
             if entry.action == "settings" and entry.guild_id is not None:
                 self.settings.forget(entry.guild_id)
                 settings_changes.append(entry)
+            if entry.action == "forget" and isinstance((entry.after or {}).get("guild_id"), int):
+                self.settings.forget((entry.after or {})["guild_id"])
             if entry.claim_id is None:
                 continue
             if _shown_changed(entry):
@@ -231,6 +238,8 @@ class Follower:
                 gaining.add(entry.claim_id)
         if settings_changes and self.settings_changed is not None:
             await self.settings_changed(settings_changes)
+        if self.mod_log is not None:
+            await self.mod_log(changes)
         if corrected:
             records = await self.store.replies_showing(
                 sorted(corrected), since=now - self.horizon_s
@@ -238,6 +247,11 @@ class Follower:
             if records:
                 log.info("%d earlier replies show changed claims", len(records))
                 self.correct(records, corrected)
+        if gaining and self.answered is not None:
+            closed = await self.store.close_covered_requests(sorted(gaining))
+            if closed:
+                log.info("%d fact-check requests answered", len(closed))
+                await self.answered(closed)
         if gaining:
             targets = await self.backfill_targets(sorted(gaining), now)
             if targets:

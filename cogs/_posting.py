@@ -18,6 +18,7 @@ from bot.live import reports_now, shown_of, shown_verdicts
 from bot.replies import reaction_for, render_compact, render_current, render_embeds
 from bot.store import ReplyRecord
 from cogs._interactions import NO_MENTIONS, send_ephemeral
+from cogs._votes import add_vote_buttons
 from cogs.errors import answer_error
 
 if TYPE_CHECKING:
@@ -108,20 +109,26 @@ async def post_reply(
     """Answer ``target`` about its known links in ``style``; record it. False when it failed."""
     replies = bot.services.config.replies
     reply_id: int | None = None
+    # Votes need a server (tallies are per server) and a claim to be about.
+    votes = guild_id is not None and any(report.matches for report in result.known)
     try:
         if style == "reaction":
             await target.add_reaction(reaction_for(result))
         else:
             if style == "compact":
+                view = details_view(target.id)
                 sent = await target.reply(
                     render_compact(result),
-                    view=details_view(target.id),
+                    view=add_vote_buttons(view, target.id) if votes else view,
                     mention_author=False,
                     allowed_mentions=NO_MENTIONS,
                 )
             else:
                 sent = await target.reply(
                     embeds=render_embeds(result, max_sources=replies.max_sources),
+                    view=add_vote_buttons(discord.ui.View(timeout=None), target.id)
+                    if votes
+                    else discord.utils.MISSING,
                     mention_author=False,
                     allowed_mentions=NO_MENTIONS,
                 )

@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from bot import links
 from bot.checking import CheckResult, LinkReport, Match
+from bot.community import mod_log_line
 from bot.live import (
     DELETED,
     DONE,
@@ -36,16 +37,19 @@ from bot.replies import (
     reaction_for,
     render_compact_current,
     render_current,
-    safe,
 )
-from bot.store import AuditEntry, ReplyRecord, ShownLink
+from bot.store import AuditEntry, ClosedRequest, ReplyRecord, ShownLink
 from cogs._interactions import NO_MENTIONS
+from cogs._modlog import post_to_mod_log
 from cogs._posting import DetailsButton, post_reply, scope_of
+from cogs._queue import notify_answered
 
 if TYPE_CHECKING:
     from bot.client import FactBot
 
 log = logging.getLogger(__name__)
+
+MOD_LOG_LINES = 30  # per server and poll
 
 
 class Live(commands.Cog):
@@ -67,7 +71,8 @@ class Live(commands.Cog):
             horizon_s=live.corrections_horizon_days * 86400,
             correct=self.corrections.add,
             backfill=self.backfill,
-            settings_changed=self.post_settings_changes,
+            mod_log=self.post_mod_log,
+            answered=self.answered,
         )
         self._tasks: list[asyncio.Task[Any]] = []
 
@@ -206,43 +211,23 @@ class Live(commands.Cog):
 
     # --- the mod log ------------------------------------------------------------------------
 
-    async def post_settings_changes(self, changes: Sequence[AuditEntry]) -> None:
-        """Tell a server's mod log (when it has one) who changed which setting."""
+    async def post_mod_log(self, changes: Sequence[AuditEntry]) -> None:
+        """Tell each server's mod log (when it has one) who changed what: claims, sources,
+        settings, and claims members flagged (one packed post per server and tick)."""
+        by_guild: dict[int, list[str]] = {}
         for entry in changes:
-            if entry.guild_id is None:
-                continue
-            settings = await self.bot.settings.get(entry.guild_id)
-            if settings.mod_log is None:
-                continue
-            after = entry.after or {}
-            where = f" in <#{after['channel_id']}>" if after.get("channel_id") else ""
-            text = (
-                f"⚙️ {safe(entry.actor, 80, one_line=True)} set "
-                f"`{after.get('key')}`{where} to `{_value_text(after.get('value'))}`"
-            )
-            channel = self.bot.get_channel(settings.mod_log)
-            # Only a text channel of the same server: a mistyped id never posts elsewhere.
-            guild = getattr(channel, "guild", None)
-            if not isinstance(channel, discord.abc.Messageable) or guild is None:
-                log.warning("mod log channel of guild %s not found", entry.guild_id)
-                continue
-            if guild.id != entry.guild_id:
-                log.warning("mod log channel of guild %s is another server's", entry.guild_id)
-                continue
-            try:
-                await channel.send(text[:2000], allowed_mentions=NO_MENTIONS)
-            except discord.HTTPException as exc:
-                log.warning(
-                    "could not post to the mod log (guild %s): %s", entry.guild_id, exc.status
-                )
+            line = mod_log_line(entry) if entry.guild_id is not None else None
+            if line is not None and entry.guild_id is not None:
+                by_guild.setdefault(entry.guild_id, []).append(line)
+        for guild_id, lines in by_guild.items():
+            if len(lines) > MOD_LOG_LINES:
+                # A bulk import into a server: a summary, not pages of posts.
+                more = len(lines) - MOD_LOG_LINES
+                lines = [*lines[:MOD_LOG_LINES], f"… and {more} more changes (`/claim history`)"]
+            await post_to_mod_log(self.bot, guild_id, lines)
 
-
-def _value_text(value: Any) -> str:
-    if value is None:
-        return "default"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "none"
-    return str(value)
+    async def answered(self, closed: Sequence[ClosedRequest]) -> None:
+        await notify_answered(self.bot, closed)
 
 
 def _hosts(key: str) -> list[str]:

@@ -182,9 +182,16 @@ async def test_each_reply_style_payload(bot: FactBot, store: Store) -> None:
     line = compact.args[0]
     assert line.startswith("❌ False: The moon is made of cheese") and "\n" not in line
     assert "embeds" not in compact.kwargs and no_mentions(compact.kwargs)
-    (button,) = compact.kwargs["view"].children
+    button, helpful, not_helpful = compact.kwargs["view"].children
     assert button.item.label == "Details"
     assert button.custom_id == f"factbot:details:{sent['compact'].id}"
+    assert helpful.custom_id == f"factbot:vote:{sent['compact'].id}:up"
+    assert not_helpful.custom_id == f"factbot:vote:{sent['compact'].id}:down"
+    assert [b.custom_id for b in full["view"].children] == [
+        f"factbot:vote:{sent['full'].id}:up",
+        f"factbot:vote:{sent['full'].id}:down",
+    ]
+    assert full["view"].is_persistent()
     assert compact.kwargs["view"].is_persistent()
 
     sent["reaction"].reply.assert_not_awaited()
@@ -490,7 +497,7 @@ async def test_settings_changes_are_posted_to_the_mod_log(
     await store.set_setting(guild.id, "ignore", [7, 8], actor="discord:42")
     await live(bot).follower.tick()
     texts = [call.args[0] for call in mod_log.send.await_args_list]
-    assert texts[-1] == "⚙️ discord:42 set `ignore` to `7, 8`"
+    assert texts[-1].splitlines()[-1] == "⚙️ discord:42 set `ignore` to `7, 8` (was `default`)"
     assert all(no_mentions(call.kwargs) for call in mod_log.send.await_args_list)
     # A mod log id of another server's channel is never posted to.
     await store.set_setting(guild.id, "mod_log", elsewhere.id, actor="cli:x")

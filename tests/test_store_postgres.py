@@ -232,3 +232,39 @@ async def test_two_processes_setting_one_new_note_do_not_collide(postgres_url: s
     finally:
         await first.close()
         await second.close()
+
+
+async def test_forget_removes_every_row_of_a_server_and_none_of_another(postgres_url: str) -> None:
+    from tests.test_community_store import GUILD, OTHER, fill
+
+    store = await open_store(postgres_url)
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await fill(store, GUILD)
+        await fill(store, OTHER)
+        tables = [
+            r[0]
+            for r in await conn.fetch(
+                "SELECT table_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND column_name = 'guild_id'"
+            )
+        ]
+
+        async def rows(guild: int) -> dict[str, int]:
+            return {
+                t: await conn.fetchval(f"SELECT count(*) FROM {t} WHERE guild_id = $1", guild)
+                for t in tables
+            }
+
+        before_other = await rows(OTHER)
+        deleted = await store.forget_guild(GUILD, actor="cli:test")
+        assert deleted["claims"] == 1 and deleted["votes"] == 1 and deleted["reply_records"] == 1
+        assert not any((await rows(GUILD)).values())
+        assert await rows(OTHER) == before_other
+        total, _ = await store.term_document_counts([])
+        assert total == await store.count_claims() == 1  # the index forgot the claim too
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):
+            await conn.execute("DELETE FROM audit_log WHERE guild_id = $1", OTHER)
+    finally:
+        await conn.close()
+        await store.close()

@@ -2,8 +2,9 @@
 
 ``models`` and ``validation`` are shared; each engine (``sqlite``: one file, the default;
 ``postgres``: one database several processes share) keeps one module per concern (claims,
-search, imports, sources, pages, vectors, audit) behind the same methods, the :class:`Store`
-interface. :func:`open_target` picks the engine: a ``postgresql://`` URL, else a file path.
+search, imports, sources, pages, vectors, audit, settings, replies, requests, votes, retention)
+behind the same methods, the :class:`Store` interface. :func:`open_target` picks the engine: a
+``postgresql://`` URL, else a file path.
 
 Every change to a claim or a source note writes exactly one audit row in the same transaction.
 Scopes: a claim or a source note belongs to one server (``guild_id``) or is global (``None``).
@@ -22,12 +23,15 @@ from bot.store.interface import Store
 from bot.store.models import (
     AuditEntry,
     CachedPage,
+    CheckRequest,
     Claim,
+    ClosedRequest,
     ImportResult,
     InvalidInput,
     NewClaim,
     NotFound,
     ReplyRecord,
+    RequestLimit,
     SeenLink,
     SettingRow,
     ShownLink,
@@ -35,9 +39,12 @@ from bot.store.models import (
     SourceNote,
     StoreBusy,
     StoreError,
+    VoteOutcome,
+    VoteTally,
 )
 from bot.store.sqlite import SQLiteStore
 from bot.store.sqlite.connection import BUSY_TIMEOUT_MS
+from bot.store.sqlite.requests import RequestItem
 from bot.store.targets import is_postgres_url, redacted_url
 from bot.store.validation import (
     MAX_CLAIM_CHARS,
@@ -90,12 +97,16 @@ __all__ = [
     "SOURCE_KINDS",
     "AuditEntry",
     "CachedPage",
+    "CheckRequest",
     "Claim",
+    "ClosedRequest",
     "ImportResult",
     "InvalidInput",
     "NewClaim",
     "NotFound",
     "ReplyRecord",
+    "RequestItem",
+    "RequestLimit",
     "SQLiteStore",
     "SeenLink",
     "SettingRow",
@@ -105,6 +116,8 @@ __all__ = [
     "Store",
     "StoreBusy",
     "StoreError",
+    "VoteOutcome",
+    "VoteTally",
     "is_postgres_url",
     "open_target",
     "redacted_url",

@@ -12,7 +12,9 @@ from typing import Any, Protocol, Self
 from bot.store.models import (
     AuditEntry,
     CachedPage,
+    CheckRequest,
     Claim,
+    ClosedRequest,
     ImportResult,
     NewClaim,
     ReplyRecord,
@@ -21,7 +23,10 @@ from bot.store.models import (
     ShownLink,
     Source,
     SourceNote,
+    VoteOutcome,
+    VoteTally,
 )
+from bot.store.sqlite.requests import RequestItem
 
 
 class Store(Protocol):
@@ -155,3 +160,57 @@ class Store(Protocol):
     async def url_keys_of_claims(
         self, claim_ids: Sequence[int]
     ) -> list[tuple[int | None, str]]: ...
+
+    # requests
+    async def file_requests(
+        self,
+        guild_id: int,
+        items: Sequence[RequestItem],
+        *,
+        member_id: int,
+        channel_id: int,
+        message_id: int,
+        per_hour: int,
+        now: float | None = None,
+    ) -> list[CheckRequest]: ...
+    async def open_requests(
+        self, guild_id: int, *, limit: int = 1000, offset: int = 0
+    ) -> list[CheckRequest]: ...
+    async def count_open_requests(self, guild_id: int) -> int: ...
+    async def close_request(
+        self,
+        request_id: int,
+        *,
+        guild_id: int,
+        claim_id: int | None = None,
+        now: float | None = None,
+    ) -> ClosedRequest: ...
+    async def close_covered_requests(
+        self, claim_ids: Sequence[int] | None, *, now: float | None = None
+    ) -> list[ClosedRequest]: ...
+    async def set_notify(self, guild_id: int, member_id: int, on: bool) -> None: ...
+    async def forget_closed_requests(self, *, before: float) -> int: ...
+    async def unlogged_requests(self) -> list[CheckRequest]: ...
+    async def mark_requests_logged(self, request_ids: Sequence[int]) -> None: ...
+
+    # votes
+    async def record_vote(
+        self,
+        guild_id: int,
+        message_id: int,
+        member_id: int,
+        helpful: bool,
+        *,
+        flag_min_members: int,
+        now: float | None = None,
+    ) -> VoteOutcome: ...
+    async def vote_tally(self, claim_id: int, *, guild_id: int | None) -> VoteTally: ...
+
+    # retention
+    async def schedule_forget(
+        self, guild_id: int, *, grace_s: float, now: float | None = None
+    ) -> float: ...
+    async def cancel_forget(self, guild_id: int) -> bool: ...
+    async def scheduled_forgets(self) -> dict[int, float]: ...
+    async def due_forgets(self, *, now: float | None = None) -> list[int]: ...
+    async def forget_guild(self, guild_id: int, *, actor: str) -> dict[str, int]: ...

@@ -165,3 +165,56 @@ class SeenLink:
     url_key: str
     seen_at: float
     expires_at: float
+
+
+# --- issue 11: requests, votes, retention ---------------------------------------------------------
+
+
+class RequestLimit(InvalidInput):
+    """A member asked for more checks than the server's rate allows (answered, not logged)."""
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """Something members asked to have checked: a link (its canonical key) or a message's text."""
+
+    id: int
+    guild_id: int
+    kind: str  # "url" or "text"
+    key: str
+    url: str | None
+    channel_id: int
+    message_id: int
+    asked_at: float
+    count: int
+    state: str = "open"
+    claim_id: int | None = None
+    closed_at: float | None = None
+
+
+@dataclass(frozen=True)
+class ClosedRequest:
+    """A request a claim answered, and the askers who opted in to be told (``/notify on``)."""
+
+    request: CheckRequest
+    notify: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class VoteTally:
+    helpful: int = 0
+    not_helpful: int = 0
+    not_helpful_members: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.helpful + self.not_helpful
+
+
+@dataclass(frozen=True)
+class VoteOutcome:
+    """A vote as stored: whether it changed anything, the claims it covers, and those flagged."""
+
+    changed: bool
+    claim_ids: tuple[int, ...]
+    flagged: tuple[int, ...] = ()
