@@ -36,6 +36,7 @@ from bot.store import (
     validate_new_claim,
     validate_source_note,
 )
+from bot.store.copying import copy_store
 from bot.verdicts import VERDICTS, parse_verdict
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,36 @@ def _channel(value: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+MAX_SHARDS = 65536  # far past any bot's need; keeps a typo from allocating millions of shards
+
+
+def _shard_count(value: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,6}", value) or not 1 <= int(value) <= MAX_SHARDS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a shard count (1 to {MAX_SHARDS})")
+    return int(value)
+
+
+def _shard_ids(value: str) -> list[int]:
+    parts = value.split(",")
+    if not all(re.fullmatch(r"[0-9]{1,6}", p) for p in parts):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a list of shard ids like 0,1")
+    ids = [int(p) for p in parts]
+    if len(set(ids)) != len(ids):
+        raise argparse.ArgumentTypeError(f"{value!r} names a shard twice")
+    return ids
+
+
+def _shards(args: argparse.Namespace) -> tuple[list[int] | None, int | None]:
+    """This process's shard ids and the total, as checked command-line flags."""
+    ids: list[int] | None = args.shard_ids
+    count: int | None = args.shard_count
+    if ids is not None and count is None:
+        raise UsageError("--shard-ids needs --shard-count (the shards across all processes)")
+    if ids is not None and count is not None and max(ids) >= count:
+        raise UsageError(f"--shard-ids {max(ids)}: shard ids run from 0 to {count - 1}")
+    return ids, count
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--config", metavar="PATH", help="TOML config file (default: none)")
@@ -122,6 +153,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", parents=[common], help="connect to Discord and answer links")
+    run.add_argument(
+        "--shard-ids",
+        type=_shard_ids,
+        metavar="IDS",
+        help="this process's shards, comma-separated, e.g. 0,1 (needs --shard-count)",
+    )
+    run.add_argument(
+        "--shard-count",
+        type=_shard_count,
+        metavar="N",
+        help="shards across all processes (default: as Discord recommends, all in this process)",
+    )
     run.set_defaults(handler=cmd_run)
 
     check = sub.add_parser(
@@ -215,6 +258,19 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     exp.set_defaults(handler=cmd_export)
 
+    move = sub.add_parser(
+        "migrate-store", help="copy a whole store to another (SQLite <-> PostgreSQL)"
+    )
+    move.add_argument("--config", metavar="PATH", help="TOML config file (default: none)")
+    move.add_argument(
+        "--from", dest="source", required=True, metavar="PATH_OR_URL", help="the store to copy"
+    )
+    move.add_argument(
+        "--to", dest="target", required=True, metavar="PATH_OR_URL", help="where to copy it"
+    )
+    move.add_argument("--force", action="store_true", help="replace what a non-empty target holds")
+    move.set_defaults(handler=cmd_migrate_store)
+
     ev = sub.add_parser("eval", help="measure matching on CLEF-style data (in a temporary store)")
     ev.add_argument("--config", metavar="PATH", help="TOML config file (default: none)")
     ev.add_argument("--claims", required=True, metavar="VCLAIMS.jsonl")
@@ -235,13 +291,16 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _db(args: argparse.Namespace, config: Config) -> str:
-    db = config.store.target if args.db is None else args.db
+    return _store_place("--db", config.store.target if args.db is None else args.db)
+
+
+def _store_place(flag: str, db: str) -> str:
     if is_postgres_url(db):
         return db
     if not db.strip():
-        raise UsageError("--db: empty path")
+        raise UsageError(f"{flag}: empty path")
     if Path(db).is_dir():
-        raise UsageError(f"--db {db}: is a folder, not a file")
+        raise UsageError(f"{flag} {db}: is a folder, not a file")
     return db
 
 
@@ -698,10 +757,61 @@ async def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- migrate-store ---------------------------------------------------------------------------
+
+
+def _same_store(one: str, other: str) -> bool:
+    if is_postgres_url(one) or is_postgres_url(other):
+        return one == other
+    return Path(one).resolve() == Path(other).resolve()
+
+
+def _remove_store_files(path: str) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+async def cmd_migrate_store(args: argparse.Namespace) -> int:
+    _config(args)  # a broken config is reported, as by every command
+    source = _store_place("--from", args.source)
+    target = _store_place("--to", args.target)
+    if _same_store(source, target):
+        raise UsageError("--from and --to name the same store")
+    _require_existing_db(source)
+    # A file this command creates is removed again if the copy fails: no empty store is left.
+    fresh_file = not is_postgres_url(target) and not Path(target).exists()
+    from_store = await open_store(source, create=False)
+    try:
+        try:
+            to_store = await open_store(target)
+            try:
+                figures = await copy_store(from_store, to_store, force=args.force)
+            finally:
+                await to_store.close()
+        except BaseException:
+            if fresh_file:
+                _remove_store_files(target)
+            raise
+        shown_from, shown_to = from_store.path, to_store.path
+    finally:
+        await from_store.close()
+    for figure in figures:
+        print(f"{figure.table}: {figure.rows} rows, sha256 {figure.checksum[:16]}")
+    total = sum(f.rows for f in figures)
+    print(
+        terminal_text(
+            f"copied {total} rows in {len(figures)} tables from {shown_from} to {shown_to}; "
+            "row counts and checksums match"
+        )
+    )
+    return 0
+
+
 # --- run -------------------------------------------------------------------------------------
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
+    shard_ids, shard_count = _shards(args)
     config = _config(args)
     if not config.discord.token:
         raise UsageError(
@@ -709,7 +819,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
         )
     from bot.client import run_bot
 
-    await run_bot(config, db_path=_db(args, config))
+    await run_bot(config, db_path=_db(args, config), shard_ids=shard_ids, shard_count=shard_count)
     return 0
 
 

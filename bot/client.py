@@ -51,12 +51,27 @@ def bot_intents() -> discord.Intents:
     return intents
 
 
-class FactBot(commands.Bot):
-    """factbot's bot: holds the services every cog uses (no globals)."""
+class FactBot(commands.AutoShardedBot):
+    """factbot's bot: holds the services every cog uses (no globals).
 
-    def __init__(self, services: Services) -> None:
+    Always auto-sharded: with no shard options discord.py asks Discord how many shards to run and
+    runs them all here; ``shard_ids``/``shard_count`` give this process its part of them, so
+    several processes (against one PostgreSQL store) share the gateway.
+    """
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        shard_ids: list[int] | None = None,
+        shard_count: int | None = None,
+    ) -> None:
         owners = set(services.config.discord.owner_ids)
         options: dict[str, Any] = {"owner_ids": owners} if owners else {}
+        if shard_count is not None:
+            options["shard_count"] = shard_count
+        if shard_ids is not None:
+            options["shard_ids"] = shard_ids
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=bot_intents(),
@@ -72,6 +87,7 @@ class FactBot(commands.Bot):
         self.settings = SettingsBook(services.store, defaults_from(config))
         self.recorder = Recorder(services.store)
         self._background: set[asyncio.Task[Any]] = set()
+        self._gateway_prepared = False
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -107,9 +123,17 @@ class FactBot(commands.Bot):
         assert self.user is not None
         log.info("connected as %s (id %d) to %d servers", self.user, self.user.id, len(self.guilds))
 
+    async def _async_setup_hook(self) -> None:
+        await super()._async_setup_hook()
+        self._gateway_prepared = True
+
     async def close(self) -> None:
         for task in list(self._background):
             task.cancel()
+        if not self._gateway_prepared:
+            # AutoShardedClient.close() posts to the shard queue that login() makes; a bot
+            # closed without ever connecting (a failed start, tests) would raise instead.
+            await self._async_setup_hook()
         await super().close()
 
 
@@ -126,8 +150,14 @@ def setup_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
-async def run_bot(config: Config, *, db_path: str | None = None) -> None:
-    """Open the services, connect to Discord and answer until stopped."""
+async def run_bot(
+    config: Config,
+    *,
+    db_path: str | None = None,
+    shard_ids: list[int] | None = None,
+    shard_count: int | None = None,
+) -> None:
+    """Open the services, connect to Discord (these shards, or all) and answer until stopped."""
     from bot.cli import UsageError
 
     setup_logging(config.log_level)
@@ -135,7 +165,9 @@ async def run_bot(config: Config, *, db_path: str | None = None) -> None:
     if not token:
         raise UsageError("no Discord token: set DISCORD_TOKEN")
     async with open_services(config, db_path=db_path) as services:
-        bot = FactBot(services)
+        bot = FactBot(services, shard_ids=shard_ids, shard_count=shard_count)
+        if shard_count is not None:
+            log.info("running shards %s of %d", bot.shard_ids or "all", shard_count)
         try:
             async with bot:
                 await bot.start(token)

@@ -262,3 +262,64 @@ def test_run_refuses_a_bad_store_path_before_connecting(
     assert (code, out) == (2, "")
     assert err.startswith("factbot: error: ") and err.count("\n") == 1
     assert list(Path(places["folder"]).iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--shard-ids", "0,1"], "--shard-ids needs --shard-count"),
+        (["--shard-ids", "0,4", "--shard-count", "4"], "shard ids run from 0 to 3"),
+        (["--shard-ids", "1,1", "--shard-count", "4"], "names a shard twice"),
+        (["--shard-ids", "0,,1", "--shard-count", "4"], "not a list of shard ids"),
+        (["--shard-ids", "-1", "--shard-count", "4"], "--shard-ids"),
+        (["--shard-ids", "\u0661", "--shard-count", "4"], "not a list of shard ids"),
+        (["--shard-count", "0"], "not a shard count"),
+        (["--shard-count", "four"], "not a shard count"),
+        (["--shard-count", "99999999"], "not a shard count"),
+    ],
+)
+def test_run_refuses_bad_shard_flags_before_connecting(
+    flags: list[str],
+    expected: str,
+    places: dict[str, str],
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token")
+    capfd.readouterr()
+    code = main(["run", "--db", places["new"], *flags])
+    out, err = capfd.readouterr()
+    assert (code, out) == (2, "")
+    assert err.startswith("factbot") and err.count("\n") == 1, err
+    assert expected in err
+    assert not Path(places["new"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--from", "{store}", "--to", "{store}"], "the same store"),
+        (["--from", "{store}", "--to", ""], "--to: empty path"),
+        (["--from", "{store}", "--to", "{folder}"], "is a folder"),
+        (["--from", "{new}", "--to", "{new}x"], "no store at"),
+        (["--from", "{other}", "--to", "{new}"], ""),
+        (["--from", "{store}"], "--to"),
+    ],
+)
+def test_migrate_store_bad_arguments_are_one_line_and_change_nothing(
+    argv: list[str],
+    expected: str,
+    places: dict[str, str],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    before = {name: fingerprint(Path(places[name])) for name in ("other", "store")}
+    capfd.readouterr()
+    code = main(["migrate-store", *(a.format(**places) for a in argv)])
+    out, err = capfd.readouterr()
+    assert (code, out) == (2, "")
+    assert err.startswith("factbot") and err.count("\n") == 1, err
+    assert expected in err
+    assert list(Path(places["new"]).parent.iterdir()) == []
+    assert list(Path(places["folder"]).iterdir()) == []
+    for name, files in before.items():
+        assert fingerprint(Path(places[name])) == files

@@ -3,6 +3,7 @@ are explained. No network: the bot never logs in."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import unittest.mock
 from collections.abc import AsyncIterator
@@ -159,3 +160,38 @@ async def test_nothing_happens_at_import() -> None:
     for name in ("bot.client", *EXTENSIONS):
         module = importlib.import_module(name)
         assert not [v for v in vars(module).values() if isinstance(v, discord.Client)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "shard_ids", "shard_count"),
+    [
+        ([], None, None),  # discord.py asks Discord, and runs every shard here
+        (["--shard-count", "4"], None, 4),  # all four shards in this process
+        (["--shard-ids", "0,1", "--shard-count", "4"], [0, 1], 4),
+        (["--shard-ids", "3", "--shard-count", "4"], [3], 4),
+    ],
+)
+async def test_run_starts_an_auto_sharded_bot_over_the_given_shards(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    shard_ids: list[int] | None,
+    shard_count: int | None,
+) -> None:
+    from bot.cli import main
+
+    started: list[FactBot] = []
+
+    async def connect_nowhere(self: FactBot, token: str, *, reconnect: bool = True) -> None:
+        started.append(self)
+
+    # Stands in for Discord's gateway: what matters is the bot that would have connected.
+    monkeypatch.setattr(FactBot, "start", connect_nowhere)
+    monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token")
+    db = str(tmp_path / "t.db")
+    code = await asyncio.to_thread(main, ["run", "--db", db, *argv])
+    assert code == 0
+    [bot] = started
+    assert isinstance(bot, commands.AutoShardedBot)
+    assert bot.shard_ids == shard_ids
+    assert bot.shard_count == shard_count

@@ -7,7 +7,7 @@ it never learns which engine (SQLite file or PostgreSQL) runs underneath.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from bot.store.models import (
     AuditEntry,
@@ -27,6 +27,9 @@ from bot.store.models import (
     VoteTally,
 )
 from bot.store.sqlite.requests import RequestItem
+
+if TYPE_CHECKING:
+    from bot.store.copying import TableCopy
 
 
 class Store(Protocol):
@@ -214,3 +217,9 @@ class Store(Protocol):
     async def scheduled_forgets(self) -> dict[int, float]: ...
     async def due_forgets(self, *, now: float | None = None) -> list[int]: ...
     async def forget_guild(self, guild_id: int, *, actor: str) -> dict[str, int]: ...
+
+    # copying a whole store (factbot migrate-store; bot.store.copying)
+    async def table_columns(self, table: str) -> list[str]: ...
+    async def table_row_count(self, table: str) -> int: ...
+    async def table_rows(self, table: str, columns: Sequence[str]) -> list[tuple[Any, ...]]: ...
+    async def replace_contents(self, copies: Sequence[TableCopy]) -> None: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.store.postgres.audit import AuditMixin
 from bot.store.postgres.changes import ChangesMixin
+from bot.store.postgres.copying import CopyMixin
 from bot.store.postgres.imports import ImportMixin
 from bot.store.postgres.pages import PagesMixin
 from bot.store.postgres.replies import RepliesMixin
@@ -29,6 +30,7 @@ class PostgresStore(
     RequestsMixin,
     VotesMixin,
     RetentionMixin,
+    CopyMixin,
 ):
     """The claims store in a PostgreSQL schema: ``await PostgresStore.open(url)``, ``close()``."""
 

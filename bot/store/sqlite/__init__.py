@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.store.sqlite.audit import AuditMixin
 from bot.store.sqlite.changes import ChangesMixin
+from bot.store.sqlite.copying import CopyMixin
 from bot.store.sqlite.imports import ImportMixin
 from bot.store.sqlite.pages import PagesMixin
 from bot.store.sqlite.replies import RepliesMixin
@@ -29,6 +30,7 @@ class SQLiteStore(
     RequestsMixin,
     VotesMixin,
     RetentionMixin,
+    CopyMixin,
 ):
     """The claims store on one SQLite file: ``await SQLiteStore.open(path)``, then ``close()``."""
 
