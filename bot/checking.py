@@ -340,14 +340,19 @@ def _article_text(page: CachedPage | None, preview: Preview | None) -> str:
 
 
 class RepeatGuard:
-    """Remembers which links were answered in which channel, to stay quiet about repeats."""
+    """Remembers which links were answered in which channel, to stay quiet about repeats.
 
-    def __init__(self, window_s: float, max_entries: int = 50_000) -> None:
+    With a ``store``, the answer is also claimed there: processes sharing a PostgreSQL store
+    answer a link once between them (SQLite's claim is free: one process owns the file).
+    """
+
+    def __init__(self, window_s: float, max_entries: int = 50_000, store: Store | None = None):
         self.window_s = window_s
         self.max_entries = max_entries
+        self.store = store
         self._seen: dict[tuple[int, str], float] = {}
 
-    def first_time(self, channel_id: int, key: str, now: float | None = None) -> bool:
+    async def first_time(self, channel_id: int, key: str, now: float | None = None) -> bool:
         """True (and remembered) unless the key was answered in the channel within the window."""
         now = time.monotonic() if now is None else now
         seen_at = self._seen.get((channel_id, key))
@@ -357,4 +362,6 @@ class RepeatGuard:
             cutoff = now - self.window_s
             self._seen = {k: t for k, t in self._seen.items() if t > cutoff}
         self._seen[(channel_id, key)] = now
-        return True
+        if self.store is None or self.window_s <= 0:
+            return True
+        return await self.store.claim_first_reply(channel_id, key, window_s=self.window_s)

@@ -83,7 +83,9 @@ class FactBot(commands.AutoShardedBot):
         # Shared by the live path and backfill: the same link in a channel is answered once a
         # window, a server's settings are read once until they change, replies are recorded.
         config = services.config
-        self.repeat_guard = RepeatGuard(window_s=config.replies.repeat_window_minutes * 60)
+        self.repeat_guard = RepeatGuard(
+            window_s=config.replies.repeat_window_minutes * 60, store=services.store
+        )
         self.settings = SettingsBook(services.store, defaults_from(config))
         self.recorder = Recorder(services.store)
         self._background: set[asyncio.Task[Any]] = set()

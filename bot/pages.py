@@ -58,13 +58,32 @@ class PageReader:
         if pending is not None:
             # Many messages with one new link: one fetch, one extraction, one cache write.
             return await asyncio.shield(pending)
-        if user_id is not None and not self.rate_limit.allow(user_id):
+        if user_id is not None and not await self._allow(user_id):
             # Not cached: a rate-limited read is the user's, not the page's.
             return CachedPage(url_key=url_key, expires_at=0, error="rate limited")
-        task = asyncio.ensure_future(self._fetch_and_cache(url, url_key))
+        task = asyncio.ensure_future(self._fetch_once(url, url_key))
         self._in_flight[url_key] = task
         task.add_done_callback(lambda _: self._in_flight.pop(url_key, None))
         return await asyncio.shield(task)
+
+    async def _allow(self, user_id: int) -> bool:
+        # This process's count first (free); the store's counts the member's fetches in every
+        # process sharing it (SQLite's always allows: one process owns the file).
+        if not self.rate_limit.allow(user_id):
+            return False
+        return await self.store.allow_member_fetch(
+            user_id, per_minute=self.config.user_fetches_per_minute
+        )
+
+    async def _fetch_once(self, url: str, url_key: str) -> CachedPage:
+        # Other processes sharing the store may be reading the same new link: one reads it,
+        # the others wait for their turn and find it cached.
+        async with self.store.page_fetch_turn(url_key) as look_again:
+            if look_again:
+                cached = await self.store.cached_page(url_key)
+                if cached is not None:
+                    return cached
+            return await self._fetch_and_cache(url, url_key)
 
     async def _fetch_and_cache(self, url: str, url_key: str) -> CachedPage:
         # A named wrapper (Google, Facebook, an archive...) is not fetched: its target is, so

@@ -80,7 +80,9 @@ class Links(commands.Cog):
         style = settings.style_for(scope)
         if style == "off":
             return
-        fresh = tuple(r for r in result.known if self.guard.first_time(channel_id, r.canonical_url))
+        fresh = tuple(
+            [r for r in result.known if await self.guard.first_time(channel_id, r.canonical_url)]
+        )
         if not fresh:
             return
         await post_reply(

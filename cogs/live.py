@@ -191,7 +191,7 @@ class Live(commands.Cog):
         reports = []
         for key in target.keys:
             claims = found.get(key)
-            if not claims or not self.bot.repeat_guard.first_time(target.channel_id, key):
+            if not claims or not await self.bot.repeat_guard.first_time(target.channel_id, key):
                 continue
             source = await self.store.source_note_for(_hosts(key), guild_id=target.guild_id)
             matches = tuple(Match(claim, "url", 1.0) for claim in claims)

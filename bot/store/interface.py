@@ -7,6 +7,7 @@ it never learns which engine (SQLite file or PostgreSQL) runs underneath.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from bot.store.models import (
@@ -223,3 +224,12 @@ class Store(Protocol):
     async def table_row_count(self, table: str) -> int: ...
     async def table_rows(self, table: str, columns: Sequence[str]) -> list[tuple[Any, ...]]: ...
     async def replace_contents(self, copies: Sequence[TableCopy]) -> None: ...
+
+    # answering once across processes (a no-op in SQLite: one process owns the file)
+    async def claim_first_reply(
+        self, channel_id: int, url_key: str, *, window_s: float, now: float | None = None
+    ) -> bool: ...
+    def page_fetch_turn(self, url_key: str) -> AbstractAsyncContextManager[bool]: ...
+    async def allow_member_fetch(
+        self, member_id: int, *, per_minute: int, now: float | None = None
+    ) -> bool: ...

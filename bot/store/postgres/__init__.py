@@ -6,6 +6,7 @@ from bot.store.postgres.audit import AuditMixin
 from bot.store.postgres.changes import ChangesMixin
 from bot.store.postgres.copying import CopyMixin
 from bot.store.postgres.imports import ImportMixin
+from bot.store.postgres.once import OnceMixin
 from bot.store.postgres.pages import PagesMixin
 from bot.store.postgres.replies import RepliesMixin
 from bot.store.postgres.requests import RequestsMixin
@@ -31,6 +32,7 @@ class PostgresStore(
     VotesMixin,
     RetentionMixin,
     CopyMixin,
+    OnceMixin,
 ):
     """The claims store in a PostgreSQL schema: ``await PostgresStore.open(url)``, ``close()``."""
 

@@ -6,6 +6,7 @@ from bot.store.sqlite.audit import AuditMixin
 from bot.store.sqlite.changes import ChangesMixin
 from bot.store.sqlite.copying import CopyMixin
 from bot.store.sqlite.imports import ImportMixin
+from bot.store.sqlite.once import OnceMixin
 from bot.store.sqlite.pages import PagesMixin
 from bot.store.sqlite.replies import RepliesMixin
 from bot.store.sqlite.requests import RequestsMixin
@@ -31,6 +32,7 @@ class SQLiteStore(
     VotesMixin,
     RetentionMixin,
     CopyMixin,
+    OnceMixin,
 ):
     """The claims store on one SQLite file: ``await SQLiteStore.open(path)``, then ``close()``."""
 

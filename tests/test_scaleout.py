@@ -1,0 +1,88 @@
+"""Two bot processes on one PostgreSQL store: each message answered once, each new page read once.
+
+Two ``FactBot`` objects stand for two processes (each with its own store pool, HTTP client and
+memory); Discord's gateway is replaced by handing the same spec'd fake message to both, as a
+resumed shard or a mis-split would deliver it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+
+import pytest
+
+from bot.client import FactBot
+from bot.ranking import Ranker
+from bot.services import open_services
+from bot.store import Store
+from tests.fakes import FakeGuild, FakeMessage, FakeTextChannel
+from tests.servers import LocalServer
+from tests.test_pipeline import claim_at, config_for, page
+
+BURST = 12  # messages, each in its own channel, each delivered to both processes
+
+
+@pytest.fixture
+async def two_bots(postgres_url: str, http_server: LocalServer) -> AsyncIterator[list[FactBot]]:
+    config = config_for(http_server)
+    async with AsyncExitStack() as stack:
+        bots = []
+        for _ in range(2):
+            services = await stack.enter_async_context(
+                open_services(config, db_path=postgres_url, ranker=Ranker())
+            )
+            bot = FactBot(services)
+            await bot.setup_hook()
+            stack.push_async_callback(bot.close)
+            bots.append(bot)
+        yield bots
+
+
+async def deliver(bot: FactBot, message: FakeMessage) -> None:
+    links_cog = bot.get_cog("Links")
+    assert links_cog is not None
+    await links_cog.on_message(message)  # type: ignore[attr-defined]
+
+
+async def test_a_burst_of_one_new_link_on_two_processes_is_answered_once_and_read_once(
+    two_bots: list[FactBot], http_server: LocalServer
+) -> None:
+    store: Store = two_bots[0].services.store
+    article = http_server.url("/news/2026/bridge-closure")
+    await claim_at(store, article, "The bridge is closing for good")
+    # A link nobody posted before, whose page names the known article as its canonical URL:
+    # only reading the page tells what it is.
+    http_server.route(
+        "/story.php", body=page("Bridge closes", head=f'<link rel="canonical" href="{article}">')
+    )
+    posted = http_server.url("/story.php?id=5")
+    guild = FakeGuild()
+    messages = [
+        FakeMessage(
+            content=f"seen this? {posted}", guild=guild, channel=FakeTextChannel(guild=guild)
+        )
+        for _ in range(BURST)
+    ]
+
+    await asyncio.gather(*(deliver(bot, m) for m in messages for bot in two_bots))
+
+    assert [m.reply.await_count for m in messages] == [1] * BURST
+    assert http_server.paths().count("/story.php") == 1
+    # The next message in one of those channels is a repeat, whichever process sees it.
+    again = FakeMessage(content=posted, guild=guild, channel=messages[0].channel)
+    await asyncio.gather(*(deliver(bot, again) for bot in two_bots))
+    assert again.reply.await_count == 0
+
+
+async def test_a_members_fetch_limit_holds_across_processes(
+    two_bots: list[FactBot], http_server: LocalServer
+) -> None:
+    limit = two_bots[0].services.config.pages.user_fetches_per_minute
+    stores = [bot.services.store for bot in two_bots]
+    allowed = [
+        await stores[i % 2].allow_member_fetch(7, per_minute=limit) for i in range(limit + 3)
+    ]
+    assert allowed == [True] * limit + [False] * 3
+    assert await stores[1].allow_member_fetch(8, per_minute=limit)
