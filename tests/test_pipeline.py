@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import sqlite3
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from bot.pages import PageReader
 from bot.ranking import Ranker
 from bot.services import open_services, open_store
 from bot.store import NewClaim, Source, Store
+from tests.articles import ARTICLE_CLAIMS, partisan_article
 from tests.fakes import FakeMessage, no_mentions
 from tests.servers import LocalServer
 
@@ -309,28 +311,29 @@ EXAMPLE_CLAIMS = [
 ]
 
 
-def example_article_html(shared_data: Path) -> bytes:
-    """The shared example article as a news page: headline, standfirst, body, page furniture."""
-    headline, standfirst, *body = (shared_data / "example-article.txt").read_text().split("\n")
-    paragraphs = "".join(f"<p>{p}</p>" for p in body if p.strip())
+def article_html() -> bytes:
+    """The test article as a news page: headline, standfirst, body, page furniture."""
+    headline, standfirst, body = partisan_article()
+    e = html.escape
+    paragraphs = "".join(f"<p>{e(p)}</p>" for p in body)
     return (
-        f"<!doctype html><html><head><title>{headline} | Some Blog</title>"
-        f'<meta name="description" content="{standfirst}"></head><body>'
-        f"<nav>Home | Syria | Opinion</nav><article><h1>{headline}</h1>"
-        f"<p><em>{standfirst}</em></p>{paragraphs}</article>"
+        f"<!doctype html><html><head><title>{e(headline)} | Some Blog</title>"
+        f'<meta name="description" content="{e(standfirst)}"></head><body>'
+        f"<nav>Home | Lowmere | Opinion</nav><article><h1>{e(headline)}</h1>"
+        f"<p><em>{e(standfirst)}</em></p>{paragraphs}</article>"
         f"<footer>Comments are closed.</footer></body></html>"
     ).encode()
 
 
 async def test_article_on_a_mirror_site_is_matched_by_content(
-    store: Store, checker: Checker, http_server: LocalServer, shared_data: Path
+    store: Store, checker: Checker, http_server: LocalServer
 ) -> None:
     ids = [
         await claim_at(store, f"https://elsewhere.example.org/{i}", c)
-        for i, c in enumerate(EXAMPLE_CLAIMS)
+        for i, c in enumerate(ARTICLE_CLAIMS)
     ]
-    http_server.route("/mirror/2016/12/aleppo", body=example_article_html(shared_data))
-    result = await checker.check_text(http_server.url("/mirror/2016/12/aleppo"), guild_id=None)
+    http_server.route("/mirror/2026/02/tram", body=article_html())
+    result = await checker.check_text(http_server.url("/mirror/2026/02/tram"), guild_id=None)
     (link,) = result.links
     assert [(m.claim.id, m.match) for m in link.matches] == [(ids[0], "content")]
     assert link.matches[0].score >= checker.reply_threshold
@@ -425,14 +428,14 @@ async def test_on_message_recognises_a_copy(
 
 
 async def test_on_message_recognises_content(
-    fetching_bot: FactBot, http_server: LocalServer, shared_data: Path
+    fetching_bot: FactBot, http_server: LocalServer
 ) -> None:
     store = fetching_bot.services.store
-    for i, claim in enumerate(EXAMPLE_CLAIMS):
+    for i, claim in enumerate(ARTICLE_CLAIMS):
         await claim_at(store, f"https://elsewhere.example.org/{i}", claim)
-    http_server.route("/mirror/aleppo", body=example_article_html(shared_data))
-    (content,) = replied_claims(await posted(fetching_bot, http_server.url("/mirror/aleppo")))
-    assert "al-Fu'ah and Kafriya" in content
+    http_server.route("/mirror/tram", body=article_html())
+    (content,) = replied_claims(await posted(fetching_bot, http_server.url("/mirror/tram")))
+    assert "Dunmore Rail consortium 41 million pounds" in content
 
 
 async def test_on_message_uses_discords_preview_when_the_page_cannot_be_read(
