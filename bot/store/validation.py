@@ -1,0 +1,102 @@
+"""Validation shared by every engine: what may be stored, and the one-line reason when not."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+from bot import links
+from bot.store.models import InvalidInput, NewClaim, Source
+from bot.verdicts import VERDICTS
+
+SOURCE_KINDS = ("fact-check", "alternative")
+
+# Field limits: a Discord modal caps text inputs at 4000 characters; the rest keeps rows sane.
+MAX_CLAIM_CHARS = 1000
+MAX_NOTE_CHARS = 4000
+MAX_TITLE_CHARS = 300
+MAX_RATING_CHARS = 60
+MAX_URLS_PER_CLAIM = 50
+MAX_SOURCES_PER_CLAIM = 20
+
+
+def clean_text(value: str, what: str, limit: int, *, required: bool = False) -> str:
+    text = value.strip()
+    if required and not text:
+        raise InvalidInput(f"{what} is empty")
+    if len(text) > limit:
+        raise InvalidInput(f"{what} is longer than {limit} characters")
+    return text
+
+
+def check_url(url: str) -> tuple[str, str]:
+    """(url as entered, canonical key); raises InvalidInput with the reason."""
+    try:
+        return url.strip(), links.canonical_url(url.strip())
+    except links.InvalidURL as exc:
+        raise InvalidInput(f"bad URL {url[:80]!r}: {exc}") from None
+
+
+def check_verdict(verdict: str) -> str:
+    if verdict not in VERDICTS:
+        raise InvalidInput(f"unknown verdict {verdict!r}; use one of: {', '.join(VERDICTS)}")
+    return verdict
+
+
+def check_link(url: str) -> str:
+    """A URL to show as a link (a source): http(s) with a host; it is never looked up by key."""
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if (
+        host is None
+        or parts.scheme.lower() not in ("http", "https")
+        or len(text) > links.MAX_URL_LENGTH
+        or any(c.isspace() for c in text)
+    ):
+        raise InvalidInput(f"bad URL {url[:80]!r}: not an http(s) link")
+    return text
+
+
+def check_source(source: Source) -> Source:
+    url = check_link(source.url)
+    if source.kind not in SOURCE_KINDS:
+        raise InvalidInput(f"unknown source kind {source.kind!r}; use fact-check or alternative")
+    title = clean_text(source.title, "source title", MAX_TITLE_CHARS) if source.title else None
+    return Source(url=url, title=title or None, kind=source.kind)
+
+
+def validate_new_claim(new: NewClaim) -> NewClaim:
+    """The claim as it will be stored, or InvalidInput naming the first problem."""
+    if len(new.urls) > MAX_URLS_PER_CLAIM:
+        raise InvalidInput(f"more than {MAX_URLS_PER_CLAIM} URLs")
+    if len(new.sources) > MAX_SOURCES_PER_CLAIM:
+        raise InvalidInput(f"more than {MAX_SOURCES_PER_CLAIM} sources")
+    # One URL per canonical key: the store keys them, so two spellings would never compare equal
+    # to what was stored and every re-import would look like a change.
+    by_key: dict[str, str] = {}
+    for url in new.urls:
+        entered, key = check_url(url)
+        by_key.setdefault(key, entered)
+    urls = tuple(by_key.values())
+    sources = tuple({s.url: s for s in (check_source(s) for s in new.sources)}.values())
+    return replace(
+        new,
+        claim=clean_text(new.claim, "claim", MAX_CLAIM_CHARS, required=True),
+        verdict=check_verdict(new.verdict),
+        note=clean_text(new.note, "note", MAX_NOTE_CHARS),
+        context=clean_text(new.context, "context", MAX_NOTE_CHARS),
+        urls=urls,
+        sources=sources,
+    )
+
+
+def validate_source_note(rating: str, note: str) -> tuple[str, str]:
+    """(rating, note) as they will be stored, or InvalidInput naming the problem."""
+    return (
+        clean_text(rating, "rating", MAX_RATING_CHARS, required=True),
+        clean_text(note, "note", MAX_NOTE_CHARS),
+    )
