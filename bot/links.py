@@ -115,9 +115,14 @@ def _ascii_host(host: str) -> str:
     return ascii_host
 
 
-def _suffix_info(labels: list[str]) -> tuple[int, bool, bool]:
-    """Labels in the registrable domain, whether the host is itself a public suffix, and
-    whether its suffix is on the Public Suffix List at all."""
+def _suffix_info(labels: list[str]) -> tuple[int, bool]:
+    """Labels in the registrable domain, and whether the host is itself a public suffix.
+
+    The Public Suffix List's algorithm in full, the default rule included: a name that matches
+    no rule (an intranet ``.internal``, a reserved ``.test``, a TLD newer than the bundled list)
+    falls under the implicit ``*`` rule, so its last label is the suffix. Every command keys
+    hosts through here: domain notes, claim URLs, same-site checks and host candidates.
+    """
     # The PSL holds second-level IDN suffixes (e.g. 公司.cn) only in Unicode form.
     unicode_host = ".".join(_to_unicode_label(label) for label in labels)
     try:
@@ -126,12 +131,11 @@ def _suffix_info(labels: list[str]) -> tuple[int, bool, bool]:
         log.debug("split_suffix failed on %r", unicode_host, exc_info=True)
         split = None
     if split is None:
-        # The PSL's implicit "*" rule: an unknown TLD is a one-label suffix.
-        return min(len(labels), 2), len(labels) == 1, False
+        return min(len(labels), 2), len(labels) == 1
     prefix, suffix = split
     if not prefix:
-        return len(labels), True, True
-    return min(len(labels), suffix.count(".") + 2), False, True
+        return len(labels), True
+    return min(len(labels), suffix.count(".") + 2), False
 
 
 def _site_host(host: str) -> str:
@@ -140,7 +144,7 @@ def _site_host(host: str) -> str:
     if _ip_host(ascii_host) is not None:
         return ascii_host
     labels = ascii_host.split(".")
-    registrable, _, _ = _suffix_info(labels)
+    registrable, _ = _suffix_info(labels)
     # Only leading labels: "news.m.example.com" is not an alias of "news.example.com".
     start = 0
     while len(labels) - start > registrable and _ALIAS_LABEL_RE.match(labels[start]):
@@ -298,9 +302,10 @@ def _split_http(url: str) -> SplitResult:
         if not _BARE_HOST_RE.match(bare):  # also refuses mailto:, ftp:, javascript: ...
             raise InvalidURL("not an http(s) URL")
         host = re.split(r"[:/?#]", bare, maxsplit=1)[0]
-        # Without a scheme, only a name under a known public suffix reads as a web address.
-        _, is_suffix, known = _suffix_info(_ascii_host(host).split("."))
-        if is_suffix or not known:
+        # Without a scheme, a host name reads as a web address (any suffix, by the PSL's default
+        # rule) but a number such as "3.14/x" or a bare public suffix does not.
+        labels = _ascii_host(host).split(".")
+        if labels[-1].isdigit() or _suffix_info(labels)[1]:
             raise InvalidURL("not an http(s) URL")
         url = "https://" + bare
     try:
@@ -427,7 +432,7 @@ def host_candidates(url_or_host: str) -> list[str]:
     if _ip_host(host) is not None:
         return [host]
     labels = host.split(".")
-    registrable, _, _ = _suffix_info(labels)
+    registrable, _ = _suffix_info(labels)
     return [".".join(labels[i:]) for i in range(len(labels) - registrable + 1)]
 
 
@@ -464,11 +469,8 @@ def normalise_domain(text: str) -> str:
     host = _host_of(stripped)
     if _ip_host(host) is not None:
         raise InvalidURL("an IP address, not a domain")
-    _, is_suffix, known = _suffix_info(host.split("."))
-    if is_suffix:
+    if _suffix_info(host.split("."))[1]:
         raise InvalidURL("a shared suffix, not a site: give the full name")
-    if not known:
-        raise InvalidURL("unknown top-level domain")
     return host
 
 

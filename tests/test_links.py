@@ -13,6 +13,7 @@ from bot.links import (
     is_shortener,
     normalise_domain,
     registrable_domain,
+    same_site,
     unwrap_redirect,
 )
 
@@ -27,6 +28,7 @@ SAME_KEY = [
     ("mobile.", "https://mobile.example.com/news/a", ARTICLE),
     ("amp host", "https://amp.example.com/news/a", ARTICLE),
     ("host case", "https://EXAMPLE.com/news/a", ARTICLE),
+    ("host case, no scheme", "EXAMPLE.com/news/a", ARTICLE),
     ("host trailing dot", "https://example.com./news/a", ARTICLE),
     ("default https port", "https://example.com:443/news/a", ARTICLE),
     ("default http port", "http://example.com:80/news/a", ARTICLE),
@@ -194,7 +196,8 @@ INVALID = [
     ("mailto:someone@example.com", "not an http(s) URL"),
     ("ftp://example.com/file", "not an http(s) URL"),
     ("javascript:alert(1)", "not an http(s) URL"),
-    ("example.invalidtld/a", "not an http(s) URL"),
+    ("3.14/a", "not an http(s) URL"),
+    ("co.uk/a", "not an http(s) URL"),
     ("http://", "no host in URL"),
     ("https:///news/a", "no host in URL"),
     ("https://exa mple.com/a", "space in host name"),
@@ -411,7 +414,6 @@ def test_normalise_domain(typed: str, expected: str) -> None:
         ("192.0.2.1", "an IP address, not a domain"),
         ("co.uk", "a shared suffix, not a site: give the full name"),
         ("blogspot.com", "a shared suffix, not a site: give the full name"),
-        ("example.notatld", "unknown top-level domain"),
         ("ftp://example.com", "not an http(s) URL"),
         ("exa_mple..com", "bad host name"),
     ],
@@ -420,6 +422,31 @@ def test_normalise_domain_rejects_junk(typed: str, reason: str) -> None:
     with pytest.raises(InvalidURL) as info:
         normalise_domain(typed)
     assert str(info.value) == reason
+
+
+# Names matching no Public Suffix List rule fall under its default rule "*": the last label is
+# the suffix. Reserved test names, intranet names and TLDs newer than the bundled list work like
+# any other host, in every function that reads a host.
+DEFAULT_RULE_HOSTS = [
+    # (typed, canonical host, registrable domain)
+    ("example-blog.test", "example-blog.test", "example-blog.test"),
+    ("www.news.example-blog.test", "news.example-blog.test", "example-blog.test"),
+    ("wiki.corp.internal", "wiki.corp.internal", "corp.internal"),
+    ("shop.brandnew-zz-tld", "shop.brandnew-zz-tld", "shop.brandnew-zz-tld"),
+    ("a.blogspot.com", "a.blogspot.com", "a.blogspot.com"),  # a listed private suffix
+]
+
+
+@pytest.mark.parametrize(("typed", "host", "registrable"), DEFAULT_RULE_HOSTS)
+def test_the_psl_default_rule_applies_everywhere(typed: str, host: str, registrable: str) -> None:
+    assert normalise_domain(typed) == host
+    assert normalise_domain(f"https://{typed}/x") == host
+    assert canonical_url(f"{typed}/news/a") == f"https://{host}/news/a"
+    assert canonical_url(f"http://{typed}/news/a") == f"https://{host}/news/a"
+    assert registrable_domain(typed) == registrable
+    assert host_candidates(typed)[-1] == registrable
+    assert same_site(f"https://{typed}/a", f"https://{registrable}/b")
+    assert not same_site(f"https://{typed}/a", "https://other-site.test/b")
 
 
 EXTRACTION = [
