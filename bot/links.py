@@ -30,6 +30,7 @@ from encodings import idna as _idna
 from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 from ural import infer_redirection, is_shortened_url, normalize_url, split_suffix
+from ural.normalize_url import should_strip_query_item
 from ural.youtube import (
     YoutubeShort,
     YoutubeVideo,
@@ -138,6 +139,7 @@ def _suffix_info(labels: list[str]) -> tuple[int, bool]:
     return min(len(labels), suffix.count(".") + 2), False
 
 
+@functools.lru_cache(maxsize=8192)
 def _site_host(host: str) -> str:
     """The host as keys use it: punycode, and without www./m./amp. above the registrable domain."""
     ascii_host = _ascii_host(host)
@@ -348,6 +350,10 @@ def canonical_url(url: str) -> str:
         raise InvalidURL("empty URL")
     if len(text) > MAX_URL_LENGTH:
         raise InvalidURL("URL too long")
+    return _plain_key(text) or _canonical_slow(text)
+
+
+def _canonical_slow(text: str) -> str:
     key = _canonical_once(text)
     # A key must map to itself (the store re-keys saved URLs by it), but ural's rules can
     # expose new work: "/..amp" loses ".amp", and the "/." left over then normalises away.
@@ -357,6 +363,56 @@ def canonical_url(url: str) -> str:
             break
         key = again
     return key
+
+
+# The fast path: most links in a feed are a plain article address (http(s), an ASCII host, a
+# path of word characters, maybe a file extension, key=value parameters of word characters).
+# For those the heuristics below cannot apply: no wrapper or platform host, no percent-escapes,
+# no dot-segments, no fragment or port. Anything else takes the full path; both must give the
+# same key (tests/test_links.py property-tests it).
+_PLAIN_URL_RE = re.compile(
+    r"(?i:https?)://(?P<host>[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+)"
+    r"(?P<path>(?:/[A-Za-z0-9_-]+)*(?:/[A-Za-z0-9_-]+\.[A-Za-z0-9]+)?/?)"
+    r"(?:\?(?P<query>[A-Za-z0-9_-]+=[A-Za-z0-9_-]+(?:&[A-Za-z0-9_-]+=[A-Za-z0-9_-]+)*))?"
+)
+# Hosts some rule treats specially (wrappers, archives, AMP caches, platforms and ural's
+# per-domain query filters, which match by suffix): never the fast path.
+_SPECIAL_HOST_RE = re.compile(
+    r"archive|google|ampproject|umblr|marfeel|youtu|facebook|twitter|x\.com|fixvx|xn--", re.I
+)
+# ural drops these last segments: AMP suffixes and index pages.
+_SPECIAL_LAST_SEGMENT_RE = re.compile(r"^(?:amp|index|default)(?:\.|$)|\.amp$", re.I)
+
+
+def _plain_key(text: str) -> str | None:
+    """The key of a plain URL without ural's heuristics, or None when it needs them."""
+    match = _PLAIN_URL_RE.fullmatch(text)
+    if match is None:
+        return None
+    host, path, query = match.group("host", "path", "query")
+    site = _site_host(host)
+    if site in _TWITTER_HOSTS:
+        # Fact-check feeds are full of tweets; a tweet is its id.
+        tweet = None if query else _TWEET_PATH_RE.match(path)
+        return f"https://x.com/i/status/{tweet.group(1)}" if tweet else None
+    if _SPECIAL_HOST_RE.search(host):
+        return None
+    path = path.rstrip("/")
+    if _SPECIAL_LAST_SEGMENT_RE.search(path.rpartition("/")[2]):
+        return None
+    # The pattern allows no IPv6 literal, and an IPv4 address ends in a number, as no name does.
+    if site.rpartition(".")[2].isdigit():
+        return None
+    if query:
+        kept = []
+        for item in query.split("&"):
+            name, _, value = item.partition("=")
+            if name.lower() in _EXTRA_TRACKING_PARAMS or should_strip_query_item((name, value)):
+                continue
+            kept.append(item)
+        query = "&".join(sorted(kept, key=_query_sort_key))
+    key = f"https://{site}{path or '/'}{'?' + query if query else ''}"
+    return key if len(key) <= MAX_URL_LENGTH else None
 
 
 def _canonical_once(text: str) -> str:

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot import links
 from bot.links import (
     LINK_KEY_VERSION,
     InvalidURL,
@@ -615,3 +616,72 @@ def test_extract_links_returns_substrings_that_canonicalise(text: str) -> None:
     assert len(set(keys)) == len(keys)
     for link in links:
         assert link in text
+
+
+# --- the fast path for plain URLs gives the full path's key --------------------------------
+
+_HOST_LABELS = [
+    *("www", "www2", "m", "mobile", "amp", "amp-news", "news", "blog", "a-b", "example"),
+    *("co", "uk", "com", "org", "test", "de", "io", "github", "blogspot", "fox", "x"),
+    *("facebook", "youtube", "youtu", "twitter", "archive", "google", "127", "0", "-bad", "Ex"),
+    *("twitter.com", "x.com", "fxtwitter.com", "mobile.twitter.com"),
+]
+_PATH_SEGMENTS = [
+    *("news", "2020", "01", "Story", "a_b", "x-y", "amp", "AMP", "index", "default", "Index"),
+    *("index.html", "default.aspx", "page.amp", "amp.html", "a.AMP", "article.php", "p.html"),
+    *("someone/status/1234567890", "i/web/status/99", "statuses/12", "status", "i"),
+]
+_QUERY_KEYS = [
+    *("utm_source", "UTM_Medium", "id", "ref", "s", "amp", "outputtype", "mode", "page", "m"),
+    *("smid", "ocid", "fbclid", "source", "A", "a", "yclid", "sid", "at_x", "mtm_x", "feature"),
+    *("output", "platform", "spref", "_ss", "amp_js", "seen", "cmp", "t", "si"),
+]
+_QUERY_VALUES = ["twitter", "amp", "12", "1", "0", "abc", "tw", "x", "feed", "hootsuite", "r"]
+
+
+@st.composite
+def _plain_urls(draw: st.DrawFn) -> str:
+    scheme = draw(st.sampled_from(["http", "https", "HTTP", "Https"]))
+    label = st.sampled_from(_HOST_LABELS) | st.from_regex(r"[a-z0-9-]{1,8}", fullmatch=True)
+    host = ".".join(draw(st.lists(label, min_size=2, max_size=4)))
+    segment = st.sampled_from(_PATH_SEGMENTS) | st.from_regex(r"[A-Za-z0-9_-]{1,8}", fullmatch=True)
+    path = "".join("/" + s for s in draw(st.lists(segment, max_size=4)))
+    path += draw(st.sampled_from(["", "", "/", "//"]))
+    items = draw(
+        st.lists(
+            st.tuples(st.sampled_from(_QUERY_KEYS), st.sampled_from(_QUERY_VALUES)), max_size=4
+        )
+    )
+    query = "&".join(f"{k}={v}" for k, v in items)
+    return f"{scheme}://{host}{path}{'?' + query if query else ''}"
+
+
+def _outcome(function: object, url: str) -> str:
+    try:
+        return function(url)  # type: ignore[operator,no-any-return]
+    except InvalidURL as exc:
+        return f"InvalidURL: {exc}"
+
+
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@given(_plain_urls())
+def test_the_fast_path_gives_the_full_paths_key(url: str) -> None:
+    fast = _outcome(links._plain_key, url)
+    if fast is not None:
+        assert fast == _outcome(links._canonical_slow, url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://www.Example.com/news/2020/01/02/some-slug-123?utm_source=twitter&utm_medium=x",
+        "https://example.com/world/article.php?id=5&ref=twitter",
+        "https://m.news.example.co.uk/a/b/",
+        "https://example-blog.test/2026/02/post",
+        "https://twitter.com/someone/status/1234567890",
+    ],
+)
+def test_a_plain_url_takes_the_fast_path(url: str) -> None:
+    # The import's speed rests on it; the property test above says it gives the same keys.
+    assert links._plain_key(url) is not None
+    assert links._plain_key(url) == links._canonical_slow(url) == canonical_url(url)
