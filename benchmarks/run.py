@@ -42,6 +42,7 @@ FULL: dict[str, Any] = {
     "burst_messages": 200,
     "burst_delay_s": 0.2,
     "import_records": 20_000,
+    "import_semantic_records": 5_000,
     "map_queries": None,  # all dev queries
     "map_claims": None,  # all verified claims
 }
@@ -53,6 +54,7 @@ QUICK: dict[str, Any] = {
     "scan_messages": 30_000,
     "pipeline_messages": 40,
     "import_records": 1_000,
+    "import_semantic_records": 200,
     "map_queries": 40,
     "map_claims": 2_000,
 }
@@ -69,6 +71,7 @@ TARGETS: dict[str, tuple[float, str]] = {
     "burst_fetches": (1, "eq"),
     "burst_p99_ms": (400, "max"),
     "import_records_per_s": (5_000, "min"),
+    "import_semantic_records_per_s": (500, "min"),
     "rss_mb": (150, "max"),
     "startup_s": (1, "max"),
 }
@@ -340,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
             "lookups": sizes["lookups"],
             "articles": sizes["articles"],
             "import_records": sizes["import_records"],
+            "import_semantic_records": sizes["import_semantic_records"],
         },
     }
     with tempfile.TemporaryDirectory(prefix="factbot-bench-") as name:
@@ -349,6 +353,15 @@ def main(argv: list[str] | None = None) -> int:
         log(f"factbot import of {sizes['import_records']} ClaimReview records")
         imported = scenarios.import_rate(gen, tmp, sizes["import_records"])
         figures["import_records_per_s"] = round(imported["records_per_s"])
+        from bot.semantic import semantic_available
+
+        if semantic_available():
+            count = sizes["import_semantic_records"]
+            log(f"factbot import of {count} ClaimReview records with the semantic extra")
+            imported = scenarios.import_rate(gen, tmp, count, semantic=True)
+            figures["import_semantic_records_per_s"] = round(imported["records_per_s"])
+        else:
+            log("semantic extra not installed: no import_semantic_records_per_s")
     figures["elapsed_s"] = round(time.perf_counter() - started, 1)
     # Other work on the machine shows up in every latency: the load says how quiet it was.
     figures["load_avg_1m"] = [round(load_at_start, 2), round(os.getloadavg()[0], 2)]
