@@ -10,6 +10,8 @@ import getpass
 import json
 import logging
 import os
+import re
+import stat
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -41,20 +43,44 @@ class UsageError(Exception):
     """Bad input from the command line: printed as one line, exit status 2."""
 
 
+# C0/C1 controls (escape sequences: clear screen, retitle, OSC-8 links) and bidi/zero-width
+# characters (text that reads differently from what it is) never reach the operator's terminal.
+_TERMINAL_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+
+
+def terminal_text(text: str, *, one_line: bool = True) -> str:
+    """``text`` fit for a terminal: without controls and bidi; on one line unless told."""
+    if one_line:
+        text = " ".join(text.replace("\t", " ").splitlines())
+    else:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _TERMINAL_UNSAFE.sub("", text)
+
+
+def _escape_for_terminal(json_text: str) -> str:
+    # Inside JSON these can only be in strings, where a \u escape is the same character.
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        # One line, as scripts expect; `factbot CMD --help` has the usage.
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        # One line, as scripts expect; `factbot CMD --help` has the usage. argparse quotes
+        # some arguments raw ("unrecognized arguments: ..."), newlines and escapes included.
+        self.exit(2, f"{self.prog}: error: {terminal_text(message)}\n")
+
+
+# ASCII digits only: int() also reads " 5 ", "1_000" and "٥" (Arabic-Indic five).
+_GUILD_ID_RE = re.compile(r"[0-9]{1,19}")
+MAX_GUILD_ID = 2**63 - 1  # SQLite's INTEGER; Discord's ids are far below
 
 
 def _guild(value: str) -> int:
-    try:
-        guild = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a server id: {value!r}") from None
-    if guild <= 0:
-        raise argparse.ArgumentTypeError(f"not a server id: {value!r}")
-    return guild
+    """``--guild``: a Discord server id; the one parser every subcommand uses."""
+    if not _GUILD_ID_RE.fullmatch(value) or not 0 < int(value) <= MAX_GUILD_ID:
+        raise argparse.ArgumentTypeError(f"not a server id: {terminal_text(value)[:40]!r}")
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,7 +162,12 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _db(args: argparse.Namespace, config: Config) -> str:
-    return str(args.db or config.store.path)
+    db = config.store.path if args.db is None else args.db
+    if not db.strip():
+        raise UsageError("--db: empty path")
+    if Path(db).is_dir():
+        raise UsageError(f"--db {db}: is a folder, not a file")
+    return db
 
 
 def _actor() -> str:
@@ -147,7 +178,7 @@ def _actor() -> str:
 
 
 def _print_json(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2))
+    print(_escape_for_terminal(json.dumps(data, ensure_ascii=False, indent=2)))
 
 
 # --- check -----------------------------------------------------------------------------------
@@ -187,7 +218,7 @@ async def cmd_check(args: argparse.Namespace) -> int:
 
 async def _check(args: argparse.Namespace, config: Config, db: str, *, fetch: bool) -> int:
     _require_existing_db(db)
-    async with open_services(config, db_path=db, fetch_pages=fetch) as services:
+    async with open_services(config, db_path=db, fetch_pages=fetch, create=False) as services:
         result = await services.checker.check_text(args.text, guild_id=args.guild)
     reply = render_text(result, max_sources=config.replies.max_sources)
     if args.json:
@@ -195,7 +226,7 @@ async def _check(args: argparse.Namespace, config: Config, db: str, *, fetch: bo
     elif reply is None:
         print("(no reply: nothing known about these links)", file=sys.stderr)
     else:
-        print(reply)
+        print(terminal_text(reply, one_line=False))
     return 0
 
 
@@ -212,7 +243,7 @@ async def _opened_store(
     db = _db(args, config)
     if must_exist:
         _require_existing_db(db)
-    store = await open_store(db)
+    store = await open_store(db, create=not must_exist)
     try:
         yield store
     finally:
@@ -267,7 +298,8 @@ async def cmd_claims_list(args: argparse.Namespace) -> int:
     else:
         for c in claims:
             scope = "global" if c.guild_id is None else f"server {c.guild_id}"
-            print(f"#{c.id}\t{c.verdict}\t{scope}\t{c.claim}")
+            fields = (f"#{c.id}", c.verdict, scope, c.claim)
+            print("\t".join(terminal_text(field) for field in fields))
     return 0
 
 
@@ -302,7 +334,8 @@ async def cmd_sources_list(args: argparse.Namespace) -> int:
         notes = await store.list_source_notes(guild_id=args.guild)
     for note in notes:
         scope = "global" if note.guild_id is None else f"server {note.guild_id}"
-        print(f"{note.domain}\t{note.rating}\t{scope}\t{note.note}")
+        fields = (note.domain, note.rating, scope, note.note)
+        print("\t".join(terminal_text(field) for field in fields))
     return 0
 
 
@@ -316,7 +349,7 @@ async def cmd_import(args: argparse.Namespace) -> int:
     except claimreview.ImportFileError as exc:
         raise UsageError(str(exc)) from None
     for error in parsed.errors[:50]:
-        print(f"{args.file}: {error} (skipped)", file=sys.stderr)
+        print(terminal_text(f"{args.file}: {error} (skipped)"), file=sys.stderr)
     if len(parsed.errors) > 50:
         print(f"{args.file}: {len(parsed.errors) - 50} more bad records skipped", file=sys.stderr)
     for warning in parsed.warnings[:50]:
@@ -351,32 +384,70 @@ async def cmd_import(args: argparse.Namespace) -> int:
 
 async def cmd_export(args: argparse.Namespace) -> int:
     config = _config(args)
+    db = _db(args, config)
+    if args.output and _same_file(args.output, db):
+        raise UsageError(f"-o {args.output}: that is the store itself")
     async with _opened_store(args, config) as store:
         claims = await store.list_claims(guild_id=args.guild, include_global=False)
     text = json.dumps(claimreview.export_document(claims), ensure_ascii=False, indent=2) + "\n"
+    text = _escape_for_terminal(text)
     if args.output:
-        _write_atomically(Path(args.output), text)
+        _write_output(args.output, text)
     else:
         sys.stdout.write(text)
     return 0
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write all or nothing: a failed export never leaves half a file behind."""
+def _same_file(path: str, other: str) -> bool:
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+        return os.path.samefile(path, other)
+    except OSError:
+        return False
+
+
+def _write_output(target: str, text: str) -> None:
+    """Write ``text`` to ``target`` all or nothing, without replacing what is there by surprise.
+
+    A symlink is written through (its target is replaced, not the link); a character device or
+    a FIFO (``/dev/stdout``, a named pipe) is written to as it is; a regular file is replaced
+    by a temporary file renamed over it, so a failed export never leaves half a file.
+    """
+    path = Path(os.path.realpath(target))
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
     except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+        try:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+        return
+    if mode is not None and not stat.S_ISREG(mode):
+        raise UsageError(f"cannot write {target}: not a regular file")
+    _write_atomically(path, text, shown=target)
+
+
+def _write_atomically(path: Path, text: str, *, shown: str) -> None:
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(f"cannot write {shown}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is for the temporary name only
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot write {shown}: {exc.strerror}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -412,14 +483,44 @@ async def cmd_run(args: argparse.Namespace) -> int:
         )
     from bot.client import run_bot
 
-    await run_bot(config, db_path=args.db)
+    await run_bot(config, db_path=_db(args, config))
     return 0
 
 
 # --- entry point -----------------------------------------------------------------------------
 
 
+def _not_utf8(argv: Sequence[str]) -> int | None:
+    """Position (1-based) of the first argument that was not valid UTF-8, if any."""
+    for position, arg in enumerate(argv, start=1):
+        # Python hands undecodable bytes over as lone surrogates (surrogateescape).
+        if any("\ud800" <= ch <= "\udfff" for ch in arg):
+            return position
+    return None
+
+
+def _error(message: str) -> int:
+    """The one error path: one line on stderr, exit status 2."""
+    print(f"factbot: error: {terminal_text(message)}", file=sys.stderr)
+    return 2
+
+
+def _silence_stdout() -> None:
+    # What could not be written stays in stdout's buffer, and the interpreter would try again
+    # (and print a second error) at exit.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (tests capture it): nothing is left to flush
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    bad = _not_utf8(argv)
+    if bad is not None:
+        return _error(f"argument {bad} is not valid UTF-8 text")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -429,14 +530,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        return asyncio.run(args.handler(args))
+        code = asyncio.run(args.handler(args))
+        sys.stdout.flush()  # a full disk or a closed pipe is this command's error, not exit's
+        return int(code)
     except ConfigError as exc:
-        print(f"factbot: error: config: {'; '.join(exc.problems)}", file=sys.stderr)
+        return _error(f"config: {'; '.join(exc.problems)}")
     except (UsageError, StoreError) as exc:
-        print(f"factbot: error: {exc}", file=sys.stderr)
+        return _error(str(exc))
     except KeyboardInterrupt:
         return 130
-    return 2
+    except OSError as exc:
+        _silence_stdout()
+        if exc.filename:
+            return _error(f"{exc.filename}: {exc.strerror or exc}")
+        return _error(f"cannot write output: {exc.strerror or exc}")
+    except Exception as exc:
+        # Whatever slipped through is still one line for scripts (the traceback: DEBUG log).
+        log.debug("unexpected error", exc_info=True)
+        return _error(f"unexpected {type(exc).__name__}: {exc}")
 
 
 if __name__ == "__main__":

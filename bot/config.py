@@ -111,6 +111,13 @@ def _str(value: Any) -> str:
     return value
 
 
+def _path(value: Any) -> str:
+    text = _str(value)
+    if not text.strip():
+        raise ValueError("must be a file path, not empty")
+    return text
+
+
 def _choice(*choices: str) -> Check:
     def check(value: Any) -> str:
         if value not in choices:
@@ -152,7 +159,7 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # section -> key -> check; keys are the dataclass field names
 _SCHEMA: dict[str, dict[str, Check]] = {
     "discord": {"token": _str, "moderator_roles": _ids, "owner_ids": _ids},
-    "store": {"path": _str},
+    "store": {"path": _path},
     "replies": {
         "repeat_window_minutes": _float(0, 7 * 24 * 60),
         "max_links_per_message": _int(1, 10),

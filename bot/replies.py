@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import discord
 
+from bot import links
 from bot.checking import CheckResult, LinkReport, Match
 from bot.store import AuditEntry, Claim
 from bot.verdicts import COLOURS, LABELS
@@ -120,10 +121,12 @@ def link_label(text: str | None, limit: int) -> str:
 
 
 def safe_url(url: str) -> str | None:
-    """A URL safe inside a masked link ``[text](url)``, or None if it is not http(s)."""
-    cleaned = clean(url)
-    if not cleaned.lower().startswith(("http://", "https://")) or len(cleaned) > 1000:
+    """A URL safe inside a masked link ``[text](url)``, or None if it is not http(s) or carries
+    credentials (``https://trusted.example@evil.example/`` leads to evil.example)."""
+    target = links.link_target(clean(url))
+    if target is None or len(target) > 1000:
         return None
+    cleaned = target
     # Characters that would end the link or the markdown early are percent-encoded.
     return quote(cleaned, safe=":/?#[]@!$&'*+,;=%~-._")
 
@@ -144,15 +147,39 @@ def _sources_lines(match: Match, limit: int) -> str:
         url = safe_url(source.url)
         if url is None:
             continue
-        title = link_label(source.title or _host(source.url), SOURCE_TITLE_CHARS)
+        title = link_label(source_label(source.title, source.url), SOURCE_TITLE_CHARS)
         kind = "fact-check" if source.kind == "fact-check" else "read"
         lines.append(f"• [{title}]({url}) ({kind})")
     return "\n".join(lines)
 
 
-def _host(url: str) -> str:
-    rest = url.split("://", 1)[-1]
-    return rest.split("/", 1)[0] or url
+_ADDRESS_EDGES = "()[]{}<>\"'.,;:!?"
+
+
+def _names_another_site(text: str, url: str) -> bool:
+    """Whether ``text`` holds something that reads as an address of another site than ``url``.
+
+    A label is what a reader trusts about where a link goes: "reuters.com" over a link to
+    evil.example is a lie, whoever typed it.
+    """
+    site = links.site_label(url)
+    for token in text.split():
+        token = token.strip(_ADDRESS_EDGES)
+        if "." not in token:
+            continue
+        named = links.site_label(token) if links.canonical_url_or_none(token) else None
+        if named is not None and named != site:
+            return True
+    return False
+
+
+def source_label(title: str | None, url: str) -> str:
+    """How a source's link is labelled: its title, unless the title names another site; else
+    the site it leads to (registrable domain, punycode where scripts are mixed)."""
+    cleaned = clean(title)
+    if cleaned and not _names_another_site(cleaned, url):
+        return cleaned
+    return links.site_label(url) or "source"
 
 
 def render_embed(
@@ -235,27 +262,22 @@ def render_embeds(result: CheckResult, *, max_sources: int = 3) -> list[discord.
     return [render_embed(r, max_sources=max_sources, budget=budget) for r in known]
 
 
+def embed_text(embed: discord.Embed) -> str:
+    """An embed as plain text: title, description, fields, footer (the same characters)."""
+    parts = [embed.title or "", embed.description or ""]
+    parts += [f"{field.name}\n{field.value}" for field in embed.fields]
+    if embed.footer.text:
+        parts.append(f"({embed.footer.text})")
+    return "\n".join(part for part in parts if part)
+
+
 def render_text(result: CheckResult, *, max_sources: int = 3) -> str | None:
-    """The reply as plain text (``factbot check``), or None when the bot would stay silent."""
-    blocks: list[str] = []
-    for report in result.known[:MAX_EMBEDS]:
-        lines = [f"{clean(report.url)}"]
-        for match in report.matches[: 1 + EXTRA_CLAIMS]:
-            lines.append(f"  {verdict_label(match.claim.verdict)}: {clean(match.claim.claim)}")
-            if match.claim.note:
-                lines.append(f"    {trim(clean(match.claim.note), NOTE_CHARS)}")
-            for source in match.claim.sources[:max_sources]:
-                title = clean(source.title) or _host(source.url)
-                lines.append(f"    - {title}: {clean(source.url)} ({source.kind})")
-        if report.source is not None:
-            note = clean(report.source.note)
-            lines.append(
-                f"  ℹ️ Outlet {report.source.domain}: {clean(report.source.rating)}"
-                + (f". {note}" if note else "")
-            )
-        lines.append(f"  ({_why(report)})")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks) if blocks else None
+    """The reply as plain text (``factbot check``), or None when the bot would stay silent.
+
+    Rendered from the very embeds the bot posts, so it has the same limits and escaping.
+    """
+    embeds = render_embeds(result, max_sources=max_sources)
+    return "\n\n".join(embed_text(e) for e in embeds) if embeds else None
 
 
 # --- private answers and moderator views (the cogs) -------------------------------------------
@@ -274,7 +296,7 @@ LISTED_CLAIMS = 10
 
 def _link_text(url: str, limit: int = 100) -> str:
     """A URL shown as a masked link (its own text escaped), or as plain text if not http(s)."""
-    label = link_label(url.split("://", 1)[-1], limit)
+    label = link_label(links.display_url(url), limit)
     target = safe_url(url)
     return f"[{label}]({target})" if target else label
 

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -83,8 +87,9 @@ def test_check_prints_the_reply_and_is_silent_when_unknown(
     add_moon_claim(capsys, db)
     code, out, _ = run(capsys, "check", "--db", db, "--no-fetch", ARTICLE)
     assert code == 0
-    assert "False: The moon landing was staged" in out
-    assert "Matched: this article" in out
+    # The bot's own embed, as text: verdict, claim, note, sources, why.
+    assert out.startswith("❌ False\n**Claim:** The moon landing was staged\n")
+    assert "(Matched: this article)" in out
     code, out, err = run(capsys, "check", "--db", db, "--no-fetch", "https://unknown.example.org/x")
     assert (code, out) == (0, "")
     assert "no reply" in err
@@ -276,3 +281,96 @@ def test_config_that_is_not_text_is_a_one_line_error(
     code, _, err = run(capsys, "check", "--config", str(cfg), "https://example.com/")
     assert code == 2
     assert "not UTF-8" in err and err.count("\n") == 1
+
+
+HOSTILE = (
+    "\u001b[2J\u001b]0;pwned\u0007"  # clear the screen, retitle the terminal
+    "\u001b]8;;https://evil.example\u001b\\click\u001b]8;;\u001b\\"  # an OSC-8 link
+    "\u202egnp.exe\u009b31m"  # bidi override, C1 CSI
+)
+
+
+def test_stored_text_cannot_drive_the_operators_terminal(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    claim = ["claims", "add", "--db", db, "--claim", f"A {HOSTILE}", "--verdict", "false"]
+    assert run(capsys, *claim)[0] == 0
+    note = ["sources", "set", "example.com", "--db", db, "--rating", "r\u001b[2J\u202e"]
+    assert run(capsys, *note, "--note", f"n{HOSTILE}\nsecond line")[0] == 0
+    for argv in (["claims", "list"], ["sources", "list"], ["claims", "list", "--json"], ["export"]):
+        code, out, _ = run(capsys, *argv, "--db", db)
+        assert code == 0
+        for char in ("\u001b", "\u0007", "\u009b", "\u202e"):
+            assert char not in out, (argv, char)
+    _, listed, _ = run(capsys, "claims", "list", "--db", db)
+    assert (
+        listed
+        == "#1\tfalse\tglobal\tA [2J]0;pwned]8;;https://evil.example\\click]8;;\\gnp.exe31m\n"
+    )
+    _, notes, _ = run(capsys, "sources", "list", "--db", db)
+    assert notes.count("\n") == 1  # a note's newline does not start a row of its own
+    # JSON keeps the exact text, escaped.
+    _, as_json, _ = run(capsys, "claims", "list", "--json", "--db", db)
+    assert json.loads(as_json)[0]["claim"] == f"A {HOSTILE}"
+
+
+def test_export_writes_through_symlinks_and_fifos(
+    capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+) -> None:
+    add_moon_claim(capsys, db)
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    assert run(capsys, "export", "--db", db, "-o", str(link))[0] == 0
+    assert link.is_symlink()
+    assert json.loads(real.read_text())
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    assert run(capsys, "export", "--db", db, "-o", str(fifo))[0] == 0
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert json.loads(received[0]) == json.loads(real.read_text())
+
+    assert run(capsys, "export", "--db", db, "-o", os.devnull)[0] == 0
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_export_to_a_full_device_is_one_line(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    add_moon_claim(capsys, db)
+    code, out, err = run(capsys, "export", "--db", db, "-o", "/dev/full")
+    assert (code, out) == (2, "")
+    assert err == "factbot: error: cannot write /dev/full: No space left on device\n"
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def test_export_refuses_the_store_itself_also_through_a_link(
+    capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+) -> None:
+    add_moon_claim(capsys, db)
+    alias = tmp_path / "alias.db"
+    alias.symlink_to(db)
+    code, _, err = run(capsys, "export", "--db", db, "-o", str(alias))
+    assert code == 2 and "the store itself" in err
+    _, listed, _ = run(capsys, "claims", "list", "--db", db)
+    assert listed.startswith("#1\tfalse")
+
+
+def test_read_commands_leave_another_apps_database_alone(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    other = tmp_path / "app.sqlite"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    before = other.read_bytes()
+    for argv in (["claims", "list"], ["claims", "add", "--claim", "x", "--verdict", "true"]):
+        code, _, err = run(capsys, *argv, "--db", str(other))
+        assert code == 2 and err == f"factbot: error: {other} is not a factbot database\n"
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.sqlite"]  # no -wal, no -shm

@@ -349,3 +349,76 @@ async def test_one_identity_twice_in_one_import_is_one_claim(store: Store) -> No
     assert (result.created, result.updated) == (1, 1)
     (claim,) = await store.list_claims(guild_id=None)
     assert claim.claim == "second wording"
+
+
+@pytest.mark.parametrize("guild", [0, -5, 2**63, True])
+async def test_a_server_id_that_cannot_be_one_is_refused(store: Store, guild: int) -> None:
+    # 0 is how unique indexes spell "global": as a server it would read and write global notes.
+    await store.set_source_note("example.com", "global", "", actor="t", guild_id=None)
+    with pytest.raises(InvalidInput, match="not a server id"):
+        await store.set_source_note("example.com", "hijacked", "", actor="t", guild_id=guild)
+    with pytest.raises(InvalidInput, match="not a server id"):
+        await store.clear_source_note("example.com", actor="t", guild_id=guild)
+    with pytest.raises(InvalidInput, match="not a server id"):
+        await store.add_claim(new_claim(), actor="t", guild_id=guild)
+    with pytest.raises(InvalidInput, match="not a server id"):
+        await store.list_claims(guild_id=guild)
+    with pytest.raises(InvalidInput, match="not a server id"):
+        await store.source_note_for(["example.com"], guild_id=guild)
+    shared = validate_new_claim(new_claim(external_id="fc:1"))
+    await store.import_claims([shared], actor="t", guild_id=None)
+    changed = validate_new_claim(new_claim(external_id="fc:1", verdict="true"))
+    with pytest.raises(InvalidInput, match="not a server id"):
+        await store.import_claims([changed], actor="t", guild_id=guild)
+    (kept,) = await store.list_claims(guild_id=None)
+    assert kept.verdict == "false"
+    (note,) = await store.list_source_notes(guild_id=None)
+    assert note.rating == "global"
+    assert await store.count_claims() == 1
+
+
+async def test_opening_without_create_needs_a_factbot_store(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    with pytest.raises(StoreError, match="no store at"):
+        await Store.open(missing, create=False)
+    assert not missing.exists()
+
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    before = other.read_bytes()
+    for create in (False, True):
+        with pytest.raises(StoreError, match="not a factbot database"):
+            await Store.open(other, create=create)
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+    made = tmp_path / "made.db"
+    await (await Store.open(made)).close()
+    opened = await Store.open(made, create=False)
+    await opened.close()
+
+
+async def test_a_folder_is_not_a_store(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="it is a folder"):
+        await Store.open(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"claim": "\u200b\u200b\u200b"},
+        {"claim": "\u202e \u2066\ufeff"},
+        {"sources": (Source("https://example.com:99999/"),)},
+        {"sources": (Source("https://trusted.example@evil.example.net/"),)},
+        {"urls": ("https://user:secret@example.com/a",)},
+    ],
+)
+async def test_invisible_claims_bad_ports_and_credentials_are_refused(
+    store: Store, bad: dict
+) -> None:
+    with pytest.raises(InvalidInput):
+        await store.add_claim(new_claim(**bad), actor="t", guild_id=None)
+    assert await store.count_claims() == 0

@@ -19,7 +19,7 @@ from bot import links
 from bot.store.models import Claim, ImportResult, NewClaim, Source
 from bot.store.sqlite.audit import write_audit
 from bot.store.sqlite.claims import ClaimsMixin, _claim
-from bot.store.sqlite.connection import now_iso
+from bot.store.sqlite.connection import checked_guild, now_iso, scope_key
 
 _CHUNK = 500  # ids in one "IN (...)": below SQLite's 999-parameter floor
 
@@ -41,6 +41,7 @@ class ImportMixin(ClaimsMixin):
         ``url_keys`` (URL -> canonical key), when the caller has keyed the URLs already,
         saves keying each distinct URL twice.
         """
+        scope = scope_key(guild_id)  # a bad server id is refused before any work
         keys: MutableMapping[str, str] = url_keys if url_keys is not None else {}
         prepared: list[tuple[NewClaim, list[tuple[str, str]], str, str]] = []
         for done, new in enumerate(records, start=1):
@@ -64,7 +65,7 @@ class ImportMixin(ClaimsMixin):
                 for row in await db.execute_fetchall(
                     "SELECT external_id, id FROM claims "
                     "WHERE ifnull(guild_id, 0) = ? AND external_id IS NOT NULL",
-                    (guild_id or 0,),
+                    (scope,),
                 )
             }
             wanted = [existing[r.external_id] for r in records if r.external_id in existing]
@@ -163,7 +164,7 @@ class _NewRows:
 
     def __init__(self, actor: str, guild_id: int | None) -> None:
         self.actor = actor
-        self.guild_id = guild_id
+        self.guild_id = checked_guild(guild_id)
         self.now = now_iso()
         self.claims: list[tuple[Any, ...]] = []
         self.urls: list[tuple[Any, ...]] = []
