@@ -49,8 +49,16 @@ class PageReader:
         self.config = config
         self.rate_limit = UserRateLimit(config.user_fetches_per_minute)
         self._in_flight: dict[str, asyncio.Future[CachedPage]] = {}
+        # Pages read but not yet in the store: a reply never waits for a cache write (a long
+        # import can hold the store's write lock for seconds), and the next message with the
+        # same link is answered from here meanwhile.
+        self._unwritten: dict[str, CachedPage] = {}
+        self._writes: set[asyncio.Task[None]] = set()
 
     async def read(self, url: str, url_key: str, *, user_id: int | None = None) -> CachedPage:
+        unwritten = self._unwritten.get(url_key)
+        if unwritten is not None and unwritten.expires_at > time.time():
+            return unwritten
         cached = await self.store.cached_page(url_key)
         if cached is not None:
             return cached
@@ -101,13 +109,36 @@ class PageReader:
                 if is_article_page(fetch_url, fetched.final_url)
                 else None,
             )
-        final_key = links.canonical_url_or_none(page.final_url)
-        try:
-            await self.store.cache_page(page, final_key=final_key)
-        except StoreError as exc:
-            # A busy store (a long import) must not silence the reply: the page is still read.
-            log.warning("could not cache %s: %s", url_key, exc)
+        self._unwritten[url_key] = page
+        write = asyncio.create_task(self._write(page), name=f"cache {url_key[:80]}")
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
         return page
+
+    async def _write(self, page: CachedPage) -> None:
+        try:
+            await self.store.cache_page(page, final_key=links.canonical_url_or_none(page.final_url))
+        except StoreError as exc:
+            # A busy store (a long import): the page was still read and answered from.
+            log.warning("could not cache %s: %s", page.url_key, exc)
+        finally:
+            if self._unwritten.get(page.url_key) is page:
+                del self._unwritten[page.url_key]
+
+    def unwritten_fingerprints(self) -> list[tuple[str, str | None, int]]:
+        """(url_key, final_key, fingerprint) of pages read but not yet stored, as the store's
+        ``similar_fingerprints`` gives them: a copy posted right after the original is still
+        recognised."""
+        return [
+            (key, links.canonical_url_or_none(page.final_url), page.fingerprint)
+            for key, page in self._unwritten.items()
+            if page.fingerprint is not None
+        ]
+
+    async def wait_for_writes(self) -> None:
+        """Let the cache writes still pending finish (before the store closes)."""
+        while self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
 
 
 def is_article_page(url: str, final_url: str) -> bool:

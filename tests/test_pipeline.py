@@ -13,6 +13,7 @@ from pathlib import Path
 import discord
 import pytest
 
+from bot import links
 from bot.checking import Checker
 from bot.cli import main
 from bot.client import FactBot
@@ -59,13 +60,11 @@ def config_for(server: LocalServer, *more: LocalServer, **pages: object) -> Conf
 async def reading_checker(store: Store, config: Config) -> AsyncIterator[Checker]:
     """A checker that reads pages through the real guarded fetcher."""
     client = make_client(config.fetch)
+    reader = PageReader(store, Fetcher(client, config.fetch), config.pages)
     try:
-        yield Checker(
-            store=store,
-            config=config,
-            reader=PageReader(store, Fetcher(client, config.fetch), config.pages),
-        )
+        yield Checker(store=store, config=config, reader=reader)
     finally:
+        await reader.wait_for_writes()
         await client.aclose()
 
 
@@ -484,6 +483,40 @@ async def test_articles_behind_one_consent_wall_are_not_copies_of_each_other(
     assert first.links[0].matches[0].match == "url"
     other = await checker.check_text(http_server.url("/sport/local-team-wins"), guild_id=None)
     assert other.known == ()
+
+
+async def test_a_reply_during_an_import_does_not_wait_for_the_cache_write(
+    tmp_path: Path, http_server: LocalServer
+) -> None:
+    """A long import holds the write lock; a new link is answered while it still does."""
+    http_server.route("/news/bridge", body=page("Bridge closes"))
+    path = tmp_path / "busy.db"
+    # A store that would wait a minute for the lock: a reply waiting on its cache write would
+    # hang until the importer lets go (the wait_for below fails it long before).
+    store = await Store.open(path, busy_timeout_ms=60_000)
+    await claim_at(store, http_server.url("/news/bridge"))
+    importer = sqlite3.connect(path, isolation_level=None)
+    importer.execute("BEGIN IMMEDIATE")
+    try:
+        async with reading_checker(store, config_for(http_server)) as checker:
+            check = checker.check_text(http_server.url("/news/bridge"), guild_id=None)
+            result = await asyncio.wait_for(check, timeout=30)
+            # Answered while the importer still holds the lock, so from the page just read.
+            assert importer.in_transaction
+            again = await checker.check_text(http_server.url("/news/bridge"), guild_id=None)
+            importer.execute("ROLLBACK")  # the import ends; the write goes through
+    finally:
+        if importer.in_transaction:
+            importer.execute("ROLLBACK")
+        importer.close()
+    try:
+        assert result.links[0].matches[0].match == "url"
+        assert result.links[0].title == again.links[0].title == "Bridge closes"
+        assert http_server.paths() == ["/news/bridge"]  # the second check did not fetch again
+        cached = await store.cached_page(links.canonical_url(http_server.url("/news/bridge")))
+        assert cached is not None and cached.title == "Bridge closes"
+    finally:
+        await store.close()
 
 
 async def test_a_busy_store_does_not_silence_a_known_link(
