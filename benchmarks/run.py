@@ -63,7 +63,7 @@ CLEF_2022 = "claimmatch/clef2022_task2a_en"  # under --data
 # figure -> (target, "max" | "min" | "eq") for the table; the targets for the full run.
 TARGETS: dict[str, tuple[float, str]] = {
     "url_lookup_p99_us": (500, "max"),
-    "url_lookup_raw_ratio": (10, "max"),
+    "url_lookup_raw_ratio": (3, "max"),
     "content_match_p99_ms": (20, "max"),
     "bm25s_ratio": (1.0, "max"),
     "scan_msgs_per_s": (200_000, "min"),
