@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import scenarios, synthetic  # noqa: E402
+from benchmarks import live, scenarios, synthetic  # noqa: E402
 from benchmarks.scenarios import log  # noqa: E402
 from bot.evaluation import percentile  # noqa: E402
 
@@ -45,6 +45,8 @@ FULL: dict[str, Any] = {
     "import_semantic_records": 5_000,
     "map_queries": None,  # all dev queries
     "map_claims": None,  # all verified claims
+    "audit_rows": 1_000_000,
+    "polls": 2000,
 }
 QUICK: dict[str, Any] = {
     **FULL,
@@ -57,6 +59,8 @@ QUICK: dict[str, Any] = {
     "import_semantic_records": 200,
     "map_queries": 40,
     "map_claims": 2_000,
+    "audit_rows": 20_000,
+    "polls": 500,
 }
 CLEF_2022 = "claimmatch/clef2022_task2a_en"  # under --data
 
@@ -74,6 +78,10 @@ TARGETS: dict[str, tuple[float, str]] = {
     "import_semantic_records_per_s": (500, "min"),
     "rss_mb": (150, "max"),
     "startup_s": (1, "max"),
+    "change_poll_ms": (1, "max"),
+    "change_poll_p99_ms": (1, "max"),
+    "reply_record_ms": (1, "max"),
+    "reply_record_p99_ms": (1, "max"),
 }
 
 
@@ -283,6 +291,8 @@ HEADLINE = (
     "import_records_per_s",
     "rss_mb",
     "startup_s",
+    "change_poll_ms",
+    "reply_record_ms",
 )
 
 
@@ -319,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
     parser.add_argument(
+        "--live-only", action="store_true", help="only the change feed and reply recording"
+    )
+    parser.add_argument(
         "--data",
         type=Path,
         default=synthetic.SHARED_DATA,
@@ -329,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     needed = [args.data / CLEF_2022 / "vclaims.jsonl", args.data / "example-article.txt"]
     missing = [str(path) for path in needed if not path.is_file()]
-    if missing:
+    if missing and not args.live_only:
         print(f"benchmarks: {missing[0]} not found (see README 'Performance')", file=sys.stderr)
         return 2
     sizes = QUICK if args.quick else FULL
@@ -348,6 +361,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="factbot-bench-") as name:
         tmp = Path(name)
+        asyncio.run(live.live_scenarios(sizes, tmp, figures))
+        if args.live_only:
+            figures = ordered(figures)
+            print(table(figures) if not args.json else "")
+            print(json.dumps(figures))
+            return 0
         data, gen = asyncio.run(store_scenarios(sizes, tmp, figures, args.data))
         asyncio.run(bot_scenarios(sizes, data, gen, figures, args.data))
         log(f"factbot import of {sizes['import_records']} ClaimReview records")

@@ -14,6 +14,7 @@ import re
 import sqlite3
 import sys
 import time
+import types
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -407,8 +408,11 @@ class ReplyCollector:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
 
-    async def __call__(self, *args: Any, **kwargs: Any) -> None:
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.sent.append(kwargs)
+        # The bot's message, whose id the reply record keeps (a bare object: building a spec'd
+        # fake costs more than the reply path being measured).
+        return types.SimpleNamespace(id=len(self.sent))
 
 
 def link_messages(texts: Sequence[str], collector: ReplyCollector) -> list[Any]:

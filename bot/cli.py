@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bot import claimreview, links
+from bot import settings as settings_model
 from bot.checking import CheckResult
 from bot.config import Config, ConfigError, load_config
 from bot.progress import show_progress
@@ -83,6 +84,23 @@ def _guild(value: str) -> int:
     return int(value)
 
 
+def _claim_id(value: str) -> int:
+    try:
+        claim_id = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a claim id: {value!r}") from None
+    if claim_id <= 0:
+        raise argparse.ArgumentTypeError(f"not a claim id: {value!r}")
+    return claim_id
+
+
+def _channel(value: str) -> int:
+    try:
+        return settings_model.parse_id(value, "channel id")
+    except settings_model.SettingError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--config", metavar="PATH", help="TOML config file (default: none)")
@@ -125,6 +143,51 @@ def build_parser() -> argparse.ArgumentParser:
     lst = claims_sub.add_parser("list", parents=[common, scoped], help="list active claims")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(handler=cmd_claims_list)
+    edit = claims_sub.add_parser("edit", parents=[common, scoped], help="change a claim")
+    edit.add_argument("claim_id", type=_claim_id, metavar="ID")
+    edit.add_argument("--verdict", help=f"one of: {', '.join(VERDICTS)}")
+    edit.add_argument("--note", help="what fact-checkers found")
+    edit.add_argument("--claim", help="the claim as stated")
+    edit.set_defaults(handler=cmd_claims_edit)
+    retire = claims_sub.add_parser("retire", parents=[common, scoped], help="stop matching a claim")
+    retire.add_argument("claim_id", type=_claim_id, metavar="ID")
+    retire.set_defaults(handler=cmd_claims_retire)
+    link = claims_sub.add_parser("link", parents=[common, scoped], help="attach a URL to a claim")
+    link.add_argument("claim_id", type=_claim_id, metavar="ID")
+    link.add_argument("url", metavar="URL")
+    link.set_defaults(handler=cmd_claims_link)
+    cshow = claims_sub.add_parser(
+        "show", parents=[common, scoped], help="print a claim with its helpfulness tally"
+    )
+    cshow.add_argument("claim_id", type=_claim_id, metavar="ID")
+    cshow.add_argument("--json", action="store_true")
+    cshow.set_defaults(handler=cmd_claims_show)
+
+    requests = sub.add_parser("requests", help="members' fact-check requests")
+    requests_sub = requests.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    rlist = requests_sub.add_parser("list", parents=[common], help="a server's open requests")
+    rlist.add_argument("--guild", type=_guild, metavar="ID", required=True, help="the server")
+    rlist.add_argument("--json", action="store_true")
+    rlist.set_defaults(handler=cmd_requests_list)
+
+    forget = sub.add_parser(
+        "forget", parents=[common], help="delete every row of a server now (global claims stay)"
+    )
+    forget.add_argument("--guild", type=_guild, metavar="ID", required=True, help="the server")
+    forget.set_defaults(handler=cmd_forget)
+
+    settings = sub.add_parser("settings", help="a server's settings (what /settings changes)")
+    settings_sub = settings.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    in_server = _Parser(add_help=False)
+    in_server.add_argument("--guild", type=_guild, metavar="ID", required=True, help="the server")
+    in_server.add_argument("--channel", type=_channel, metavar="ID", help="one channel's overrides")
+    show = settings_sub.add_parser("show", parents=[common, in_server], help="print the settings")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_settings_show)
+    sset_ = settings_sub.add_parser("set", parents=[common, in_server], help="change one setting")
+    sset_.add_argument("key", metavar="KEY", help=", ".join(settings_model.GUILD_KEYS))
+    sset_.add_argument("value", metavar="VALUE", help="ids comma-separated; all, none, default")
+    sset_.set_defaults(handler=cmd_settings_set)
 
     sources = sub.add_parser("sources", help="notes on outlets (domains)")
     sources_sub = sources.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -300,6 +363,160 @@ async def cmd_claims_list(args: argparse.Namespace) -> int:
             scope = "global" if c.guild_id is None else f"server {c.guild_id}"
             fields = (f"#{c.id}", c.verdict, scope, c.claim)
             print("\t".join(terminal_text(field) for field in fields))
+    return 0
+
+
+async def cmd_claims_edit(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if args.verdict is None and args.note is None and args.claim is None:
+        raise UsageError("nothing to change: give --verdict, --note or --claim")
+    verdict = None
+    if args.verdict is not None:
+        try:
+            verdict = parse_verdict(args.verdict)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    async with _opened_store(args, config) as store:
+        claim = await store.edit_claim(
+            args.claim_id,
+            actor=_actor(),
+            guild_id=args.guild,
+            claim=args.claim,
+            verdict=verdict,
+            note=args.note,
+        )
+    print(claim.id)
+    return 0
+
+
+async def cmd_claims_retire(args: argparse.Namespace) -> int:
+    config = _config(args)
+    async with _opened_store(args, config) as store:
+        claim = await store.set_active(args.claim_id, False, actor=_actor(), guild_id=args.guild)
+    print(claim.id)
+    return 0
+
+
+async def cmd_claims_link(args: argparse.Namespace) -> int:
+    config = _config(args)
+    try:
+        links.canonical_url(args.url)
+    except links.InvalidURL as exc:
+        raise UsageError(f"bad URL {args.url[:80]!r}: {exc}") from None
+    async with _opened_store(args, config) as store:
+        claim = await store.link_url(args.claim_id, args.url, actor=_actor(), guild_id=args.guild)
+    print(claim.id)
+    return 0
+
+
+async def cmd_claims_show(args: argparse.Namespace) -> int:
+    config = _config(args)
+    async with _opened_store(args, config) as store:
+        claim = await store.get_claim(args.claim_id, guild_id=args.guild)
+        tally = await store.vote_tally(claim.id, guild_id=args.guild)
+    if args.json:
+        data = claim.snapshot()
+        data["votes"] = {
+            "scope": "all servers" if args.guild is None else args.guild,
+            "helpful": tally.helpful,
+            "not_helpful": tally.not_helpful,
+            "not_helpful_members": tally.not_helpful_members,
+        }
+        _print_json(data)
+        return 0
+    scope = "global" if claim.guild_id is None else f"server {claim.guild_id}"
+    state = "active" if claim.active else "retired"
+    print("\t".join(terminal_text(f) for f in (f"#{claim.id}", claim.verdict, scope, state)))
+    print(terminal_text(claim.claim))
+    if claim.note:
+        print(terminal_text(f"note: {claim.note}"))
+    for url in claim.urls:
+        print(terminal_text(f"url: {url}"))
+    for source in claim.sources:
+        print(terminal_text(f"source ({source.kind}): {source.url} {source.title or ''}".rstrip()))
+    where = "all servers" if args.guild is None else f"server {args.guild}"
+    print(f"votes ({where}): {tally.helpful} helpful, {tally.not_helpful} not helpful")
+    return 0
+
+
+# --- requests and retention ------------------------------------------------------------------
+
+
+async def cmd_requests_list(args: argparse.Namespace) -> int:
+    config = _config(args)
+    async with _opened_store(args, config) as store:
+        requests = await store.open_requests(args.guild)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "request_id": r.id,
+                    "kind": r.kind,
+                    "key": r.key,
+                    "url": r.url,
+                    "count": r.count,
+                    "asked_at": r.asked_at,
+                    "channel_id": r.channel_id,
+                    "message_id": r.message_id,
+                }
+                for r in requests
+            ]
+        )
+    else:
+        for r in requests:
+            print("\t".join(terminal_text(str(f)) for f in (f"#{r.id}", r.count, r.kind, r.key)))
+    return 0
+
+
+async def cmd_forget(args: argparse.Namespace) -> int:
+    config = _config(args)
+    async with _opened_store(args, config) as store:
+        deleted = await store.forget_guild(args.guild, actor=_actor())
+    for kind, count in deleted.items():
+        print(f"{kind}\t{count}")
+    return 0
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+async def cmd_settings_show(args: argparse.Namespace) -> int:
+    from bot import matching
+    from bot.live import defaults_from
+
+    config = _config(args)
+    async with _opened_store(args, config) as store:
+        rows = await store.setting_rows(args.guild)
+    current = settings_model.resolve(
+        ((r.channel_id, r.key, r.value) for r in rows), defaults_from(config)
+    )
+    threshold = config.matching.reply_threshold
+    default_threshold = matching.DEFAULT_REPLY_THRESHOLD if threshold is None else threshold
+    if args.json:
+        _print_json(
+            settings_model.settings_json(
+                current, channel_id=args.channel, default_threshold=default_threshold
+            )
+        )
+    else:
+        for key, text in settings_model.settings_lines(
+            current, channel_id=args.channel, default_threshold=default_threshold
+        ):
+            print(f"{key}\t{text}")
+    return 0
+
+
+async def cmd_settings_set(args: argparse.Namespace) -> int:
+    config = _config(args)
+    # Parsed before the store is opened: a typo changes nothing and creates nothing.
+    try:
+        value = settings_model.parse_value(args.key, args.value, channel=args.channel is not None)
+    except settings_model.SettingError as exc:
+        raise UsageError(str(exc)) from None
+    async with _opened_store(args, config, must_exist=False) as store:
+        await store.set_setting(
+            args.guild, args.key, value, actor=_actor(), channel_id=args.channel
+        )
     return 0
 
 

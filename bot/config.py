@@ -44,6 +44,28 @@ class RepliesConfig:
     repeat_window_minutes: float = 30.0
     max_links_per_message: int = 5
     max_sources: int = 3
+    # A server's defaults until its /settings say otherwise (bot.settings).
+    style: str = "full"
+    backfill_hours: float = 24.0
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """Following the store while the bot runs: the change feed and corrections (issue 10)."""
+
+    poll_seconds: float = 3.0
+    corrections_horizon_days: float = 30.0
+    correction_interval_s: float = 1.0
+    correction_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class CommunityConfig:
+    """Members' requests and votes, and what leaves with a server (issue 11)."""
+
+    requests_per_hour: int = 10  # per member and server
+    flag_min_members: int = 3  # distinct members finding a claim's note not helpful
+    forget_after_days: float = 30.0  # grace period after the bot leaves a server
 
 
 @dataclass(frozen=True)
@@ -69,6 +91,8 @@ class Config:
     matching: MatchingConfig = field(default_factory=MatchingConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
     pages: PagesConfig = field(default_factory=PagesConfig)
+    live: LiveConfig = field(default_factory=LiveConfig)
+    community: CommunityConfig = field(default_factory=CommunityConfig)
     log_level: str = "INFO"
 
 
@@ -164,6 +188,8 @@ _SCHEMA: dict[str, dict[str, Check]] = {
         "repeat_window_minutes": _float(0, 7 * 24 * 60),
         "max_links_per_message": _int(1, 10),
         "max_sources": _int(0, 10),
+        "style": _choice("full", "compact", "reaction", "off"),
+        "backfill_hours": _float(0, 168),
     },
     "matching": {
         "reply_threshold": _float(0.0, 1.0),
@@ -186,6 +212,17 @@ _SCHEMA: dict[str, dict[str, Check]] = {
         "cache_ttl_hours": _float(0, 24 * 30),
         "failure_ttl_minutes": _float(0, 24 * 60),
         "user_fetches_per_minute": _int(1, 600),
+    },
+    "live": {
+        "poll_seconds": _float(0.1, 10),
+        "corrections_horizon_days": _float(0, 365),
+        "correction_interval_s": _float(0, 60),
+        "correction_attempts": _int(1, 10),
+    },
+    "community": {
+        "requests_per_hour": _int(1, 1000),
+        "flag_min_members": _int(1, 1000),
+        "forget_after_days": _float(0, 365),
     },
     "logging": {"level": _choice(*_LOG_LEVELS)},
 }
@@ -223,6 +260,8 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
         matching=MatchingConfig(**values["matching"]),
         fetch=FetchConfig(**values["fetch"]),
         pages=PagesConfig(**values["pages"]),
+        live=LiveConfig(**values["live"]),
+        community=CommunityConfig(**values["community"]),
         log_level=values["logging"].get("level", "INFO"),
     )
 

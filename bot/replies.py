@@ -7,6 +7,8 @@ characters, markdown-escaped, and trimmed so that every Discord limit holds by c
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
+from datetime import datetime
 from urllib.parse import quote
 
 import discord
@@ -462,3 +464,111 @@ def render_claim_list(title: str, matches: list[Match]) -> discord.Embed:
         description=trim_lines("\n".join(lines), DESCRIPTION_LIMIT),
         colour=0x80868B,
     )
+
+
+# --- reply styles and corrections (issue 10) ---------------------------------------------------
+
+COMPACT_CHARS = 300
+OUTLET_MARK = "ℹ️"
+# Room kept in each embed for the line that says it was corrected.
+CORRECTION_RESERVE = 120
+
+
+def render_compact(result: CheckResult) -> str:
+    """The one-line reply: the first known link's verdict and claim (and how many more)."""
+    known = result.known
+    first = known[0]
+    if first.matches:
+        claim = first.matches[0].claim
+        line = f"{verdict_label(claim.verdict)}: {safe(claim.claim, 200, one_line=True)}"
+    else:
+        assert first.source is not None
+        line = f"{OUTLET_MARK} Outlet: {safe(first.source.rating, 60, one_line=True)}"
+    if len(known) > 1:
+        line += f" (+{len(known) - 1} more)"
+    return trim(line, COMPACT_CHARS)
+
+
+def reaction_for(result: CheckResult) -> str:
+    """The one emoji of the ``reaction`` style: the first known link's verdict."""
+    first = result.known[0]
+    if first.matches:
+        return VERDICT_MARKS.get(first.matches[0].claim.verdict, "❔")
+    return OUTLET_MARK
+
+
+def _timestamp(iso: str) -> float:
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def _changed_since(claim: Claim, posted_at: float, corrected: Collection[int]) -> bool:
+    # updated_at has whole seconds: an edit in the reply's own second is known by id only.
+    return claim.id in corrected or _timestamp(claim.updated_at) >= posted_at + 1
+
+
+def _withdrawn_embed(claim: Claim, budget: int) -> discord.Embed:
+    lines = [f"Claim: {safe(claim.claim, CLAIM_CHARS, one_line=True)}"]
+    lines += safe(claim.note, NOTE_CHARS).splitlines()
+    struck = "\n".join(f"~~{line}~~" for line in lines if line.strip())
+    when = int(_timestamp(claim.updated_at))
+    withdrawn = f"The moderators withdrew this note <t:{when}:f>."
+    room = max(0, min(DESCRIPTION_LIMIT, budget) - len(withdrawn) - 50)
+    return discord.Embed(
+        title="🚫 Note withdrawn",
+        description=f"{trim_lines(struck, room)}\n{withdrawn}",
+        colour=0x80868B,
+    )
+
+
+def render_current(
+    reports: Sequence[LinkReport],
+    *,
+    posted_at: float,
+    shown_verdicts: dict[int, str] | None = None,
+    corrected: Collection[int] = (),
+    max_sources: int = 3,
+) -> list[discord.Embed]:
+    """A reply as it reads now: claims changed since ``posted_at`` say they were corrected and
+    when (and the verdict shown before, if it differed); a retired claim's note is struck."""
+    known = [r for r in reports if r.known][:MAX_EMBEDS]
+    if not known:
+        return []
+    budget = TOTAL_LIMIT // len(known)
+    embeds = []
+    for report in known:
+        top = report.matches[0].claim if report.matches else None
+        if top is not None and not top.active:
+            embeds.append(_withdrawn_embed(top, budget))
+            continue
+        embed = render_embed(report, max_sources=max_sources, budget=budget - CORRECTION_RESERVE)
+        before = (shown_verdicts or {}).get(top.id) if top is not None else None
+        changed = corrected if before is None or top is None or before == top.verdict else {top.id}
+        if top is not None and _changed_since(top, posted_at, changed):
+            line = f"✏️ Corrected <t:{int(_timestamp(top.updated_at))}:f>"
+            if before is not None and before != top.verdict:
+                line += f" (was {verdict_label(before)})"
+            embed.description = f"{embed.description or ''}\n{line}".strip()
+        embeds.append(embed)
+    return embeds
+
+
+def render_compact_current(
+    reports: Sequence[LinkReport], *, posted_at: float, corrected: Collection[int] = ()
+) -> str | None:
+    """The one-line reply as it reads now (see :func:`render_current`)."""
+    result = CheckResult(tuple(reports))
+    if not result.known:
+        return None
+    first = result.known[0]
+    top = first.matches[0].claim if first.matches else None
+    if top is not None and not top.active:
+        when = int(_timestamp(top.updated_at))
+        struck = safe(top.claim, 200, one_line=True)
+        return trim(f"🚫 ~~{struck}~~ (note withdrawn <t:{when}:f>)", CONTENT_LIMIT)
+    line = render_compact(result)
+    if top is not None and _changed_since(top, posted_at, corrected):
+        line += f" · ✏️ corrected <t:{int(_timestamp(top.updated_at))}:f>"
+    return line

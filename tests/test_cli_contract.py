@@ -28,9 +28,33 @@ SCOPED = {
     "sources list": ["sources", "list"],
     "import": ["import", "{feed}"],
     "export": ["export"],
+    "claims edit": ["claims", "edit", "1", "--note", "Edited"],
+    "claims retire": ["claims", "retire", "1"],
+    "claims link": ["claims", "link", "1", "https://example.com/b"],
+    # --guild is required here; a second, bad --guild wins (argparse keeps the last).
+    "settings show": ["settings", "show", "--guild", "1"],
+    "settings set": ["settings", "set", "--guild", "1", "ignore", "11,12"],
+    "claims show": ["claims", "show", "1"],
+    "requests list": ["requests", "list", "--guild", "1"],
+    "forget": ["forget", "--guild", "1"],
 }
 CLAIMS_ADD = ["claims", "add", "--verdict", "false"]
-READ_ONLY = ["check", "claims list", "sources clear", "sources list", "export"]
+READ_ONLY = [
+    "check",
+    "claims list",
+    "sources clear",
+    "sources list",
+    "export",
+    # Changes to a claim need its store: they never create one either.
+    "claims edit",
+    "claims retire",
+    "claims link",
+    "settings show",
+    "claims show",
+    "requests list",
+    # Deleting a server's rows needs its store: forget never creates one.
+    "forget",
+]
 
 BAD_GUILDS = [
     "9223372036854775808",  # one past SQLite's INTEGER: OverflowError deep in the store
@@ -88,6 +112,12 @@ CASES: list[Case] = [
     *(Case(f"{name} without a store", SCOPED[name]) for name in READ_ONLY),
     # export onto the store it reads.
     Case("export -o <the store>", ["export", "-o", "{store}"], db="{store}"),
+    # Issue 11's commands: a bad claim id, a missing server, an unknown claim.
+    Case("claims show 0", ["claims", "show", "0"], db="{store}"),
+    Case("claims show not a number", ["claims", "show", "x1"], db="{store}"),
+    Case("claims show unknown", ["claims", "show", "999999"], db="{store}"),
+    Case("requests list without --guild", ["requests", "list"], db="{store}"),
+    Case("forget without --guild", ["forget"], db="{store}"),
 ]
 
 

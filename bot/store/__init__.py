@@ -1,7 +1,8 @@
 """The claims store. All of factbot's SQL lives in this package.
 
 ``models`` and ``validation`` are shared; each engine (today ``sqlite``) keeps one module per
-concern (claims, search, imports, sources, pages, vectors, audit) behind the same methods.
+concern (claims, search, imports, sources, pages, vectors, audit, settings, replies, requests,
+votes, retention) behind the same methods.
 
 Every change to a claim or a source note writes exactly one audit row in the same transaction.
 Scopes: a claim or a source note belongs to one server (``guild_id``) or is global (``None``).
@@ -14,18 +15,28 @@ from __future__ import annotations
 from bot.store.models import (
     AuditEntry,
     CachedPage,
+    CheckRequest,
     Claim,
+    ClosedRequest,
     ImportResult,
     InvalidInput,
     NewClaim,
     NotFound,
+    ReplyRecord,
+    RequestLimit,
+    SeenLink,
+    SettingRow,
+    ShownLink,
     Source,
     SourceNote,
     StoreBusy,
     StoreError,
+    VoteOutcome,
+    VoteTally,
 )
 from bot.store.sqlite import SQLiteStore
 from bot.store.sqlite.connection import BUSY_TIMEOUT_MS
+from bot.store.sqlite.requests import RequestItem
 from bot.store.validation import (
     MAX_CLAIM_CHARS,
     MAX_NOTE_CHARS,
@@ -51,16 +62,26 @@ __all__ = [
     "SOURCE_KINDS",
     "AuditEntry",
     "CachedPage",
+    "CheckRequest",
     "Claim",
+    "ClosedRequest",
     "ImportResult",
     "InvalidInput",
     "NewClaim",
     "NotFound",
+    "ReplyRecord",
+    "RequestItem",
+    "RequestLimit",
+    "SeenLink",
+    "SettingRow",
+    "ShownLink",
     "Source",
     "SourceNote",
     "Store",
     "StoreBusy",
     "StoreError",
+    "VoteOutcome",
+    "VoteTally",
     "validate_new_claim",
     "validate_source_note",
 ]
