@@ -46,7 +46,7 @@ class _Reader:
     def __init__(self, fh: BinaryIO, max_bytes: int) -> None:
         self._fh = fh
         self._max_bytes = max_bytes
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._utf8 = codecs.getincrementaldecoder("utf-8-sig")()  # a BOM is skipped
         self._read_bytes = 0
         self._eof = False
         self._buf = ""

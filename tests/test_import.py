@@ -125,6 +125,15 @@ def test_a_broken_file_is_one_line_exit_2_and_no_store(
     assert not db.exists()
 
 
+def test_a_byte_order_mark_is_skipped(tmp_path: Path) -> None:
+    # Feeds saved by Windows tools often start with one; it is not part of the JSON.
+    feed = tmp_path / "feed.json"
+    feed.write_bytes(b"\xef\xbb\xbf" + json.dumps([review(1)]).encode())
+    assert [r.external_id for r in claimreview.parse_file(str(feed)).records] == [
+        "https://fc.example.org/review/1"
+    ]
+
+
 def test_a_file_over_the_size_cap_is_refused(tmp_path: Path) -> None:
     feed = tmp_path / "feed.json"
     feed.write_text(json.dumps([review(i) for i in range(50)]), encoding="utf-8")
