@@ -90,14 +90,22 @@ def size_label(claims: int) -> str:
 
 
 async def store_scenarios(
-    sizes: dict[str, Any], tmp: Path, figures: dict[str, Any], data_dir: Path
+    sizes: dict[str, Any],
+    tmp: Path,
+    figures: dict[str, Any],
+    data_dir: Path,
+    stores: dict[str, str] | None = None,
 ) -> Any:
-    """Lookups and content matching at each size, bm25s, MAP@5. Returns the built store's data."""
+    """Lookups and content matching at each size, bm25s, MAP@5. Returns the built store's data.
+
+    ``stores``: PostgreSQL schemas ({"bench": url, "clef": url}) instead of SQLite files; then
+    bm25s (which does not depend on the engine) is left out.
+    """
     from bot.services import open_store
 
     vocab = synthetic.load_vocabulary(data_dir / "claimmatch")
     gen = synthetic.Generator(vocab)
-    data = scenarios.StoreData(path=tmp / "bench.db")
+    data = scenarios.StoreData(path=stores["bench"] if stores else tmp / "bench.db")
     misses = scenarios.miss_keys(gen, sizes["lookups"] // 2)
     articles: list[str] = []
     for claims in sizes["claims"]:
@@ -122,7 +130,8 @@ async def store_scenarios(
         finally:
             await store.close()
         for name in ("p50_us", "p99_us", "hit_p50_us", "miss_p50_us", "raw_p50_us", "raw_ratio"):
-            figures[f"url_lookup_{name}_{label}"] = round(lookups[name], 2)
+            value = lookups[name]
+            figures[f"url_lookup_{name}_{label}"] = None if value is None else round(value, 2)
         figures[f"content_match_p50_ms_{label}"] = round(percentile(content_ms, 50), 3)
         figures[f"content_match_p99_ms_{label}"] = round(percentile(content_ms, 99), 3)
         figures["url_lookup_p50_us"] = figures[f"url_lookup_p50_us_{label}"]
@@ -140,6 +149,20 @@ async def store_scenarios(
         footprint(data, tmp, work, figures, label)
     figures["build_import_claims_per_s"] = round(data.imported / data.import_s)
     figures["build_bulk_urls_s"] = round(data.raw_s, 1)
+
+    if stores:
+        log("MAP@5 on clef2022_task2a_en dev (factbot rank_claims)")
+        scores = await scenarios.clef_map(
+            stores["clef"],
+            data_dir / CLEF_2022,
+            sizes["map_queries"],
+            sizes["map_claims"],
+            bm25s=False,
+        )
+        figures["map5_factbot"] = round(scores["factbot"], 4)
+        figures["map5_queries"] = scores["queries"]
+        figures["map5_claims"] = scores["claims"]
+        return data, gen
 
     log(f"bm25s over the same {data.claims} claims")
     index = scenarios.Bm25sIndex(data.texts)
@@ -324,6 +347,73 @@ def table(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+async def _schemas(base: str, names: tuple[str, ...]) -> dict[str, str]:
+    """A new schema per name in ``base``'s database; their URLs."""
+    import secrets
+    from urllib.parse import urlencode, urlsplit, urlunsplit
+
+    import asyncpg
+
+    conn = await asyncpg.connect(base)
+    try:
+        urls = {}
+        for name in names:
+            schema = f"factbot_bench_{name}_{secrets.token_hex(4)}"
+            await conn.execute(f"CREATE SCHEMA {schema}")
+            parts = urlsplit(base)
+            query = f"{parts.query}&" if parts.query else ""
+            query += urlencode({"search_path": schema})
+            urls[name] = urlunsplit(parts._replace(query=query))
+        return urls
+    finally:
+        await conn.close()
+
+
+async def _drop_schemas(base: str, urls: dict[str, str]) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    import asyncpg
+
+    conn = await asyncpg.connect(base)
+    try:
+        for url in urls.values():
+            schema = parse_qs(urlsplit(url).query)["search_path"][-1]
+            await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    finally:
+        await conn.close()
+
+
+def postgres_main(base: str, sizes: dict[str, Any], *, as_json: bool, data_dir: Path) -> int:
+    """The store and on_message scenarios on PostgreSQL, in schemas dropped at the end."""
+    started = time.perf_counter()
+    load_at_start = os.getloadavg()[0]
+    figures: dict[str, Any] = {
+        "store": "postgresql",
+        "quick": sizes is QUICK,
+        "sizes": {
+            "claims": list(sizes["claims"]),
+            "urls": [n * sizes["urls_per_claim"] for n in sizes["claims"]],
+            "lookups": sizes["lookups"],
+            "articles": sizes["articles"],
+        },
+    }
+    stores = asyncio.run(_schemas(base, ("bench", "clef")))
+    try:
+        with tempfile.TemporaryDirectory(prefix="factbot-bench-") as name:
+            data, gen = asyncio.run(store_scenarios(sizes, Path(name), figures, data_dir, stores))
+            asyncio.run(bot_scenarios(sizes, data, gen, figures, data_dir))
+    finally:
+        asyncio.run(_drop_schemas(base, stores))
+    figures["elapsed_s"] = round(time.perf_counter() - started, 1)
+    figures["load_avg_1m"] = [round(load_at_start, 2), round(os.getloadavg()[0], 2)]
+    figures["cpus"] = os.cpu_count()
+    figures = ordered(figures)
+    if not as_json:
+        print(table(figures))
+    print(json.dumps(figures))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
@@ -339,12 +429,23 @@ def main(argv: list[str] | None = None) -> int:
         help="the evaluation data: claimmatch/ (CLEF CheckThat!) and example-article.txt "
         "(default: ../shared/data beside the repository)",
     )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="measure PostgreSQL: temporary schemas in this postgresql:// database (the store, "
+        "content, MAP@5 and on_message figures; the SQLite-only raw, live and import ones are "
+        "left out)",
+    )
     args = parser.parse_args(argv)
     needed = [args.data / CLEF_2022 / "vclaims.jsonl", args.data / "example-article.txt"]
     missing = [str(path) for path in needed if not path.is_file()]
     if missing and not args.live_only:
         print(f"benchmarks: {missing[0]} not found (see README 'Performance')", file=sys.stderr)
         return 2
+    if args.store is not None:
+        return postgres_main(
+            args.store, QUICK if args.quick else FULL, as_json=args.json, data_dir=args.data
+        )
     sizes = QUICK if args.quick else FULL
     started = time.perf_counter()
     load_at_start = os.getloadavg()[0]

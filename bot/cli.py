@@ -32,6 +32,7 @@ from bot.store import (
     Source,
     Store,
     StoreError,
+    is_postgres_url,
     validate_new_claim,
     validate_source_note,
 )
@@ -104,7 +105,11 @@ def _channel(value: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--config", metavar="PATH", help="TOML config file (default: none)")
-    common.add_argument("--db", metavar="PATH", help="SQLite store (default: [store] path)")
+    common.add_argument(
+        "--db",
+        metavar="PATH",
+        help="SQLite file or postgresql:// URL (default: [store] url, else [store] path)",
+    )
     scoped = _Parser(add_help=False)
     scoped.add_argument(
         "--guild", type=_guild, metavar="ID", help="a server's own scope (default: global)"
@@ -215,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--claims", required=True, metavar="VCLAIMS.jsonl")
     ev.add_argument("--queries", required=True, metavar="QUERIES.jsonl")
     ev.add_argument("--run", metavar="RUN.tsv", help="write the top 10 per query as TREC lines")
+    ev.add_argument(
+        "--db",
+        metavar="URL",
+        help="evaluate on PostgreSQL: a temporary schema in this database (default: SQLite)",
+    )
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(handler=cmd_eval)
     return parser
@@ -225,7 +235,9 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _db(args: argparse.Namespace, config: Config) -> str:
-    db = config.store.path if args.db is None else args.db
+    db = config.store.target if args.db is None else args.db
+    if is_postgres_url(db):
+        return db
     if not db.strip():
         raise UsageError("--db: empty path")
     if Path(db).is_dir():
@@ -294,7 +306,8 @@ async def _check(args: argparse.Namespace, config: Config, db: str, *, fetch: bo
 
 
 def _require_existing_db(db: str) -> None:
-    if not Path(db).exists():
+    # A PostgreSQL store that is not there is refused by the engine (create=False).
+    if not is_postgres_url(db) and not Path(db).exists():
         raise UsageError(f"no store at {db} (import claims first, or use --db PATH or --demo)")
 
 
@@ -680,7 +693,11 @@ async def cmd_eval(args: argparse.Namespace) -> int:
     for path in (args.claims, args.queries):
         if not Path(path).is_file():
             raise UsageError(f"{path}: no such file")
-    figures = await evaluation.evaluate(args.claims, args.queries, config=config, run_path=args.run)
+    if args.db is not None and not is_postgres_url(args.db):
+        raise UsageError("eval --db: a postgresql:// URL (the SQLite store is a temporary file)")
+    figures = await evaluation.evaluate(
+        args.claims, args.queries, config=config, run_path=args.run, store_base=args.db
+    )
     if args.json:
         print(json.dumps(figures))
     else:

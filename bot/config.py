@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.fetch import FetchConfig
+from bot.store.targets import is_postgres_url
 
 DEFAULT_DB_PATH = "factbot.db"
 
@@ -37,6 +38,13 @@ class DiscordConfig:
 @dataclass(frozen=True)
 class StoreConfig:
     path: str = DEFAULT_DB_PATH
+    # A PostgreSQL URL may carry a password: never in a repr (and so never in a log line).
+    url: str | None = field(default=None, repr=False)
+
+    @property
+    def target(self) -> str:
+        """Where the store is: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.url if self.url is not None else self.path
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,13 @@ def _path(value: Any) -> str:
     return text
 
 
+def _postgres_url(value: Any) -> str:
+    text = _str(value)
+    if not is_postgres_url(text):
+        raise ValueError("must be a postgresql:// URL")
+    return text
+
+
 def _choice(*choices: str) -> Check:
     def check(value: Any) -> str:
         if value not in choices:
@@ -183,7 +198,7 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # section -> key -> check; keys are the dataclass field names
 _SCHEMA: dict[str, dict[str, Check]] = {
     "discord": {"token": _str, "moderator_roles": _ids, "owner_ids": _ids},
-    "store": {"path": _path},
+    "store": {"path": _path, "url": _postgres_url},
     "replies": {
         "repeat_window_minutes": _float(0, 7 * 24 * 60),
         "max_links_per_message": _int(1, 10),

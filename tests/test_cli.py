@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import socket
 import sqlite3
 import stat
 import threading
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.cli import main
+from bot.store import is_postgres_url
+from tests.postgres_server import PostgresCluster
 
 ARTICLE = "https://www.example.com/news/moon-hoax?utm_source=twitter&fbclid=abc"
 
@@ -21,8 +26,34 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
+def db(store_target: str) -> str:
+    """Where the CLI's store goes (``--db``): an SQLite file, then a PostgreSQL URL."""
+    return store_target
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> str:
     return str(tmp_path / "cli.db")
+
+
+def store_made(db: str) -> bool:
+    """Whether anything was written where the store goes (a file; tables in the schema)."""
+    if not is_postgres_url(db):
+        return Path(db).exists()
+
+    async def tables() -> int:
+        conn = await asyncpg.connect(db)
+        try:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM information_schema.tables "
+                    "WHERE table_schema = current_schema()"
+                )
+            )
+        finally:
+            await conn.close()
+
+    return asyncio.run(tables()) > 0
 
 
 def add_moon_claim(capsys: pytest.CaptureFixture[str], db: str, *extra: str) -> int:
@@ -166,7 +197,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("factbot")
-    if Path(db).exists():
+    if store_made(db):
         _, listed, _ = run(capsys, "claims", "list", "--db", db)
         assert listed == ""
 
@@ -177,7 +208,7 @@ def test_check_against_a_missing_store_is_an_error(
     code, _, err = run(capsys, "check", "--db", db, "https://example.com/")
     assert code == 2
     assert "no store" in err
-    assert not Path(db).exists()
+    assert not store_made(db)
 
 
 def test_import_export_round_trip(
@@ -258,7 +289,7 @@ def test_a_refused_write_leaves_no_database_behind(
 ) -> None:
     assert run(capsys, "claims", "add", "--db", db, "--claim", " ", "--verdict", "false")[0] == 2
     assert run(capsys, "sources", "set", "example.com", "--db", db, "--rating", "")[0] == 2
-    assert not Path(db).exists()
+    assert not store_made(db)
 
 
 def test_export_to_an_unwritable_place_is_a_one_line_error(
@@ -349,8 +380,9 @@ def test_export_to_a_full_device_is_one_line(capsys: pytest.CaptureFixture[str],
 
 
 def test_export_refuses_the_store_itself_also_through_a_link(
-    capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], sqlite_db: str, tmp_path: Path
 ) -> None:
+    db = sqlite_db
     add_moon_claim(capsys, db)
     alias = tmp_path / "alias.db"
     alias.symlink_to(db)
@@ -374,3 +406,56 @@ def test_read_commands_leave_another_apps_database_alone(
         assert code == 2 and err == f"factbot: error: {other} is not a factbot database\n"
     assert other.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.sqlite"]  # no -wal, no -shm
+
+
+def test_an_unreachable_postgresql_store_is_one_line_without_its_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://bot:cli-secret@127.0.0.1:{port}/factbot"
+    for argv in (["claims", "list"], ["check", "https://example.com/"], ["claims", "add"]):
+        extra = ["--claim", "x", "--verdict", "false"] if argv[-1] == "add" else []
+        code, out, err = run(capsys, *argv, "--db", url, *extra)
+        assert (code, out) == (2, "")
+        assert err.startswith("factbot: error: cannot connect to") and err.count("\n") == 1
+        assert "cli-secret" not in err
+
+
+def test_eval_db_takes_only_a_postgresql_url(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    claims = tmp_path / "vclaims.jsonl"
+    claims.write_text('{"vclaim_id": "a", "vclaim": "The moon is cheese."}\n', encoding="utf-8")
+    queries = tmp_path / "dev.jsonl"
+    queries.write_text(
+        '{"query_id": "q", "text": "moon cheese", "gold_vclaim_ids": ["a"]}\n', encoding="utf-8"
+    )
+    argv = ["eval", "--claims", str(claims), "--queries", str(queries)]
+    code, out, err = run(capsys, *argv, "--db", str(tmp_path / "x.db"))
+    assert (code, out) == (2, "") and "postgresql:// URL" in err
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_eval_on_postgresql_from_the_cli(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, postgres_cluster: PostgresCluster
+) -> None:
+    claims = tmp_path / "vclaims.jsonl"
+    claims.write_text(
+        '{"vclaim_id": "a", "vclaim": "The moon is made of cheese."}\n'
+        '{"vclaim_id": "b", "vclaim": "Drinking bleach cures the flu."}\n',
+        encoding="utf-8",
+    )
+    queries = tmp_path / "dev.jsonl"
+    queries.write_text(
+        '{"query_id": "q", "text": "is the moon cheese?", "gold_vclaim_ids": ["a"]}\n',
+        encoding="utf-8",
+    )
+    code, out, err = run(
+        capsys,
+        *("eval", "--json", "--claims", str(claims), "--queries", str(queries)),
+        *("--db", postgres_cluster.dsn()),
+    )
+    assert (code, err) == (0, "")
+    assert json.loads(out)["map@5"] == 1.0

@@ -20,8 +20,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "cli.db")
+def db(store_target: str) -> str:
+    """The CLI's store, on each engine (an SQLite file, a PostgreSQL schema)."""
+    return store_target
 
 
 def audit_rows(db: str) -> int:

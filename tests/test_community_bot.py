@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 import unittest.mock
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import discord
@@ -48,7 +47,7 @@ def make_config() -> Config:
     )
 
 
-async def _bot(db: Path) -> AsyncIterator[FactBot]:
+async def _bot(db: str) -> AsyncIterator[FactBot]:
     async with open_services(
         make_config(), db_path=str(db), fetch_pages=False, ranker=Ranker()
     ) as s:
@@ -61,12 +60,13 @@ async def _bot(db: Path) -> AsyncIterator[FactBot]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "community.db"
+def db(store_target: str) -> str:
+    """The bot's store, on each engine (an SQLite file, a PostgreSQL schema)."""
+    return store_target
 
 
 @pytest.fixture
-async def bot(db: Path) -> AsyncIterator[FactBot]:
+async def bot(db: str) -> AsyncIterator[FactBot]:
     async for made in _bot(db):
         yield made
 
@@ -256,7 +256,7 @@ async def test_votes_are_one_per_member_and_changeable(
 
 
 async def test_a_button_sent_before_a_restart_works_on_a_fresh_bot(
-    db: Path, guild: FakeGuild
+    db: str, guild: FakeGuild
 ) -> None:
     async for before in _bot(db):
         claim_id = await add_claim(before.services.store, None)

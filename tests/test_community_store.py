@@ -16,6 +16,7 @@ import pytest
 
 from bot.cli import main
 from bot.community import request_items
+from bot.services import open_store
 from bot.store import (
     NewClaim,
     NotFound,
@@ -23,6 +24,7 @@ from bot.store import (
     RequestLimit,
     SeenLink,
     ShownLink,
+    SQLiteStore,
     Store,
 )
 
@@ -37,8 +39,19 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def store(db: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(db)
+async def store(store_target: str) -> AsyncIterator[Store]:
+    """The store on each engine (an SQLite file, a PostgreSQL schema)."""
+    opened = await open_store(store_target)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def sqlite_store(db: Path) -> AsyncIterator[Store]:
+    """For the tests that read the SQLite file behind the store's back."""
+    opened = await SQLiteStore.open(db)
     try:
         yield opened
     finally:
@@ -224,8 +237,9 @@ async def fill(store: Store, guild: int) -> int:
 
 
 async def test_forget_removes_every_row_of_a_server_and_none_of_another(
-    store: Store, db: Path
+    sqlite_store: Store, db: Path
 ) -> None:
+    store = sqlite_store
     mine = await fill(store, GUILD)
     await fill(store, OTHER)
     glob = await add_claim(store, None, (URL,))
@@ -269,7 +283,7 @@ async def test_leaving_schedules_deletion_and_coming_back_cancels_it(store: Stor
 
 
 async def _filled_for_cli(db: Path) -> int:
-    async with await Store.open(db) as store:
+    async with await SQLiteStore.open(db) as store:
         await file(store, URL, member=1)
         await file(store, COPY, member=2)
         claim_id = await add_claim(store, None)

@@ -52,7 +52,7 @@ def make_config(poll_seconds: float = 10.0) -> Config:
     )
 
 
-async def _bot(db: Path, config: Config) -> AsyncIterator[FactBot]:
+async def _bot(db: str, config: Config) -> AsyncIterator[FactBot]:
     async with open_services(config, db_path=str(db), fetch_pages=False, ranker=Ranker()) as s:
         bot = FactBot(s)
         await bot.setup_hook()
@@ -63,12 +63,13 @@ async def _bot(db: Path, config: Config) -> AsyncIterator[FactBot]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "live.db"
+def db(store_target: str) -> str:
+    """The bot's store, on each engine (an SQLite file, a PostgreSQL schema)."""
+    return store_target
 
 
 @pytest.fixture
-async def bot(db: Path) -> AsyncIterator[FactBot]:
+async def bot(db: str) -> AsyncIterator[FactBot]:
     async for made in _bot(db, make_config()):
         yield made
 
@@ -363,7 +364,7 @@ async def test_a_passing_failure_is_retried_a_bounded_number_of_times(
 
 
 async def test_backfill_from_claims_link_replies_once(
-    bot: FactBot, store: Store, channels: dict[int, FakePartialMessageable], db: Path
+    bot: FactBot, store: Store, channels: dict[int, FakePartialMessageable], db: str
 ) -> None:
     claim_id = await add_claim(store)
     guild = FakeGuild()
@@ -391,7 +392,7 @@ async def test_backfill_from_an_import_respects_style_and_settings(
     bot: FactBot,
     store: Store,
     channels: dict[int, FakePartialMessageable],
-    db: Path,
+    db: str,
     tmp_path: Path,
 ) -> None:
     guild = FakeGuild()
@@ -457,7 +458,7 @@ async def test_backfill_hours_zero_remembers_nothing(bot: FactBot, store: Store)
 
 
 async def test_a_cli_change_reaches_the_running_bot_within_the_poll_interval(
-    db: Path, tmp_path: Path
+    db: str, tmp_path: Path
 ) -> None:
     poll = 0.2
     async for bot in _bot(db, make_config(poll_seconds=poll)):

@@ -22,7 +22,7 @@ from bot.fetch import FetchConfig, Fetcher, make_client
 from bot.pages import PageReader
 from bot.ranking import Ranker
 from bot.services import open_services, open_store
-from bot.store import NewClaim, Source, Store
+from bot.store import NewClaim, Source, SQLiteStore, Store
 from tests.articles import ARTICLE_CLAIMS, partisan_article
 from tests.fakes import FakeMessage, no_mentions
 from tests.servers import LocalServer
@@ -496,7 +496,7 @@ async def test_a_reply_during_an_import_does_not_wait_for_the_cache_write(
     path = tmp_path / "busy.db"
     # A store that would wait a minute for the lock: a reply waiting on its cache write would
     # hang until the importer lets go (the wait_for below fails it long before).
-    store = await Store.open(path, busy_timeout_ms=60_000)
+    store = await SQLiteStore.open(path, busy_timeout_ms=60_000)
     await claim_at(store, http_server.url("/news/bridge"))
     importer = sqlite3.connect(path, isolation_level=None)
     importer.execute("BEGIN IMMEDIATE")
@@ -527,7 +527,7 @@ async def test_a_busy_store_does_not_silence_a_known_link(
 ) -> None:
     http_server.route("/news/bridge", body=page("Bridge closes"))
     path = tmp_path / "busy.db"
-    store = await Store.open(path, busy_timeout_ms=50)
+    store = await SQLiteStore.open(path, busy_timeout_ms=50)
     await claim_at(store, http_server.url("/news/bridge"))
     importer = sqlite3.connect(path, isolation_level=None)
     importer.execute("BEGIN IMMEDIATE")  # as a long import holds the write lock
