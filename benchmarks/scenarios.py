@@ -509,11 +509,15 @@ def article_html(path: Path) -> bytes:
 # --- factbot import --------------------------------------------------------------------------
 
 
-def import_rate(gen: Generator, folder: Path, count: int) -> dict[str, float]:
-    """Records per second of ``factbot import FILE`` (a ClaimReview DataFeed) into a new store."""
+def import_rate(
+    gen: Generator, folder: Path, count: int, *, semantic: bool = False
+) -> dict[str, float]:
+    """Records per second of ``factbot import FILE`` (a ClaimReview DataFeed) into a new store;
+    with ``semantic``, the claims' sentence vectors are computed as part of the import."""
     from bot import cli
 
-    feed = folder / "feed.json"
+    name = "semantic" if semantic else "lexical"
+    feed = folder / f"feed-{name}.json"
     feed.write_text(
         json.dumps(
             {
@@ -524,9 +528,10 @@ def import_rate(gen: Generator, folder: Path, count: int) -> dict[str, float]:
         ),
         encoding="utf-8",
     )
-    config = folder / "bench.toml"
-    config.write_text('[matching]\nsemantic = "off"\n', encoding="utf-8")
-    db = folder / "import.db"
+    config = folder / f"bench-{name}.toml"
+    mode = "auto" if semantic else "off"
+    config.write_text(f'[matching]\nsemantic = "{mode}"\n', encoding="utf-8")
+    db = folder / f"import-{name}.db"
     out = io.StringIO()
     started = time.perf_counter()
     with contextlib.redirect_stdout(out):

@@ -19,7 +19,6 @@ from typing import Any
 from bot.store import NewClaim, Source
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-CLAIMMATCH = SHARED_DATA / "claimmatch"
 
 _WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
 _SECTIONS = ("news", "politics", "world", "health", "science", "us", "business", "opinion")
@@ -36,7 +35,7 @@ class Vocabulary:
     slug_words: list[str]  # lower-case ASCII words fit for hosts and URL slugs
 
 
-def load_vocabulary(folder: Path = CLAIMMATCH) -> Vocabulary:
+def load_vocabulary(folder: Path) -> Vocabulary:
     """Word frequencies and lengths of the real verified claims (every split's vclaims)."""
     counts: Counter[str] = Counter()
     claim_lengths: list[int] = []

@@ -269,9 +269,12 @@ class Checker:
         hashed = page.fingerprint
         final_key = links.canonical_url_or_none(page.final_url)
         here = page.final_url or key
+        seen: list[tuple[str, str | None, int]] = [*await self.store.similar_fingerprints(hashed)]
+        if self.reader is not None:
+            seen += self.reader.unwritten_fingerprints()
         similar = [
             other
-            for other, other_final, value in await self.store.similar_fingerprints(hashed)
+            for other, other_final, value in seen
             # The same page reached from two links is not a copy of itself, and a copy is on
             # another site: one site's consent wall, paywall or "article removed" page looks
             # the same behind every article (same-site moves are found by URL instead).

@@ -14,13 +14,29 @@ Export writes the same shape, so ``import`` reads an export back unchanged.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.store import SOURCE_KINDS, Claim, InvalidInput, NewClaim, Source, validate_new_claim
+from bot import jsonstream
+from bot.links import MAX_URL_LENGTH
+from bot.store import (
+    MAX_TITLE_CHARS,
+    SOURCE_KINDS,
+    Claim,
+    InvalidInput,
+    NewClaim,
+    Source,
+    validate_new_claim,
+)
 from bot.verdicts import VERDICTS, map_rating
+
+#: Longest ``@id`` kept as a record's identity (it is usually the review's URL).
+MAX_ID_CHARS = MAX_URL_LENGTH
+#: Longest rating label (``alternateName``): a label, not a review.
+MAX_LABEL_CHARS = MAX_TITLE_CHARS
+#: Largest import file: a feed of a million records is well under it; /dev/zero is not.
+MAX_FILE_BYTES = 1 << 30
 
 
 class ImportFileError(Exception):
@@ -31,6 +47,10 @@ class ImportFileError(Exception):
 class ParsedFile:
     records: list[NewClaim] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # "record 3: missing claimReviewed"
+    # Parts of imported records that were ignored: "record 3: itemReviewed is not an object"
+    warnings: list[str] = field(default_factory=list)
+    # Each distinct URL's canonical key, computed once per file and reused by the store.
+    url_keys: dict[str, str] = field(default_factory=dict)
 
 
 def _text(value: Any) -> str | None:
@@ -85,8 +105,43 @@ def _is_claim_review(obj: dict[str, Any]) -> bool:
     return not types or "ClaimReview" in types
 
 
-def record_from_claim_review(obj: Any) -> NewClaim:
-    """One ClaimReview object as a validated NewClaim; InvalidInput says what is wrong."""
+def _check_unicode(new: NewClaim) -> None:
+    """JSON may escape a lone surrogate ("\\ud800"), which no UTF-8 column can store."""
+    texts = [new.claim, new.note, new.context, new.rating_label or "", new.external_id or ""]
+    texts += new.urls
+    texts += [f"{s.url}{s.title or ''}" for s in new.sources]
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput("text with a lone surrogate (not valid Unicode)") from None
+
+
+def _urls_of(item: dict[str, Any], ignored: list[str]) -> list[str]:
+    urls: list[str] = []
+    for name in ("appearance", "firstAppearance"):
+        for n, appearance in enumerate(_as_list(item.get(name)), start=1):
+            url = _url_of(appearance)
+            if url:
+                urls.append(url)
+            elif appearance is not None:
+                where = f"{name} {n}" if isinstance(item.get(name), list) else name
+                ignored.append(f"{where} has no URL")
+    return urls
+
+
+def record_from_claim_review(
+    obj: Any,
+    *,
+    url_keys: dict[str, str] | None = None,
+    ignored: list[str] | None = None,
+) -> NewClaim:
+    """One ClaimReview object as a validated NewClaim; InvalidInput says what is wrong.
+
+    ``ignored`` collects the parts that were left out (a wrongly typed ``url``,
+    ``itemReviewed`` or appearance); ``url_keys`` see :func:`bot.store.validate_new_claim`.
+    """
+    ignored = [] if ignored is None else ignored
     if not isinstance(obj, dict):
         raise InvalidInput("not a JSON object")
     if not _is_claim_review(obj):
@@ -98,6 +153,8 @@ def record_from_claim_review(obj: Any) -> NewClaim:
     label = _text(rating.get("alternateName")) if isinstance(rating, dict) else None
     if label is None and isinstance(rating, dict):
         label = _text(rating.get("name"))
+    if label is not None and len(label) > MAX_LABEL_CHARS:
+        raise InvalidInput(f"reviewRating label is longer than {MAX_LABEL_CHARS} characters")
     verdict = map_rating(label)
     # Keep the original label only where it says more than the verdict itself.
     rating_label = label if label and label.casefold() != verdict else None
@@ -105,12 +162,13 @@ def record_from_claim_review(obj: Any) -> NewClaim:
     item = obj.get("itemReviewed")
     urls: list[str] = []
     if isinstance(item, dict):
-        for appearance in [*_as_list(item.get("appearance")), item.get("firstAppearance")]:
-            url = _url_of(appearance)
-            if url:
-                urls.append(url)
+        urls = _urls_of(item, ignored)
+    elif item is not None:
+        ignored.append("itemReviewed is not an object")
     sources: list[Source] = []
     review_url = _url_of(obj.get("url"))
+    if review_url is None and obj.get("url") is not None:
+        ignored.append("url is not a URL")
     if review_url:
         sources.append(Source(review_url, _text(obj.get("author")), "fact-check"))
     for citation in _as_list(obj.get("citation")):
@@ -130,59 +188,92 @@ def record_from_claim_review(obj: Any) -> NewClaim:
         if t
     )
     external_id = _text(obj.get("@id"))
+    if external_id is not None and len(external_id) > MAX_ID_CHARS:
+        raise InvalidInput(f"@id is longer than {MAX_ID_CHARS} characters")
     if external_id is None:
         digest = hashlib.sha256(claim.encode()).hexdigest()[:16]
         external_id = f"{review_url or 'claim'}#{digest}"
-    return validate_new_claim(
-        NewClaim(
-            claim=claim,
-            verdict=verdict,
-            note=_text(obj.get("reviewBody")) or "",
-            urls=tuple(urls),
-            sources=tuple(sources),
-            rating_label=rating_label,
-            context=context,
-            external_id=external_id,
-        )
+    new = NewClaim(
+        claim=claim,
+        verdict=verdict,
+        note=_text(obj.get("reviewBody")) or "",
+        urls=tuple(urls),
+        sources=tuple(sources),
+        rating_label=rating_label,
+        context=context,
+        external_id=external_id,
     )
+    _check_unicode(new)
+    return validate_new_claim(new, url_keys=url_keys)
+
+
+class _Collector:
+    """Records in file order: each parsed, reported by position when bad, keyed once a URL."""
+
+    def __init__(self) -> None:
+        self.parsed = ParsedFile()
+        self.position = 0
+        self.first_seen: dict[str | None, int] = {}
+
+    def add(self, obj: Any) -> None:
+        self.position += 1
+        position, parsed = self.position, self.parsed
+        ignored: list[str] = []
+        try:
+            record = record_from_claim_review(obj, url_keys=parsed.url_keys, ignored=ignored)
+        except InvalidInput as exc:
+            parsed.errors.append(f"record {position}: {exc}")
+            return
+        parsed.warnings.extend(f"record {position}: {what}" for what in ignored)
+        if record.external_id in self.first_seen:
+            # Two records with one identity would overwrite each other on every import.
+            parsed.errors.append(
+                f"record {position}: same @id as record {self.first_seen[record.external_id]}"
+            )
+            return
+        self.first_seen[record.external_id] = position
+        parsed.records.append(record)
 
 
 def parse_document(document: Any) -> ParsedFile:
-    parsed = ParsedFile()
-    first_seen: dict[str | None, int] = {}
-    for position, obj in enumerate(iter_claim_reviews(document), start=1):
-        try:
-            record = record_from_claim_review(obj)
-        except InvalidInput as exc:
-            parsed.errors.append(f"record {position}: {exc}")
-            continue
-        if record.external_id in first_seen:
-            # Two records with one identity would overwrite each other on every import.
-            parsed.errors.append(
-                f"record {position}: same @id as record {first_seen[record.external_id]}"
-            )
-            continue
-        first_seen[record.external_id] = position
-        parsed.records.append(record)
-    return parsed
+    collector = _Collector()
+    for obj in iter_claim_reviews(document):
+        collector.add(obj)
+    return collector.parsed
 
 
-def parse_file(path: str) -> ParsedFile:
-    """Read and parse an import file; ImportFileError if it is not usable at all."""
+def _feed_elements(element: Any) -> Iterator[Any]:
+    """One element of a DataFeed's ``dataFeedElement``, as :func:`iter_claim_reviews` reads it."""
+    if isinstance(element, dict) and "item" in element and "claimReviewed" not in element:
+        yield from iter_claim_reviews(element["item"])
+    else:
+        yield element
+
+
+def parse_file(path: str, *, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile:
+    """Read and parse an import file; ImportFileError if it is not usable at all.
+
+    The file is read a record at a time (:mod:`bot.jsonstream`), so memory follows the
+    records kept, not the JSON text.
+    """
+    collector = _Collector()
     try:
-        with open(path, encoding="utf-8") as fh:
-            document = json.load(fh)
-        parsed = parse_document(document)
+        with open(path, "rb") as fh:
+            for container, value in jsonstream.iter_elements(
+                fh, containers=("@graph", "dataFeedElement"), max_bytes=max_bytes
+            ):
+                found = _feed_elements(value) if container == "dataFeedElement" else None
+                for obj in found or iter_claim_reviews(value):
+                    collector.add(obj)
     except RecursionError:
         raise ImportFileError(f"{path}: nested too deeply to be a ClaimReview file") from None
     except FileNotFoundError:
         raise ImportFileError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise ImportFileError(f"{path}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise ImportFileError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except jsonstream.JSONStreamError as exc:
+        raise ImportFileError(f"{path}: {exc}") from None
     except OSError as exc:
         raise ImportFileError(f"{path}: cannot read ({exc.strerror})") from None
+    parsed = collector.parsed
     if not parsed.records and not parsed.errors:
         raise ImportFileError(f"{path}: no ClaimReview records found")
     return parsed

@@ -641,6 +641,10 @@ async def cmd_import(args: argparse.Namespace) -> int:
         print(terminal_text(f"{args.file}: {error} (skipped)"), file=sys.stderr)
     if len(parsed.errors) > 50:
         print(f"{args.file}: {len(parsed.errors) - 50} more bad records skipped", file=sys.stderr)
+    for warning in parsed.warnings[:50]:
+        print(f"{args.file}: {warning} (ignored, the rest imported)", file=sys.stderr)
+    if len(parsed.warnings) > 50:
+        print(f"{args.file}: {len(parsed.warnings) - 50} more parts ignored", file=sys.stderr)
     if not parsed.records:
         raise UsageError(f"{args.file}: no valid records ({len(parsed.errors)} bad)")
     async with open_services(config, db_path=_db(args, config), fetch_pages=False) as services:
@@ -649,12 +653,16 @@ async def cmd_import(args: argparse.Namespace) -> int:
             actor=_actor(),
             guild_id=args.guild,
             progress=lambda done, total: show_progress("importing", done, total),
+            url_keys=parsed.url_keys,
         )
         ranker = services.checker.ranker
         if ranker.embedder is not None:
             from bot.ranking import embed_missing_claims
 
-            await embed_missing_claims(services.store, ranker.embedder, progress=True)
+            workers = min(2, os.cpu_count() or 1)
+            await embed_missing_claims(
+                services.store, ranker.embedder, progress=True, workers=workers
+            )
     print(
         f"imported {len(parsed.records)} records: {result.created} created, "
         f"{result.updated} updated, {result.unchanged} unchanged, "

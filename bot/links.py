@@ -33,6 +33,7 @@ from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 from confusable_homoglyphs.categories import unique_aliases
 from ural import is_shortened_url, normalize_url, split_suffix
+from ural.normalize_url import should_strip_query_item
 from ural.youtube import (
     YoutubeShort,
     YoutubeVideo,
@@ -118,9 +119,14 @@ def _ascii_host(host: str) -> str:
     return ascii_host
 
 
-def _suffix_info(labels: list[str]) -> tuple[int, bool, bool]:
-    """Labels in the registrable domain, whether the host is itself a public suffix, and
-    whether its suffix is on the Public Suffix List at all."""
+def _suffix_info(labels: list[str]) -> tuple[int, bool]:
+    """Labels in the registrable domain, and whether the host is itself a public suffix.
+
+    The Public Suffix List's algorithm in full, the default rule included: a name that matches
+    no rule (an intranet ``.internal``, a reserved ``.test``, a TLD newer than the bundled list)
+    falls under the implicit ``*`` rule, so its last label is the suffix. Every command keys
+    hosts through here: domain notes, claim URLs, same-site checks and host candidates.
+    """
     # The PSL holds second-level IDN suffixes (e.g. 公司.cn) only in Unicode form.
     unicode_host = ".".join(_to_unicode_label(label) for label in labels)
     try:
@@ -129,21 +135,21 @@ def _suffix_info(labels: list[str]) -> tuple[int, bool, bool]:
         log.debug("split_suffix failed on %r", unicode_host, exc_info=True)
         split = None
     if split is None:
-        # The PSL's implicit "*" rule: an unknown TLD is a one-label suffix.
-        return min(len(labels), 2), len(labels) == 1, False
+        return min(len(labels), 2), len(labels) == 1
     prefix, suffix = split
     if not prefix:
-        return len(labels), True, True
-    return min(len(labels), suffix.count(".") + 2), False, True
+        return len(labels), True
+    return min(len(labels), suffix.count(".") + 2), False
 
 
+@functools.lru_cache(maxsize=8192)
 def _site_host(host: str) -> str:
     """The host as keys use it: punycode, and without www./m./amp. above the registrable domain."""
     ascii_host = _ascii_host(host)
     if _ip_host(ascii_host) is not None:
         return ascii_host
     labels = ascii_host.split(".")
-    registrable, _, _ = _suffix_info(labels)
+    registrable, _ = _suffix_info(labels)
     # Only leading labels: "news.m.example.com" is not an alias of "news.example.com".
     start = 0
     while len(labels) - start > registrable and _ALIAS_LABEL_RE.match(labels[start]):
@@ -365,9 +371,10 @@ def _split_http(url: str) -> SplitResult:
         if not _BARE_HOST_RE.match(bare):  # also refuses mailto:, ftp:, javascript: ...
             raise InvalidURL("not an http(s) URL")
         host = re.split(r"[:/?#]", bare, maxsplit=1)[0]
-        # Without a scheme, only a name under a known public suffix reads as a web address.
-        _, is_suffix, known = _suffix_info(_ascii_host(host).split("."))
-        if is_suffix or not known:
+        # Without a scheme, a host name reads as a web address (any suffix, by the PSL's default
+        # rule) but a number such as "3.14/x" or a bare public suffix does not.
+        labels = _ascii_host(host).split(".")
+        if labels[-1].isdigit() or _suffix_info(labels)[1]:
             raise InvalidURL("not an http(s) URL")
         url = "https://" + bare
     try:
@@ -410,6 +417,10 @@ def canonical_url(url: str) -> str:
         raise InvalidURL("empty URL")
     if len(text) > MAX_URL_LENGTH:
         raise InvalidURL("URL too long")
+    return _plain_key(text) or _canonical_slow(text)
+
+
+def _canonical_slow(text: str) -> str:
     key = _canonical_once(text)
     # A key must map to itself (the store re-keys saved URLs by it), but ural's rules can
     # expose new work: "/..amp" loses ".amp", and the "/." left over then normalises away.
@@ -419,6 +430,56 @@ def canonical_url(url: str) -> str:
             break
         key = again
     return key
+
+
+# The fast path: most links in a feed are a plain article address (http(s), an ASCII host, a
+# path of word characters, maybe a file extension, key=value parameters of word characters).
+# For those the heuristics below cannot apply: no wrapper or platform host, no percent-escapes,
+# no dot-segments, no fragment or port. Anything else takes the full path; both must give the
+# same key (tests/test_links.py property-tests it).
+_PLAIN_URL_RE = re.compile(
+    r"(?i:https?)://(?P<host>[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+)"
+    r"(?P<path>(?:/[A-Za-z0-9_-]+)*(?:/[A-Za-z0-9_-]+\.[A-Za-z0-9]+)?/?)"
+    r"(?:\?(?P<query>[A-Za-z0-9_-]+=[A-Za-z0-9_-]+(?:&[A-Za-z0-9_-]+=[A-Za-z0-9_-]+)*))?"
+)
+# Hosts some rule treats specially (wrappers, archives, AMP caches, platforms and ural's
+# per-domain query filters, which match by suffix): never the fast path.
+_SPECIAL_HOST_RE = re.compile(
+    r"archive|google|ampproject|umblr|marfeel|youtu|facebook|twitter|x\.com|fixvx|xn--", re.I
+)
+# ural drops these last segments: AMP suffixes and index pages.
+_SPECIAL_LAST_SEGMENT_RE = re.compile(r"^(?:amp|index|default)(?:\.|$)|\.amp$", re.I)
+
+
+def _plain_key(text: str) -> str | None:
+    """The key of a plain URL without ural's heuristics, or None when it needs them."""
+    match = _PLAIN_URL_RE.fullmatch(text)
+    if match is None:
+        return None
+    host, path, query = match.group("host", "path", "query")
+    site = _site_host(host)
+    if site in _TWITTER_HOSTS:
+        # Fact-check feeds are full of tweets; a tweet is its id.
+        tweet = None if query else _TWEET_PATH_RE.match(path)
+        return f"https://x.com/i/status/{tweet.group(1)}" if tweet else None
+    if _SPECIAL_HOST_RE.search(host):
+        return None
+    path = path.rstrip("/")
+    if _SPECIAL_LAST_SEGMENT_RE.search(path.rpartition("/")[2]):
+        return None
+    # The pattern allows no IPv6 literal, and an IPv4 address ends in a number, as no name does.
+    if site.rpartition(".")[2].isdigit():
+        return None
+    if query:
+        kept = []
+        for item in query.split("&"):
+            name, _, value = item.partition("=")
+            if name.lower() in _EXTRA_TRACKING_PARAMS or should_strip_query_item((name, value)):
+                continue
+            kept.append(item)
+        query = "&".join(sorted(kept, key=_query_sort_key))
+    key = f"https://{site}{path or '/'}{'?' + query if query else ''}"
+    return key if len(key) <= MAX_URL_LENGTH else None
 
 
 def _canonical_once(text: str) -> str:
@@ -497,7 +558,7 @@ def host_candidates(url_or_host: str) -> list[str]:
     if _ip_host(host) is not None:
         return [host]
     labels = host.split(".")
-    registrable, _, _ = _suffix_info(labels)
+    registrable, _ = _suffix_info(labels)
     return [".".join(labels[i:]) for i in range(len(labels) - registrable + 1)]
 
 
@@ -534,11 +595,8 @@ def normalise_domain(text: str) -> str:
     host = _host_of(stripped)
     if _ip_host(host) is not None:
         raise InvalidURL("an IP address, not a domain")
-    _, is_suffix, known = _suffix_info(host.split("."))
-    if is_suffix:
+    if _suffix_info(host.split("."))[1]:
         raise InvalidURL("a shared suffix, not a site: give the full name")
-    if not known:
-        raise InvalidURL("unknown top-level domain")
     return host
 
 

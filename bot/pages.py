@@ -49,8 +49,18 @@ class PageReader:
         self.config = config
         self.rate_limit = UserRateLimit(config.user_fetches_per_minute)
         self._in_flight: dict[str, asyncio.Future[CachedPage]] = {}
+        # Pages read but not yet in the store: a reply never waits for a cache write (a long
+        # import can hold the store's write lock for seconds), and the next message with the
+        # same link is answered from here meanwhile.
+        self._unwritten: dict[str, CachedPage] = {}
+        self._writes: set[asyncio.Task[None]] = set()
+        # The cache write of each page this process read, for the fetch turn to wait on.
+        self._written: dict[str, list[asyncio.Task[None]]] = {}
 
     async def read(self, url: str, url_key: str, *, user_id: int | None = None) -> CachedPage:
+        unwritten = self._unwritten.get(url_key)
+        if unwritten is not None and unwritten.expires_at > time.time():
+            return unwritten
         cached = await self.store.cached_page(url_key)
         if cached is not None:
             return cached
@@ -77,13 +87,35 @@ class PageReader:
 
     async def _fetch_once(self, url: str, url_key: str) -> CachedPage:
         # Other processes sharing the store may be reading the same new link: one reads it,
-        # the others wait for their turn and find it cached.
-        async with self.store.page_fetch_turn(url_key) as look_again:
-            if look_again:
-                cached = await self.store.cached_page(url_key)
-                if cached is not None:
-                    return cached
-            return await self._fetch_and_cache(url, url_key)
+        # the others wait for their turn and find it cached. The turn is held (in the
+        # background: the reply does not wait) until the page is in the store.
+        answer: asyncio.Future[CachedPage] = asyncio.get_running_loop().create_future()
+        turn = asyncio.create_task(self._take_turn(url, url_key, answer), name="page turn")
+        self._writes.add(turn)
+        turn.add_done_callback(self._writes.discard)
+        return await answer
+
+    async def _take_turn(self, url: str, url_key: str, answer: asyncio.Future[CachedPage]) -> None:
+        try:
+            async with self.store.page_fetch_turn(url_key) as shared:
+                if shared:
+                    cached = await self.store.cached_page(url_key)
+                    if cached is not None:
+                        answer.set_result(cached)
+                        return
+                page = await self._fetch_and_cache(url, url_key)
+                answer.set_result(page)
+                writes = self._written.pop(url_key, [])
+                if shared:
+                    await asyncio.gather(*writes)
+        except asyncio.CancelledError:
+            answer.cancel()
+            raise
+        except Exception as exc:
+            if not answer.done():
+                answer.set_exception(exc)
+            else:
+                log.warning("holding the fetch turn of %s failed: %s", url_key, exc)
 
     async def _fetch_and_cache(self, url: str, url_key: str) -> CachedPage:
         # A named wrapper (Google, Facebook, an archive...) is not fetched: its target is, so
@@ -120,13 +152,37 @@ class PageReader:
                 if is_article_page(fetch_url, fetched.final_url)
                 else None,
             )
-        final_key = links.canonical_url_or_none(page.final_url)
-        try:
-            await self.store.cache_page(page, final_key=final_key)
-        except StoreError as exc:
-            # A busy store (a long import) must not silence the reply: the page is still read.
-            log.warning("could not cache %s: %s", url_key, exc)
+        self._unwritten[url_key] = page
+        write = asyncio.create_task(self._write(page), name=f"cache {url_key[:80]}")
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
+        self._written.setdefault(url_key, []).append(write)
         return page
+
+    async def _write(self, page: CachedPage) -> None:
+        try:
+            await self.store.cache_page(page, final_key=links.canonical_url_or_none(page.final_url))
+        except StoreError as exc:
+            # A busy store (a long import): the page was still read and answered from.
+            log.warning("could not cache %s: %s", page.url_key, exc)
+        finally:
+            if self._unwritten.get(page.url_key) is page:
+                del self._unwritten[page.url_key]
+
+    def unwritten_fingerprints(self) -> list[tuple[str, str | None, int]]:
+        """(url_key, final_key, fingerprint) of pages read but not yet stored, as the store's
+        ``similar_fingerprints`` gives them: a copy posted right after the original is still
+        recognised."""
+        return [
+            (key, links.canonical_url_or_none(page.final_url), page.fingerprint)
+            for key, page in self._unwritten.items()
+            if page.fingerprint is not None
+        ]
+
+    async def wait_for_writes(self) -> None:
+        """Let the cache writes still pending finish (before the store closes)."""
+        while self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
 
 
 def is_article_page(url: str, final_url: str) -> bool:

@@ -81,6 +81,8 @@ async def open_services(
         )
         yield Services(config=config, store=store, checker=checker, http=http)
     finally:
+        if reader is not None:
+            await reader.wait_for_writes()
         if http is not None:
             await http.aclose()
         await store.close()

@@ -12,16 +12,6 @@ from bot.store import Store
 from tests.postgres_server import PostgresCluster
 from tests.servers import LocalServer, NetworkTripwire
 
-# The shared data folder sits beside the repository (in CI too: a fresh clone with shared/ copied
-# beside it). Tests read it from there; it is never copied into the repository.
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    assert SHARED_DATA.is_dir(), f"shared data not found at {SHARED_DATA}"
-    return SHARED_DATA
-
 
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster]:

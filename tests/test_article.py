@@ -1,35 +1,24 @@
-"""Article extraction from a realistic news page built around the shared example article, and
+"""Article extraction from a realistic news page built around the test article, and
 from hostile HTML, which must give empties rather than errors (and never touch the network)."""
 
 from __future__ import annotations
 
 import asyncio
 import html
-from pathlib import Path
 
 import pytest
 
 from bot.article import EMPTY, LEAD_CHARS, Article, extract_article, read_article
+from tests.articles import partisan_article
 from tests.servers import NetworkTripwire
 
-# Beside the repository, here and in CI; never copied into it.
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-PAGE_URL = "https://news.example/world/aleppo-battle?utm_source=chat#top"
+PAGE_URL = "https://news.example/uk/harbourside-tram?utm_source=chat#top"
 
 
 @pytest.fixture
 def tripwire(network_tripwire: NetworkTripwire) -> NetworkTripwire:
     """The suite-wide tripwire (conftest.py), for tests that inspect what it saw."""
     return network_tripwire
-
-
-def example_article() -> tuple[str, str, list[str]]:
-    """Headline, standfirst and body paragraphs of the shared example article."""
-    path = SHARED_DATA / "example-article.txt"
-    assert path.is_file(), f"shared data not found at {path}"
-    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    headline, standfirst, *body = [line for line in lines if line]
-    return headline, standfirst, body
 
 
 def news_page(headline: str, standfirst: str, body: list[str]) -> str:
@@ -50,10 +39,10 @@ def news_page(headline: str, standfirst: str, body: list[str]) -> str:
   <meta property="og:title" content="{e(headline)}">
   <meta property="og:description" content="{e(standfirst)}">
   <meta property="og:site_name" content="Example News">
-  <meta property="og:url" content="https://news.example/world/2016/12/14/aleppo-battle-resumes">
+  <meta property="og:url" content="https://news.example/uk/2016/12/14/harbourside-tram-collapses">
   <meta property="article:published_time" content="2016-12-14T09:30:00+00:00">
-  <link rel="canonical" href="/world/2016/12/14/aleppo-battle-resumes">
-  <link rel="amphtml" href="https://amp.news.example/world/2016/12/14/aleppo-battle-resumes">
+  <link rel="canonical" href="/uk/2016/12/14/harbourside-tram-collapses">
+  <link rel="amphtml" href="https://amp.news.example/uk/2016/12/14/harbourside-tram-collapses">
   <link rel="stylesheet" href="/static/site.css">
   <script>window.dataLayer = [{{"section": "world"}}];</script>
 </head>
@@ -75,8 +64,8 @@ def news_page(headline: str, standfirst: str, body: list[str]) -> str:
       </div>
     </article>
     <aside class="related"><h2>Related stories</h2><ul>
-      <li><a href="/world/1">Ceasefire talks stall again</a></li>
-      <li><a href="/world/2">Aid convoys wait at the border</a></li>
+      <li><a href="/uk/1">Bus fares frozen for another year</a></li>
+      <li><a href="/uk/2">Harbour festival returns in June</a></li>
     </ul></aside>
   </main>
   <footer class="site-footer">
@@ -87,17 +76,17 @@ def news_page(headline: str, standfirst: str, body: list[str]) -> str:
 </html>"""
 
 
-def test_reads_the_example_article_from_a_news_page() -> None:
-    headline, standfirst, body = example_article()
+def test_reads_the_article_from_a_news_page() -> None:
+    headline, standfirst, body = partisan_article()
     article = extract_article(news_page(headline, standfirst, body), PAGE_URL)
 
     assert article.title == headline
     assert article.site_name == "Example News"
     assert article.description == standfirst
     assert article.published == "2016-12-14"
-    assert article.canonical_url == "https://news.example/world/2016/12/14/aleppo-battle-resumes"
-    assert article.og_url == "https://news.example/world/2016/12/14/aleppo-battle-resumes"
-    assert article.amp_url == "https://amp.news.example/world/2016/12/14/aleppo-battle-resumes"
+    assert article.canonical_url == "https://news.example/uk/2016/12/14/harbourside-tram-collapses"
+    assert article.og_url == "https://news.example/uk/2016/12/14/harbourside-tram-collapses"
+    assert article.amp_url == "https://amp.news.example/uk/2016/12/14/harbourside-tram-collapses"
 
     assert 0 < len(article.lead) <= LEAD_CHARS
     assert not article.lead.startswith(headline)  # the headline is the title, not the lead
@@ -108,7 +97,7 @@ def test_reads_the_example_article_from_a_news_page() -> None:
 
 
 async def test_read_article_runs_off_the_event_loop() -> None:
-    headline, standfirst, body = example_article()
+    headline, standfirst, body = partisan_article()
     # A long page, so extraction takes long enough for the loop to show it kept running.
     page = news_page(headline, standfirst, body * 200)
     ticks = 0
@@ -185,7 +174,7 @@ def test_nothing_to_read_is_empty() -> None:
 
 
 def test_oversized_input_is_capped() -> None:
-    headline, standfirst, body = example_article()
+    headline, standfirst, body = partisan_article()
     page = news_page(headline, standfirst, body * 2000)  # several MiB
     assert len(page) > 4 * 1024 * 1024
     article = extract_article(page, PAGE_URL)

@@ -162,6 +162,19 @@ def test_sources_set_applies_to_the_outlet(capsys: pytest.CaptureFixture[str], d
     assert link["matches"] == []
 
 
+@pytest.mark.parametrize("host", ["example-blog.test", "wiki.corp.internal", "news.brandnew-zz"])
+def test_sources_set_takes_any_host_name(
+    capsys: pytest.CaptureFixture[str], db: str, host: str
+) -> None:
+    """The PSL's default rule: test, intranet and unlisted TLDs are hosts like any other."""
+    code, out, err = run(capsys, "sources", "set", host, "--db", db, "--rating", "unreliable")
+    assert (code, out, err) == (0, f"{host}\n", "")
+    _, out, _ = run(capsys, "check", "--db", db, "--no-fetch", "--json", f"https://{host}/a/b")
+    assert json.loads(out)["links"][0]["source"]["domain"] == host
+    _, out, _ = run(capsys, "check", "--db", db, "--no-fetch", "--json", "https://other.test/a")
+    assert json.loads(out)["links"][0]["source"] is None
+
+
 @pytest.mark.parametrize(
     "argv",
     [

@@ -13,6 +13,7 @@ import discord
 import pytest
 from discord import app_commands
 
+from bot.checking import RepeatGuard
 from bot.client import FactBot
 from bot.config import Config, DiscordConfig, MatchingConfig, PagesConfig, RepliesConfig
 from bot.ranking import Ranker
@@ -131,8 +132,11 @@ def test_fakes_are_specced() -> None:
 
 
 async def test_link_less_message_touches_only_content(bot: FactBot) -> None:
-    # Anything beyond .content would raise AttributeError on this bare object.
-    await links_cog(bot).on_message(types.SimpleNamespace(content="no links here at all"))
+    # Anything beyond .content (its author, channel, a reply) would raise AttributeError on
+    # this bare object: the cheap path reads the text and nothing else.
+    message = types.SimpleNamespace(content="no links here at all")
+    assert await links_cog(bot).on_message(message) is None
+    assert vars(message) == {"content": "no links here at all"}
 
 
 async def test_link_less_message_is_silent(bot: FactBot) -> None:
@@ -191,6 +195,18 @@ async def test_repeat_in_same_channel_is_silent_but_not_elsewhere(
     first.reply.assert_awaited_once()
     again.reply.assert_not_awaited()
     elsewhere.reply.assert_awaited_once()
+
+
+async def test_a_repeat_is_answered_again_once_the_window_has_passed() -> None:
+    # The guard the links cog uses, on its own clock (seconds), with a 30-minute window.
+    guard = RepeatGuard(window_s=1800)
+    assert await guard.first_time(1, URL_A, now=1000.0)
+    assert not await guard.first_time(1, URL_A, now=1000.0 + 1799)  # a repeat: quiet
+    assert await guard.first_time(2, URL_A, now=1000.0 + 1799)  # another channel: answered
+    assert await guard.first_time(1, URL_A, now=1000.0 + 1801)  # the window has passed: answered
+    assert not await guard.first_time(
+        1, URL_A, now=1000.0 + 1802
+    )  # and that answer starts a new one
 
 
 async def test_outlet_note_alone_is_known(bot: FactBot, store: Store) -> None:

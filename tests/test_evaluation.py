@@ -176,16 +176,6 @@ async def test_evaluate_rejects_unknown_gold(tmp_path: Path) -> None:
         await evaluation.evaluate(claims, queries)
 
 
-async def test_clef2022_dev_meets_the_targets(shared_data: Path) -> None:
-    """The issue's targets on the real data (about 25 s)."""
-    folder = shared_data / "claimmatch" / "clef2022_task2a_en"
-    figures = await evaluation.evaluate(folder / "vclaims.jsonl", folder / "dev.jsonl")
-    assert figures["map@5"] >= 0.92
-    assert figures["reply_precision"] is not None and figures["reply_precision"] >= 0.95
-    assert figures["false_alarm_rate"] <= 0.03
-    assert figures["reply_coverage"] >= 0.4
-
-
 async def test_evaluate_on_postgresql_ranks_alike_and_leaves_nothing_behind(
     tmp_path: Path, postgres_cluster: PostgresCluster
 ) -> None:

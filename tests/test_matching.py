@@ -101,15 +101,23 @@ def _junk(rng: random.Random, size: int) -> str:
 
 
 async def test_hostile_text_never_breaks_the_fts_query(store: Store) -> None:
-    await add_claims(store, [("Cats and dogs are near the border", "NOT a real claim")])
+    ids = await add_claims(store, [("Cats and dogs are near the border", "NOT a real claim")])
     rng = random.Random(20240501)
     texts = [*HOSTILE, _junk(rng, 10_000), *(_junk(rng, rng.randint(1, 300)) for _ in range(200))]
     for text in texts:
         expr = matching.match_expression(text)
         if expr is not None:
-            await store.search_claims(expr, guild_id=None, limit=5, weights=matching.COLUMN_WEIGHTS)
-        await matching.rank_claims(store, text, guild_id=None, limit=5)
-        await matching.rank_claims(store, text, guild_id=123, limit=5)
+            hits = await store.search_claims(
+                expr, guild_id=None, limit=5, weights=matching.COLUMN_WEIGHTS
+            )
+            assert {hit[0] for hit in hits} <= set(ids)
+        for guild_id in (None, 123):
+            ranked = await matching.rank_claims(store, text, guild_id=guild_id, limit=5)
+            assert {c.claim_id for c in ranked} <= set(ids)
+            assert all(0.0 <= c.confidence <= 1.0 for c in ranked)
+    # The store still answers an honest query.
+    honest = await matching.rank_claims(store, "cats and dogs near the border", guild_id=None)
+    assert [c.claim_id for c in honest] == ids
 
 
 async def test_empty_store_ranks_nothing(store: Store) -> None:
@@ -288,5 +296,40 @@ async def test_a_small_store_does_not_reply_on_one_shared_word(store: Store) -> 
         candidates = await matching.rank_claims(store, text, guild_id=None)
         assert not matching.should_reply(candidates, matching.DEFAULT_REPLY_THRESHOLD), text
     repeated = "Viral post claims 5G towers spread the coronavirus in Wuhan; experts disagree"
+    candidates = await matching.rank_claims(store, repeated, guild_id=None)
+    assert matching.should_reply(candidates, matching.DEFAULT_REPLY_THRESHOLD)
+
+
+# A new server's notes: sixteen claims, half about vaccines, so "vaccines" weighs little and
+# "graphene" carries most of the first claim.
+SIXTEEN_CLAIMS = [
+    *("Graphene in vaccines", "COVID vaccines make people magnetic", "Vaccines alter your DNA"),
+    *("Vaccines contain microchips", "Vaccines are made from aborted fetuses"),
+    *("Vaccines cause autism", "Flu vaccines give you the flu"),
+    "Vaccines kill more people than they save",
+    "5G towers spread the coronavirus in Wuhan",
+    "The 2020 election was stolen through Dominion voting machines",
+    "Drinking bleach cures COVID-19",
+    "The moon landing was filmed in a studio",
+    "A photo shows a shark swimming on a flooded highway in Houston",
+    "Wind turbines cause cancer in nearby residents",
+    "Fluoride in tap water lowers IQ",
+    "Eating carrots improves night vision",
+]
+
+
+async def test_one_heavy_shared_word_is_not_enough_to_reply(store: Store) -> None:
+    """A text about graphene batteries is not the claim about graphene in vaccines.
+
+    With one shared term allowed, this store replied publicly to both texts (confidence 0.87).
+    """
+    await add_claims(store, [(claim, "") for claim in SIXTEEN_CLAIMS])
+    for text in (
+        "New graphene batteries charge a phone in five minutes, researchers say",
+        "Graphene batteries could power electric cars for a thousand kilometres",
+    ):
+        candidates = await matching.rank_claims(store, text, guild_id=None)
+        assert not matching.should_reply(candidates, matching.DEFAULT_REPLY_THRESHOLD), text
+    repeated = "Viral video claims there is graphene in the vaccines; chemists disagree"
     candidates = await matching.rank_claims(store, repeated, guild_id=None)
     assert matching.should_reply(candidates, matching.DEFAULT_REPLY_THRESHOLD)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import sqlite3
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import discord
 import pytest
 
+from bot import links
 from bot.checking import Checker
 from bot.cli import main
 from bot.client import FactBot
@@ -21,6 +23,7 @@ from bot.pages import PageReader
 from bot.ranking import Ranker
 from bot.services import open_services, open_store
 from bot.store import NewClaim, Source, SQLiteStore, Store
+from tests.articles import ARTICLE_CLAIMS, partisan_article
 from tests.fakes import FakeMessage, no_mentions
 from tests.servers import LocalServer
 
@@ -57,13 +60,11 @@ def config_for(server: LocalServer, *more: LocalServer, **pages: object) -> Conf
 async def reading_checker(store: Store, config: Config) -> AsyncIterator[Checker]:
     """A checker that reads pages through the real guarded fetcher."""
     client = make_client(config.fetch)
+    reader = PageReader(store, Fetcher(client, config.fetch), config.pages)
     try:
-        yield Checker(
-            store=store,
-            config=config,
-            reader=PageReader(store, Fetcher(client, config.fetch), config.pages),
-        )
+        yield Checker(store=store, config=config, reader=reader)
     finally:
+        await reader.wait_for_writes()
         await client.aclose()
 
 
@@ -290,13 +291,16 @@ async def test_factbot_check_reports_a_blocked_address(
     http_server.route("/admin", body=page("Internal"))
     db = str(tmp_path / "cli.db")
     await (await open_store(db)).close()
+    # The server's port is allowed, so only the address check stands between it and the fetch.
+    config = tmp_path / "ports.toml"
+    config.write_text(f"[fetch]\nallowed_ports = [80, 443, {http_server.port}]\n")
+    url = http_server.url("/admin").replace("127.0.0.1", "127.1")
     code = await asyncio.to_thread(
-        main,
-        ["check", "--db", db, "--json", http_server.url("/admin").replace("127.0.0.1", "127.1")],
+        main, ["check", "--db", db, "--config", str(config), "--json", url]
     )
     link = json.loads(capsys.readouterr().out)["links"][0]
     assert code == 0
-    assert link["fetch_error"] in {"blocked address", "blocked port"}
+    assert link["fetch_error"] == "blocked address"
     assert http_server.requests == []
 
 
@@ -309,28 +313,29 @@ EXAMPLE_CLAIMS = [
 ]
 
 
-def example_article_html(shared_data: Path) -> bytes:
-    """The shared example article as a news page: headline, standfirst, body, page furniture."""
-    headline, standfirst, *body = (shared_data / "example-article.txt").read_text().split("\n")
-    paragraphs = "".join(f"<p>{p}</p>" for p in body if p.strip())
+def article_html() -> bytes:
+    """The test article as a news page: headline, standfirst, body, page furniture."""
+    headline, standfirst, body = partisan_article()
+    e = html.escape
+    paragraphs = "".join(f"<p>{e(p)}</p>" for p in body)
     return (
-        f"<!doctype html><html><head><title>{headline} | Some Blog</title>"
-        f'<meta name="description" content="{standfirst}"></head><body>'
-        f"<nav>Home | Syria | Opinion</nav><article><h1>{headline}</h1>"
-        f"<p><em>{standfirst}</em></p>{paragraphs}</article>"
+        f"<!doctype html><html><head><title>{e(headline)} | Some Blog</title>"
+        f'<meta name="description" content="{e(standfirst)}"></head><body>'
+        f"<nav>Home | Lowmere | Opinion</nav><article><h1>{e(headline)}</h1>"
+        f"<p><em>{e(standfirst)}</em></p>{paragraphs}</article>"
         f"<footer>Comments are closed.</footer></body></html>"
     ).encode()
 
 
 async def test_article_on_a_mirror_site_is_matched_by_content(
-    store: Store, checker: Checker, http_server: LocalServer, shared_data: Path
+    store: Store, checker: Checker, http_server: LocalServer
 ) -> None:
     ids = [
         await claim_at(store, f"https://elsewhere.example.org/{i}", c)
-        for i, c in enumerate(EXAMPLE_CLAIMS)
+        for i, c in enumerate(ARTICLE_CLAIMS)
     ]
-    http_server.route("/mirror/2016/12/aleppo", body=example_article_html(shared_data))
-    result = await checker.check_text(http_server.url("/mirror/2016/12/aleppo"), guild_id=None)
+    http_server.route("/mirror/2026/02/tram", body=article_html())
+    result = await checker.check_text(http_server.url("/mirror/2026/02/tram"), guild_id=None)
     (link,) = result.links
     assert [(m.claim.id, m.match) for m in link.matches] == [(ids[0], "content")]
     assert link.matches[0].score >= checker.reply_threshold
@@ -425,14 +430,14 @@ async def test_on_message_recognises_a_copy(
 
 
 async def test_on_message_recognises_content(
-    fetching_bot: FactBot, http_server: LocalServer, shared_data: Path
+    fetching_bot: FactBot, http_server: LocalServer
 ) -> None:
     store = fetching_bot.services.store
-    for i, claim in enumerate(EXAMPLE_CLAIMS):
+    for i, claim in enumerate(ARTICLE_CLAIMS):
         await claim_at(store, f"https://elsewhere.example.org/{i}", claim)
-    http_server.route("/mirror/aleppo", body=example_article_html(shared_data))
-    (content,) = replied_claims(await posted(fetching_bot, http_server.url("/mirror/aleppo")))
-    assert "al-Fu'ah and Kafriya" in content
+    http_server.route("/mirror/tram", body=article_html())
+    (content,) = replied_claims(await posted(fetching_bot, http_server.url("/mirror/tram")))
+    assert "Dunmore Rail consortium 41 million pounds" in content
 
 
 async def test_on_message_uses_discords_preview_when_the_page_cannot_be_read(
@@ -481,6 +486,40 @@ async def test_articles_behind_one_consent_wall_are_not_copies_of_each_other(
     assert first.links[0].matches[0].match == "url"
     other = await checker.check_text(http_server.url("/sport/local-team-wins"), guild_id=None)
     assert other.known == ()
+
+
+async def test_a_reply_during_an_import_does_not_wait_for_the_cache_write(
+    tmp_path: Path, http_server: LocalServer
+) -> None:
+    """A long import holds the write lock; a new link is answered while it still does."""
+    http_server.route("/news/bridge", body=page("Bridge closes"))
+    path = tmp_path / "busy.db"
+    # A store that would wait a minute for the lock: a reply waiting on its cache write would
+    # hang until the importer lets go (the wait_for below fails it long before).
+    store = await SQLiteStore.open(path, busy_timeout_ms=60_000)
+    await claim_at(store, http_server.url("/news/bridge"))
+    importer = sqlite3.connect(path, isolation_level=None)
+    importer.execute("BEGIN IMMEDIATE")
+    try:
+        async with reading_checker(store, config_for(http_server)) as checker:
+            check = checker.check_text(http_server.url("/news/bridge"), guild_id=None)
+            result = await asyncio.wait_for(check, timeout=30)
+            # Answered while the importer still holds the lock, so from the page just read.
+            assert importer.in_transaction
+            again = await checker.check_text(http_server.url("/news/bridge"), guild_id=None)
+            importer.execute("ROLLBACK")  # the import ends; the write goes through
+    finally:
+        if importer.in_transaction:
+            importer.execute("ROLLBACK")
+        importer.close()
+    try:
+        assert result.links[0].matches[0].match == "url"
+        assert result.links[0].title == again.links[0].title == "Bridge closes"
+        assert http_server.paths() == ["/news/bridge"]  # the second check did not fetch again
+        cached = await store.cached_page(links.canonical_url(http_server.url("/news/bridge")))
+        assert cached is not None and cached.title == "Bridge closes"
+    finally:
+        await store.close()
 
 
 async def test_a_busy_store_does_not_silence_a_known_link(

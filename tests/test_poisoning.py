@@ -196,5 +196,6 @@ async def test_a_named_wrapper_reads_its_target_not_the_wrapper(
     key = links.canonical_url(wrapped)
     page_read: CachedPage = await checker.reader.read(wrapped, key)
     assert page_read.title == "Orchestra season"
+    await checker.reader.wait_for_writes()
     cached = await store.cached_page(key)
     assert cached is not None and cached.title == "Orchestra season"

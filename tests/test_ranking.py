@@ -8,6 +8,11 @@ from bot import matching, semantic
 from bot.ranking import Ranker, embed_missing_claims
 from bot.store import NewClaim, Store
 
+# Without the semantic extra there is nothing to rank with: skip, as tests/test_semantic.py does.
+pytestmark = pytest.mark.skipif(
+    not semantic.semantic_available(), reason="factbot[semantic] not installed"
+)
+
 
 @pytest.fixture(scope="module")
 def embedder() -> semantic.Embedder:
@@ -61,3 +66,20 @@ async def test_editing_a_claim_replaces_its_vector(
     assert await store.get_vectors(semantic.MODEL_ID, [claim.id]) == {}
     assert await embed_missing_claims(store, embedder) == 1
     assert await store.get_vectors(semantic.MODEL_ID, [claim.id]) != before
+
+
+async def test_bulk_embedding_stores_each_claim_its_own_vector(
+    store: Store, embedder: semantic.Embedder
+) -> None:
+    # Claims of many lengths, embedded in length order by two workers at once: every vector
+    # must still land on its own claim.
+    texts = [f"{CLAIMS[i % 3]} {'and more words ' * (i % 7)}claim {i}" for i in range(40)]
+    ids = [
+        (await store.add_claim(NewClaim(t, "false"), actor="t", guild_id=None)).id for t in texts
+    ]
+    assert await embed_missing_claims(store, embedder, workers=2) == len(texts)
+    stored = await store.get_vectors(semantic.MODEL_ID, ids)
+    alone = embedder.embed(texts)
+    for i, claim_id in enumerate(ids):
+        assert float(semantic.blob_to_vector(stored[claim_id]) @ alone[i]) > 0.999, texts[i]
+    assert await embed_missing_claims(store, embedder, workers=2) == 0

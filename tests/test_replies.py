@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import discord
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +17,7 @@ from bot.replies import (
     TITLE_LIMIT,
     TOTAL_LIMIT,
     clean,
+    render_answer,
     render_embeds,
     render_text,
 )
@@ -145,6 +148,75 @@ def test_markup_in_notes_is_escaped(note: str) -> None:
         if char in "[]()`|>":
             backslashes = len(description[:i]) - len(description[:i].rstrip("\\"))
             assert backslashes % 2 == 1, (description, i)
+
+
+def test_five_known_links_with_long_notes_fit_discords_total() -> None:
+    # Each embed alone fits; five at full length would make a reply Discord rejects whole.
+    sources = [
+        Source(f"https://fc{i}.example.org/{'r' * 200}", "T" * 300, "fact-check") for i in range(3)
+    ]
+    reports = tuple(
+        report(
+            f"https://news{n}.example.com/{'a' * 300}",
+            [make_claim("C" * 300, "Note. " * 700, sources=sources)],
+        )
+        for n in range(5)
+    )
+    for render in (render_embeds, render_answer):
+        embeds = render(CheckResult(reports))
+        assert len(embeds) == 5
+        assert sum(len(e) for e in embeds) <= TOTAL_LIMIT
+        assert_within_limits(embeds)
+        assert all((e.description or "").startswith("**Claim:** CCC") for e in embeds)
+
+
+def rendered_note(note: str) -> str:
+    """The note's part of a reply's description (after the claim line)."""
+    (embed,) = render_embeds(CheckResult((report("https://x.example/", [make_claim("c", note)]),)))
+    return (embed.description or "").split("\n", 1)[1]
+
+
+def odd_backslashes_before(text: str, i: int) -> bool:
+    return (len(text[:i]) - len(text[:i].rstrip("\\"))) % 2 == 1
+
+
+MARKUP_CHARACTERS = "\\*_~`|[]()<>"
+
+
+@pytest.mark.parametrize("char", list(MARKUP_CHARACTERS))
+def test_every_markup_character_in_a_note_is_escaped(char: str) -> None:
+    # Discord acts on each of these (bold, italic and underline, strike, code, spoiler, links,
+    # quotes, angle-bracket links): each must reach Discord escaped, alone or doubled.
+    note = rendered_note(f"x{char}y {char}{char}z{char}{char}")
+    positions = [i for i, c in enumerate(note) if c == char]
+    if char == "\\":  # its escapes are backslashes too: they come in pairs
+        assert note.count("\\") == 2 * 5
+        return
+    assert len(positions) == 5
+    assert all(odd_backslashes_before(note, i) for i in positions), note
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "# heading",
+        "## heading",
+        "### heading",
+        "-# subtext",
+        "- item",
+        "+ item",
+        "* item",
+        "1. first",
+        "12. twelfth",
+        "> quote",
+        ">>> quote",
+        "   - indented item",
+    ],
+)
+def test_no_note_line_starts_a_heading_list_or_quote(line: str) -> None:
+    note = rendered_note(f"first line\n{line}\nlast line")
+    (escaped,) = [n for n in note.split("\n") if n.strip() not in ("first line", "last line")]
+    assert re.match(r"\s*(?:#|-|\+|\*|>|\d+\.)", escaped) is None, escaped
 
 
 def test_outlet_only_reply() -> None:

@@ -6,7 +6,7 @@ it never learns which engine (SQLite file or PostgreSQL) runs underneath.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
@@ -99,6 +99,7 @@ class Store(Protocol):
         actor: str,
         guild_id: int | None,
         progress: Callable[[int, int], None] | None = None,
+        url_keys: MutableMapping[str, str] | None = None,
     ) -> ImportResult: ...
 
     # sources

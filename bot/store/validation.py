@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import MutableMapping
 from dataclasses import replace
 from urllib.parse import urlsplit
 
@@ -34,12 +35,22 @@ def clean_text(value: str, what: str, limit: int, *, required: bool = False) -> 
     return text
 
 
-def check_url(url: str) -> tuple[str, str]:
-    """(url as entered, canonical key); raises InvalidInput with the reason."""
+def check_url(url: str, keys: MutableMapping[str, str] | None = None) -> tuple[str, str]:
+    """(url as entered, canonical key); raises InvalidInput with the reason.
+
+    ``keys`` remembers the key of each URL (a file's URLs are keyed once, however many times
+    they appear, and the import reuses them).
+    """
+    entered = url.strip()
+    if keys is not None and entered in keys:
+        return entered, keys[entered]
     try:
-        return url.strip(), links.canonical_url(url.strip())
+        key = links.canonical_url(entered)
     except links.InvalidURL as exc:
         raise InvalidInput(f"bad URL {url[:80]!r}: {exc}") from None
+    if keys is not None:
+        keys[entered] = key
+    return entered, key
 
 
 def check_verdict(verdict: str) -> str:
@@ -73,8 +84,13 @@ def check_source(source: Source) -> Source:
     return Source(url=url, title=title or None, kind=source.kind)
 
 
-def validate_new_claim(new: NewClaim) -> NewClaim:
-    """The claim as it will be stored, or InvalidInput naming the first problem."""
+def validate_new_claim(
+    new: NewClaim, *, url_keys: MutableMapping[str, str] | None = None
+) -> NewClaim:
+    """The claim as it will be stored, or InvalidInput naming the first problem.
+
+    ``url_keys``: see :func:`check_url`.
+    """
     if len(new.urls) > MAX_URLS_PER_CLAIM:
         raise InvalidInput(f"more than {MAX_URLS_PER_CLAIM} URLs")
     if len(new.sources) > MAX_SOURCES_PER_CLAIM:
@@ -83,7 +99,7 @@ def validate_new_claim(new: NewClaim) -> NewClaim:
     # to what was stored and every re-import would look like a change.
     by_key: dict[str, str] = {}
     for url in new.urls:
-        entered, key = check_url(url)
+        entered, key = check_url(url, url_keys)
         by_key.setdefault(key, entered)
     urls = tuple(by_key.values())
     sources = tuple({s.url: s for s in (check_source(s) for s in new.sources)}.values())
