@@ -122,14 +122,14 @@ class Community(commands.Cog):
         closed = await self.store.close_covered_requests(None)
         if closed:
             await notify_answered(self.bot, closed)
-        fresh = await self.store.unlogged_requests()
+        # Taken (marked logged) before posting: of several processes sharing a store, one
+        # posts each digest; a crash in between loses a digest rather than doubling it.
+        fresh = await self.store.take_unlogged_requests()
         by_guild: dict[int, list[CheckRequest]] = {}
         for request in fresh:
             by_guild.setdefault(request.guild_id, []).append(request)
         for guild_id, requests in by_guild.items():
             await post_to_mod_log(self.bot, guild_id, [requests_digest(requests)])
-        # Posted, or a server without a mod log: either way they are not news any more.
-        await self.store.mark_requests_logged([r.id for r in fresh])
 
     # --- retention --------------------------------------------------------------------------
 

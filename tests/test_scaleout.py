@@ -105,3 +105,29 @@ async def test_the_repeat_window_is_claimed_once_a_window(postgres_url: str) -> 
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_the_mod_log_digest_of_new_requests_is_taken_by_one_process(
+    postgres_url: str,
+) -> None:
+    from bot.community import request_items
+    from bot.services import open_store
+
+    stores = [await open_store(postgres_url) for _ in range(2)]
+    try:
+        for member in range(1, 7):
+            await stores[0].file_requests(
+                111,
+                request_items(f"https://unknown.example.net/story/{member}"),
+                member_id=member,
+                channel_id=5,
+                message_id=member * 10,
+                per_hour=10,
+            )
+        taken = await asyncio.gather(*(s.take_unlogged_requests() for s in stores))
+        ids = [r.id for batch in taken for r in batch]
+        assert sorted(ids) == sorted(set(ids)) and len(ids) == 6  # each once, none lost
+        assert await stores[1].take_unlogged_requests() == []
+    finally:
+        for store in stores:
+            await store.close()

@@ -199,6 +199,27 @@ class RequestsMixin(PostgresBase):
         )
         return [_request(r) for r in rows]
 
+    async def take_unlogged_requests(self) -> list[CheckRequest]:
+        """Like :meth:`unlogged_requests`, marked logged in the same transaction: of several
+        processes polling, exactly one takes (and posts) each request."""
+        async with self._write() as db:
+            taken = await db.fetch(
+                "SELECT id FROM check_requests WHERE NOT logged AND state = 'open' "
+                "ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED"
+            )
+            ids = [r[0] for r in taken]
+            if not ids:
+                return []
+            await db.execute(
+                "UPDATE check_requests SET logged = TRUE WHERE id = ANY($1::bigint[])", ids
+            )
+            rows = await db.fetch(
+                f"SELECT {_COLUMNS} FROM check_requests r WHERE r.id = ANY($1::bigint[]) "
+                "ORDER BY r.id",
+                ids,
+            )
+        return [_request(r) for r in rows]
+
     async def mark_requests_logged(self, request_ids: Sequence[int]) -> None:
         if not request_ids:
             return

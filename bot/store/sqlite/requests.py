@@ -185,6 +185,22 @@ class RequestsMixin(SQLiteBase):
         )
         return [_request(r) for r in rows]
 
+    async def take_unlogged_requests(self) -> list[CheckRequest]:
+        """Like :meth:`unlogged_requests`, marked logged in the same transaction."""
+        async with self._write() as db:
+            async with db.execute(
+                f"SELECT {_COLUMNS} FROM check_requests r WHERE r.logged = 0 "
+                f"AND r.state = 'open' ORDER BY r.id LIMIT 500"
+            ) as cur:
+                rows = list(await cur.fetchall())
+            if rows:
+                marks = ",".join("?" * len(rows))
+                await db.execute(
+                    f"UPDATE check_requests SET logged = 1 WHERE id IN ({marks})",
+                    [r[0] for r in rows],
+                )
+        return [_request(r) for r in rows]
+
     async def mark_requests_logged(self, request_ids: Sequence[int]) -> None:
         if not request_ids:
             return
