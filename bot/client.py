@@ -101,6 +101,14 @@ class FactBot(commands.AutoShardedBot):
         if embedder is not None:
             self.start_background(self._embed_missing_claims(embedder), name="embed-claims")
 
+    def owns_guild(self, guild_id: int | None) -> bool:
+        """Whether this process runs the shard of ``guild_id`` (DMs: shard 0), so that of the
+        processes sharing a store and following its change feed, one acts for each server."""
+        if self.shard_ids is None or not self.shard_count:
+            return True
+        shard = 0 if guild_id is None else (guild_id >> 22) % self.shard_count
+        return shard in self.shard_ids
+
     def start_background(self, coro: Any, *, name: str) -> asyncio.Task[Any]:
         """A task the bot keeps a reference to (else it may be garbage-collected mid-run)."""
         task = asyncio.create_task(coro, name=name)

@@ -69,7 +69,7 @@ class Live(commands.Cog):
             bot.settings,
             bot.recorder,
             horizon_s=live.corrections_horizon_days * 86400,
-            correct=self.corrections.add,
+            correct=self.correct_here,
             backfill=self.backfill,
             mod_log=self.post_mod_log,
             answered=self.answered,
@@ -170,9 +170,16 @@ class Live(commands.Cog):
 
     # --- backfill ---------------------------------------------------------------------------
 
+    def correct_here(self, records: Sequence[ReplyRecord], claim_ids: Collection[int]) -> None:
+        # Every process sharing a store follows its change feed: the one running a server's
+        # shard edits that server's replies, backfills and posts to its mod log.
+        self.corrections.add([r for r in records if self.bot.owns_guild(r.guild_id)], claim_ids)
+
     async def backfill(self, targets: Sequence[BackfillTarget]) -> None:
         """Give messages posted before a claim gained their link the reply they would have got."""
         for target in targets:
+            if not self.bot.owns_guild(target.guild_id):
+                continue
             try:
                 await self._backfill_one(target)
             except Exception:
@@ -216,6 +223,8 @@ class Live(commands.Cog):
         settings, and claims members flagged (one packed post per server and tick)."""
         by_guild: dict[int, list[str]] = {}
         for entry in changes:
+            if not self.bot.owns_guild(entry.guild_id):
+                continue
             line = mod_log_line(entry) if entry.guild_id is not None else None
             if line is not None and entry.guild_id is not None:
                 by_guild.setdefault(entry.guild_id, []).append(line)

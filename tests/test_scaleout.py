@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,3 +133,35 @@ async def test_the_mod_log_digest_of_new_requests_is_taken_by_one_process(
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_of_processes_following_one_change_feed_the_one_running_the_shard_acts(
+    tmp_path: Path,
+) -> None:
+    from bot.store import ReplyRecord
+    from tests.test_live import make_config
+
+    # Discord puts a server on shard (id >> 22) % count; this process runs shard 0 of 2.
+    ours, theirs = 4 << 22, 5 << 22
+    config = make_config()
+    async with open_services(
+        config, db_path=str(tmp_path / "t.db"), fetch_pages=False, ranker=Ranker()
+    ) as services:
+        bot = FactBot(services, shard_ids=[0], shard_count=2)
+        await bot.setup_hook()
+        try:
+            assert bot.owns_guild(ours) and not bot.owns_guild(theirs)
+            live: Any = bot.get_cog("Live")
+            records = [
+                ReplyRecord(guild, 5, 10 + i, 11 + i, "full", (), 0.0, id=i + 1)
+                for i, guild in enumerate((ours, theirs))
+            ]
+            live.correct_here(records, [1])
+            assert len(live.corrections) == 1  # the other server's reply is the other's to edit
+        finally:
+            await bot.close()
+    alone = FactBot(services)  # no --shard-ids: every shard is this process's
+    try:
+        assert alone.owns_guild(ours) and alone.owns_guild(theirs)
+    finally:
+        await alone.close()
