@@ -127,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--queries", required=True, metavar="QUERIES.jsonl")
     ev.add_argument("--run", metavar="RUN.tsv", help="write the top 10 per query as TREC lines")
     ev.add_argument("--json", action="store_true")
+    ev.add_argument(
+        "--replies",
+        metavar="FILE",
+        help="write one JSON line a query: the claims the bot would reply with, and quotes",
+    )
     ev.set_defaults(handler=cmd_eval)
     return parser
 
@@ -384,7 +389,12 @@ async def cmd_eval(args: argparse.Namespace) -> int:
     for path in (args.claims, args.queries):
         if not Path(path).is_file():
             raise UsageError(f"{path}: no such file")
-    figures = await evaluation.evaluate(args.claims, args.queries, config=config, run_path=args.run)
+    try:
+        figures = await evaluation.evaluate(
+            args.claims, args.queries, config=config, run_path=args.run, replies_path=args.replies
+        )
+    except evaluation.EvaluationError as exc:
+        raise UsageError(str(exc)) from None
     if args.json:
         print(json.dumps(figures))
     else:

@@ -28,6 +28,7 @@ MAX_EMBEDS = 10
 # Ours: a reply stays a few lines long.
 NOTE_CHARS = 600
 CLAIM_CHARS = 300
+QUOTE_CHARS = 240
 SOURCE_TITLE_CHARS = 80
 EXTRA_CLAIMS = 2
 DESCRIPTION_RESERVE = 120
@@ -166,7 +167,7 @@ def render_embed(
         colour = COLOURS.get(top.claim.verdict, 0x80868B)
         claim = safe(top.claim.claim, CLAIM_CHARS)
         note = safe(top.claim.note, NOTE_CHARS)
-        description = f"**Claim:** {claim}" + (f"\n{note}" if note else "")
+        description = f"**Claim:** {claim}" + _quote_line(top) + (f"\n{note}" if note else "")
     else:
         assert report.source is not None
         title = trim(f"ℹ️ Outlet: {safe(report.source.rating, 200, one_line=True)}", TITLE_LIMIT)
@@ -180,7 +181,7 @@ def render_embed(
             fields.append(
                 (
                     trim(f"Also: {verdict_label(extra.claim.verdict)}", FIELD_NAME_LIMIT),
-                    safe(extra.claim.claim, 200) or "-",
+                    trim((safe(extra.claim.claim, 200) or "-") + _quote_line(extra), 500),
                 )
             )
         if report.source is not None:
@@ -214,6 +215,12 @@ def render_embed(
     return embed
 
 
+def _quote_line(match: Match) -> str:
+    """The page's own sentence that repeats the claim, on a line of its own, or nothing."""
+    quote = safe(match.quote, QUOTE_CHARS, one_line=True)
+    return f"\nThe article says: “{quote}”" if quote else ""
+
+
 def trim_lines(text: str, limit: int) -> str:
     """Whole lines up to ``limit`` characters (a masked link cut in half is broken markdown)."""
     out: list[str] = []
@@ -242,6 +249,9 @@ def render_text(result: CheckResult, *, max_sources: int = 3) -> str | None:
         lines = [f"{clean(report.url)}"]
         for match in report.matches[: 1 + EXTRA_CLAIMS]:
             lines.append(f"  {verdict_label(match.claim.verdict)}: {clean(match.claim.claim)}")
+            if match.quote:
+                quote = trim(" ".join(clean(match.quote).split()), QUOTE_CHARS)
+                lines.append(f"    The article says: “{quote}”")
             if match.claim.note:
                 lines.append(f"    {trim(clean(match.claim.note), NOTE_CHARS)}")
             for source in match.claim.sources[:max_sources]:

@@ -246,12 +246,14 @@ async def test_retired_and_other_guilds_claims_are_not_ranked(store: Store) -> N
     assert seen[0].claim_id == own.claim_ids[0]
 
 
-def test_should_reply_compares_the_first_candidate_only() -> None:
+def test_replies_are_every_passing_claim_most_confident_first_three_at_most() -> None:
     low, high = matching.Candidate(1, 9.0, 0.2), matching.Candidate(2, 3.0, 0.99)
     assert not matching.should_reply([], 0.5)
-    assert not matching.should_reply([low, high], 0.5)
-    assert matching.should_reply([high, low], 0.5)
+    assert not matching.should_reply([low], 0.5)
+    assert matching.replies([low, high], 0.5) == [high]
     assert matching.should_reply([high], 0.99)
+    passing = [matching.Candidate(i, 10.0 - i, 0.6 + i / 100) for i in range(5)]
+    assert [c.claim_id for c in matching.replies(passing, 0.5)] == [4, 3, 2]
 
 
 def test_confidence_grows_with_coverage_and_margin() -> None:
