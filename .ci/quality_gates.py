@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""CI quality gates: the README's lexical dev evaluations, each figure against its target.
+
+    .venv/bin/python .ci/quality_gates.py [DATA_DIR]     # default: ../shared/data
+
+Runs ``factbot eval --json`` with the lexical configuration (as a default install) on the
+CheckThat 2B article passages and lines and the CheckThat 2A tweets (2022, 2020), prints each
+figure against its target, and exits 0 when every target holds, 1 when one is missed, and 2
+(one line) when the data folder or one of its files is missing or an evaluation fails.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FACTBOT = ROOT / ".venv" / "bin" / "factbot"
+
+# (name, claims file, queries file, {figure: (target, "min" | "max")}), paths under DATA_DIR.
+GATES = [
+    (
+        "articlematch dev passages",
+        "articlematch/vclaims.jsonl",
+        "articlematch/dev/passages.jsonl",
+        {
+            "map@5": (0.33, "min"),
+            "passage_false_alarm_rate": (0.02, "max"),
+            "reply_precision": (0.80, "min"),
+            "reply_recall": (0.20, "min"),
+        },
+    ),
+    (
+        "articlematch dev lines",
+        "articlematch/vclaims.jsonl",
+        "articlematch/dev/lines.jsonl",
+        {"map@5": (0.36, "min")},
+    ),
+    (
+        "claimmatch 2022 dev",
+        "claimmatch/clef2022_task2a_en/vclaims.jsonl",
+        "claimmatch/clef2022_task2a_en/dev.jsonl",
+        {"map@1": (0.920, "min"), "map@5": (0.937, "min")},
+    ),
+    (
+        "claimmatch 2020 dev",
+        "claimmatch/clef2020_task2_en/vclaims.jsonl",
+        "claimmatch/clef2020_task2_en/dev.jsonl",
+        {"map@1": (0.764, "min"), "map@5": (0.810, "min")},
+    ),
+]
+
+
+def fail(message: str) -> int:
+    print(f"quality_gates: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str]) -> int:
+    data = Path(argv[1]) if len(argv) > 1 else ROOT.parent / "shared" / "data"
+    if not data.is_dir():
+        return fail(f"no data folder at {data} (give the CheckThat data folder as argument)")
+    needed = sorted({data / p for _, claims, queries, _ in GATES for p in (claims, queries)})
+    absent = [str(p) for p in needed if not p.is_file()]
+    if absent:
+        return fail(f"missing data file {absent[0]}")
+    missed = 0
+    with tempfile.TemporaryDirectory(prefix="factbot-gates-") as tmp:
+        config = Path(tmp) / "lexical.toml"
+        config.write_text('[matching]\nsemantic = "off"\n', encoding="utf-8")
+        for name, claims, queries, targets in GATES:
+            command = [
+                str(FACTBOT), "eval", "--config", str(config), "--json",
+                "--claims", str(data / claims), "--queries", str(data / queries),
+            ]  # fmt: skip
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+                return fail(f"{name}: factbot eval exited {done.returncode}: {last}")
+            figures = json.loads(done.stdout)
+            for figure, (target, kind) in targets.items():
+                value = figures.get(figure)
+                ok = value is not None and (value >= target if kind == "min" else value <= target)
+                missed += not ok
+                sign = ">=" if kind == "min" else "<="
+                print(f"{name:28} {figure:26} {value!s:>8}  {sign} {target:<6} "
+                      f"{'ok' if ok else 'MISSED'}")  # fmt: skip
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
