@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 FACTBOT = ROOT / ".venv" / "bin" / "factbot"
 
 # (name, claims file, queries file, {figure: (target, "min" | "max")}), paths under DATA_DIR.
+# Articles: issue 8's lexical targets. Tweets: no lower than the README's figures before
+# issue 8 (0.920 / 0.937 and 0.764 / 0.810 at three decimals, so the limits are half a point
+# of the last decimal below them).
 GATES = [
     (
         "articlematch dev passages",
@@ -43,13 +46,13 @@ GATES = [
         "claimmatch 2022 dev",
         "claimmatch/clef2022_task2a_en/vclaims.jsonl",
         "claimmatch/clef2022_task2a_en/dev.jsonl",
-        {"map@1": (0.920, "min"), "map@5": (0.937, "min")},
+        {"map@1": (0.9195, "min"), "map@5": (0.9365, "min")},
     ),
     (
         "claimmatch 2020 dev",
         "claimmatch/clef2020_task2_en/vclaims.jsonl",
         "claimmatch/clef2020_task2_en/dev.jsonl",
-        {"map@1": (0.764, "min"), "map@5": (0.810, "min")},
+        {"map@1": (0.7635, "min"), "map@5": (0.8095, "min")},
     ),
 ]
 

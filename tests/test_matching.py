@@ -265,10 +265,12 @@ def test_confidence_grows_with_coverage_and_margin() -> None:
     assert matching.confidence(1.0, 0.05) < matching.DEFAULT_REPLY_THRESHOLD
 
 
-def test_margins_skip_twins() -> None:
-    a, b = frozenset({"x", "y"}), frozenset({"z"})
-    assert matching.margins([10.0, 10.0, 5.0], [a, a, b]) == [0.5, 0.5, -1.0]
-    assert matching.margins([10.0], [a]) == [1.0]
+async def test_a_claim_imported_twice_is_not_its_own_rival(store: Store) -> None:
+    twice = "Scientists found that eating chocolate every day helps you lose weight."
+    await add_claims(store, [(twice, ""), (twice, ""), *CLAIMS])
+    text = "Eating chocolate every day helps you lose weight, scientists found!"
+    candidates = await matching.rank_claims(store, text, guild_id=None, limit=5)
+    assert all(c.confidence >= matching.DEFAULT_REPLY_THRESHOLD for c in candidates[:2])
 
 
 async def test_a_small_store_does_not_reply_on_one_shared_word(store: Store) -> None:
