@@ -372,10 +372,13 @@ async def evaluate(
         finally:
             await store.close()
 
-    if run_path is not None:
-        Path(run_path).write_text("".join(line + "\n" for line in run_lines), encoding="utf-8")
-    if replies_path is not None:
-        Path(replies_path).write_text("".join(line + "\n" for line in reply_lines), "utf-8")
+    for path, lines in ((run_path, run_lines), (replies_path, reply_lines)):
+        if path is None:
+            continue
+        try:
+            Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        except OSError as exc:
+            raise EvaluationError(f"{path}: cannot write ({exc.strerror})") from None
     figures: dict[str, Any] = {
         "queries": len(queries),
         "queries_with_gold": len(runs),

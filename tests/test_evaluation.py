@@ -229,3 +229,19 @@ def test_a_bad_query_file_is_one_line_and_exit_2(
     assert code == 2
     assert captured.out == ""
     assert len(captured.err.strip().splitlines()) == 1 and "q.jsonl:1" in captured.err
+
+
+def test_an_unwritable_replies_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    claims = _write_jsonl(tmp_path / "vclaims.jsonl", CLAIMS)
+    queries = _write_jsonl(tmp_path / "queries.jsonl", QUERIES)
+    target = tmp_path / "no-such-folder" / "replies.jsonl"
+    code = main(
+        ["eval", "--claims", str(claims), "--queries", str(queries), "--replies", str(target)]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "cannot write" in err
