@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import scenarios, synthetic  # noqa: E402
+from benchmarks import live, scenarios, synthetic  # noqa: E402
 from benchmarks.scenarios import log  # noqa: E402
 from bot.evaluation import percentile  # noqa: E402
 
@@ -44,6 +44,8 @@ FULL: dict[str, Any] = {
     "import_records": 20_000,
     "map_queries": None,  # all dev queries
     "map_claims": None,  # all verified claims
+    "audit_rows": 1_000_000,
+    "polls": 2000,
 }
 QUICK: dict[str, Any] = {
     **FULL,
@@ -56,6 +58,8 @@ QUICK: dict[str, Any] = {
     "import_records": 1_000,
     "map_queries": 40,
     "map_claims": 2_000,
+    "audit_rows": 20_000,
+    "polls": 500,
 }
 CLEF_2022 = synthetic.CLAIMMATCH / "clef2022_task2a_en"
 
@@ -73,6 +77,10 @@ TARGETS: dict[str, tuple[float, str]] = {
     "import_records_per_s": (5_000, "min"),
     "rss_mb": (150, "max"),
     "startup_s": (1, "max"),
+    "change_poll_ms": (1, "max"),
+    "change_poll_p99_ms": (1, "max"),
+    "reply_record_ms": (1, "max"),
+    "reply_record_p99_ms": (1, "max"),
 }
 
 
@@ -80,13 +88,19 @@ def size_label(claims: int) -> str:
     return f"{claims // 1000}k" if claims % 1000 == 0 else str(claims)
 
 
-async def store_scenarios(sizes: dict[str, Any], tmp: Path, figures: dict[str, Any]) -> Any:
-    """Lookups and content matching at each size, bm25s, MAP@5. Returns the built store's data."""
+async def store_scenarios(
+    sizes: dict[str, Any], tmp: Path, figures: dict[str, Any], stores: dict[str, str] | None = None
+) -> Any:
+    """Lookups and content matching at each size, bm25s, MAP@5. Returns the built store's data.
+
+    ``stores``: PostgreSQL schemas ({"bench": url, "clef": url}) instead of SQLite files; then
+    bm25s (which does not depend on the engine) is left out.
+    """
     from bot.services import open_store
 
     vocab = synthetic.load_vocabulary()
     gen = synthetic.Generator(vocab)
-    data = scenarios.StoreData(path=tmp / "bench.db")
+    data = scenarios.StoreData(path=stores["bench"] if stores else tmp / "bench.db")
     misses = scenarios.miss_keys(gen, sizes["lookups"] // 2)
     articles: list[str] = []
     for claims in sizes["claims"]:
@@ -119,7 +133,8 @@ async def store_scenarios(sizes: dict[str, Any], tmp: Path, figures: dict[str, A
         finally:
             await store.close()
         for name in ("p50_us", "p99_us", "hit_p50_us", "miss_p50_us", "raw_p50_us", "raw_ratio"):
-            figures[f"url_lookup_{name}_{label}"] = round(lookups[name], 2)
+            value = lookups[name]
+            figures[f"url_lookup_{name}_{label}"] = None if value is None else round(value, 2)
         figures[f"content_match_p50_ms_{label}"] = round(percentile(content_ms, 50), 3)
         figures[f"content_match_p99_ms_{label}"] = round(percentile(content_ms, 99), 3)
         figures[f"article_match_p50_ms_{label}"] = round(percentile(page_ms, 50), 3)
@@ -141,6 +156,16 @@ async def store_scenarios(sizes: dict[str, Any], tmp: Path, figures: dict[str, A
         footprint(data, tmp, work, figures, label)
     figures["build_import_claims_per_s"] = round(data.imported / data.import_s)
     figures["build_bulk_urls_s"] = round(data.raw_s, 1)
+
+    if stores:
+        log("MAP@5 on clef2022_task2a_en dev (factbot rank_claims)")
+        scores = await scenarios.clef_map(
+            stores["clef"], CLEF_2022, sizes["map_queries"], sizes["map_claims"], bm25s=False
+        )
+        figures["map5_factbot"] = round(scores["factbot"], 4)
+        figures["map5_queries"] = scores["queries"]
+        figures["map5_claims"] = scores["claims"]
+        return data, gen
 
     log(f"bm25s over the same {data.claims} claims")
     index = scenarios.Bm25sIndex(data.texts)
@@ -294,6 +319,8 @@ HEADLINE = (
     "import_records_per_s",
     "rss_mb",
     "startup_s",
+    "change_poll_ms",
+    "reply_record_ms",
 )
 
 
@@ -325,11 +352,90 @@ def table(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+async def _schemas(base: str, names: tuple[str, ...]) -> dict[str, str]:
+    """A new schema per name in ``base``'s database; their URLs."""
+    import secrets
+    from urllib.parse import urlencode, urlsplit, urlunsplit
+
+    import asyncpg
+
+    conn = await asyncpg.connect(base)
+    try:
+        urls = {}
+        for name in names:
+            schema = f"factbot_bench_{name}_{secrets.token_hex(4)}"
+            await conn.execute(f"CREATE SCHEMA {schema}")
+            parts = urlsplit(base)
+            query = f"{parts.query}&" if parts.query else ""
+            query += urlencode({"search_path": schema})
+            urls[name] = urlunsplit(parts._replace(query=query))
+        return urls
+    finally:
+        await conn.close()
+
+
+async def _drop_schemas(base: str, urls: dict[str, str]) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    import asyncpg
+
+    conn = await asyncpg.connect(base)
+    try:
+        for url in urls.values():
+            schema = parse_qs(urlsplit(url).query)["search_path"][-1]
+            await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    finally:
+        await conn.close()
+
+
+def postgres_main(base: str, sizes: dict[str, Any], *, as_json: bool) -> int:
+    """The store and on_message scenarios on PostgreSQL, in schemas dropped at the end."""
+    started = time.perf_counter()
+    load_at_start = os.getloadavg()[0]
+    figures: dict[str, Any] = {
+        "store": "postgresql",
+        "quick": sizes is QUICK,
+        "sizes": {
+            "claims": list(sizes["claims"]),
+            "urls": [n * sizes["urls_per_claim"] for n in sizes["claims"]],
+            "lookups": sizes["lookups"],
+            "articles": sizes["articles"],
+        },
+    }
+    stores = asyncio.run(_schemas(base, ("bench", "clef")))
+    try:
+        with tempfile.TemporaryDirectory(prefix="factbot-bench-") as name:
+            data, gen = asyncio.run(store_scenarios(sizes, Path(name), figures, stores))
+            asyncio.run(bot_scenarios(sizes, data, gen, figures))
+    finally:
+        asyncio.run(_drop_schemas(base, stores))
+    figures["elapsed_s"] = round(time.perf_counter() - started, 1)
+    figures["load_avg_1m"] = [round(load_at_start, 2), round(os.getloadavg()[0], 2)]
+    figures["cpus"] = os.cpu_count()
+    figures = ordered(figures)
+    if not as_json:
+        print(table(figures))
+    print(json.dumps(figures))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
+    parser.add_argument(
+        "--live-only", action="store_true", help="only the change feed and reply recording"
+    )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="measure PostgreSQL: temporary schemas in this postgresql:// database (the store, "
+        "content, MAP@5 and on_message figures; the SQLite-only raw, live and import ones are "
+        "left out)",
+    )
     args = parser.parse_args(argv)
+    if args.store is not None:
+        return postgres_main(args.store, QUICK if args.quick else FULL, as_json=args.json)
     sizes = QUICK if args.quick else FULL
     started = time.perf_counter()
     load_at_start = os.getloadavg()[0]
@@ -345,6 +451,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="factbot-bench-") as name:
         tmp = Path(name)
+        asyncio.run(live.live_scenarios(sizes, tmp, figures))
+        if args.live_only:
+            figures = ordered(figures)
+            print(table(figures) if not args.json else "")
+            print(json.dumps(figures))
+            return 0
         data, gen = asyncio.run(store_scenarios(sizes, tmp, figures))
         asyncio.run(bot_scenarios(sizes, data, gen, figures))
         log(f"factbot import of {sizes['import_records']} ClaimReview records")

@@ -310,14 +310,16 @@ def _hosts(url: str) -> list[str]:
 def _page_keys(page: CachedPage, key: str) -> list[str]:
     """Canonical keys of a page's other addresses (final URL, rel=canonical, og:url).
 
-    A page's own claim to be another address counts only on its own site: a stranger's page
-    saying it is a checked article elsewhere would otherwise borrow that article's verdict.
+    Each counts only on the page's own site: a stranger's page (or a redirect on the stranger's
+    site) naming a checked article elsewhere would otherwise borrow that article's verdict. A
+    link shortener's whole job is to send visitors to another site, so its final URL counts.
     """
-    candidates = [page.final_url]
-    if page.final_url:
-        candidates += [
-            u for u in (page.canonical_url, page.og_url) if u and links.same_site(u, page.final_url)
-        ]
+    final = page.final_url
+    if not final or not (links.same_site(final, key) or links.is_shortener(key)):
+        return []
+    candidates = [final] + [
+        u for u in (page.canonical_url, page.og_url) if u and links.same_site(u, final)
+    ]
     keys: list[str] = []
     for url in candidates:
         other = links.canonical_url_or_none(url)

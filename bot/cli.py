@@ -10,6 +10,8 @@ import getpass
 import json
 import logging
 import os
+import re
+import stat
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bot import claimreview, links
+from bot import settings as settings_model
 from bot.checking import CheckResult
 from bot.config import Config, ConfigError, load_config
 from bot.progress import show_progress
@@ -29,6 +32,7 @@ from bot.store import (
     Source,
     Store,
     StoreError,
+    is_postgres_url,
     validate_new_claim,
     validate_source_note,
 )
@@ -41,26 +45,71 @@ class UsageError(Exception):
     """Bad input from the command line: printed as one line, exit status 2."""
 
 
+# C0/C1 controls (escape sequences: clear screen, retitle, OSC-8 links) and bidi/zero-width
+# characters (text that reads differently from what it is) never reach the operator's terminal.
+_TERMINAL_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+
+
+def terminal_text(text: str, *, one_line: bool = True) -> str:
+    """``text`` fit for a terminal: without controls and bidi; on one line unless told."""
+    if one_line:
+        text = " ".join(text.replace("\t", " ").splitlines())
+    else:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _TERMINAL_UNSAFE.sub("", text)
+
+
+def _escape_for_terminal(json_text: str) -> str:
+    # Inside JSON these can only be in strings, where a \u escape is the same character.
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        # One line, as scripts expect; `factbot CMD --help` has the usage.
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        # One line, as scripts expect; `factbot CMD --help` has the usage. argparse quotes
+        # some arguments raw ("unrecognized arguments: ..."), newlines and escapes included.
+        self.exit(2, f"{self.prog}: error: {terminal_text(message)}\n")
+
+
+# ASCII digits only: int() also reads " 5 ", "1_000" and "٥" (Arabic-Indic five).
+_GUILD_ID_RE = re.compile(r"[0-9]{1,19}")
+MAX_GUILD_ID = 2**63 - 1  # SQLite's INTEGER; Discord's ids are far below
 
 
 def _guild(value: str) -> int:
+    """``--guild``: a Discord server id; the one parser every subcommand uses."""
+    if not _GUILD_ID_RE.fullmatch(value) or not 0 < int(value) <= MAX_GUILD_ID:
+        raise argparse.ArgumentTypeError(f"not a server id: {terminal_text(value)[:40]!r}")
+    return int(value)
+
+
+def _claim_id(value: str) -> int:
     try:
-        guild = int(value)
+        claim_id = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a server id: {value!r}") from None
-    if guild <= 0:
-        raise argparse.ArgumentTypeError(f"not a server id: {value!r}")
-    return guild
+        raise argparse.ArgumentTypeError(f"not a claim id: {value!r}") from None
+    if claim_id <= 0:
+        raise argparse.ArgumentTypeError(f"not a claim id: {value!r}")
+    return claim_id
+
+
+def _channel(value: str) -> int:
+    try:
+        return settings_model.parse_id(value, "channel id")
+    except settings_model.SettingError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--config", metavar="PATH", help="TOML config file (default: none)")
-    common.add_argument("--db", metavar="PATH", help="SQLite store (default: [store] path)")
+    common.add_argument(
+        "--db",
+        metavar="PATH",
+        help="SQLite file or postgresql:// URL (default: [store] url, else [store] path)",
+    )
     scoped = _Parser(add_help=False)
     scoped.add_argument(
         "--guild", type=_guild, metavar="ID", help="a server's own scope (default: global)"
@@ -99,6 +148,51 @@ def build_parser() -> argparse.ArgumentParser:
     lst = claims_sub.add_parser("list", parents=[common, scoped], help="list active claims")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(handler=cmd_claims_list)
+    edit = claims_sub.add_parser("edit", parents=[common, scoped], help="change a claim")
+    edit.add_argument("claim_id", type=_claim_id, metavar="ID")
+    edit.add_argument("--verdict", help=f"one of: {', '.join(VERDICTS)}")
+    edit.add_argument("--note", help="what fact-checkers found")
+    edit.add_argument("--claim", help="the claim as stated")
+    edit.set_defaults(handler=cmd_claims_edit)
+    retire = claims_sub.add_parser("retire", parents=[common, scoped], help="stop matching a claim")
+    retire.add_argument("claim_id", type=_claim_id, metavar="ID")
+    retire.set_defaults(handler=cmd_claims_retire)
+    link = claims_sub.add_parser("link", parents=[common, scoped], help="attach a URL to a claim")
+    link.add_argument("claim_id", type=_claim_id, metavar="ID")
+    link.add_argument("url", metavar="URL")
+    link.set_defaults(handler=cmd_claims_link)
+    cshow = claims_sub.add_parser(
+        "show", parents=[common, scoped], help="print a claim with its helpfulness tally"
+    )
+    cshow.add_argument("claim_id", type=_claim_id, metavar="ID")
+    cshow.add_argument("--json", action="store_true")
+    cshow.set_defaults(handler=cmd_claims_show)
+
+    requests = sub.add_parser("requests", help="members' fact-check requests")
+    requests_sub = requests.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    rlist = requests_sub.add_parser("list", parents=[common], help="a server's open requests")
+    rlist.add_argument("--guild", type=_guild, metavar="ID", required=True, help="the server")
+    rlist.add_argument("--json", action="store_true")
+    rlist.set_defaults(handler=cmd_requests_list)
+
+    forget = sub.add_parser(
+        "forget", parents=[common], help="delete every row of a server now (global claims stay)"
+    )
+    forget.add_argument("--guild", type=_guild, metavar="ID", required=True, help="the server")
+    forget.set_defaults(handler=cmd_forget)
+
+    settings = sub.add_parser("settings", help="a server's settings (what /settings changes)")
+    settings_sub = settings.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    in_server = _Parser(add_help=False)
+    in_server.add_argument("--guild", type=_guild, metavar="ID", required=True, help="the server")
+    in_server.add_argument("--channel", type=_channel, metavar="ID", help="one channel's overrides")
+    show = settings_sub.add_parser("show", parents=[common, in_server], help="print the settings")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_settings_show)
+    sset_ = settings_sub.add_parser("set", parents=[common, in_server], help="change one setting")
+    sset_.add_argument("key", metavar="KEY", help=", ".join(settings_model.GUILD_KEYS))
+    sset_.add_argument("value", metavar="VALUE", help="ids comma-separated; all, none, default")
+    sset_.set_defaults(handler=cmd_settings_set)
 
     sources = sub.add_parser("sources", help="notes on outlets (domains)")
     sources_sub = sources.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -126,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--claims", required=True, metavar="VCLAIMS.jsonl")
     ev.add_argument("--queries", required=True, metavar="QUERIES.jsonl")
     ev.add_argument("--run", metavar="RUN.tsv", help="write the top 10 per query as TREC lines")
+    ev.add_argument(
+        "--db",
+        metavar="URL",
+        help="evaluate on PostgreSQL: a temporary schema in this database (default: SQLite)",
+    )
     ev.add_argument("--json", action="store_true")
     ev.add_argument(
         "--replies",
@@ -141,7 +240,14 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _db(args: argparse.Namespace, config: Config) -> str:
-    return str(args.db or config.store.path)
+    db = config.store.target if args.db is None else args.db
+    if is_postgres_url(db):
+        return db
+    if not db.strip():
+        raise UsageError("--db: empty path")
+    if Path(db).is_dir():
+        raise UsageError(f"--db {db}: is a folder, not a file")
+    return db
 
 
 def _actor() -> str:
@@ -152,7 +258,7 @@ def _actor() -> str:
 
 
 def _print_json(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2))
+    print(_escape_for_terminal(json.dumps(data, ensure_ascii=False, indent=2)))
 
 
 # --- check -----------------------------------------------------------------------------------
@@ -192,7 +298,7 @@ async def cmd_check(args: argparse.Namespace) -> int:
 
 async def _check(args: argparse.Namespace, config: Config, db: str, *, fetch: bool) -> int:
     _require_existing_db(db)
-    async with open_services(config, db_path=db, fetch_pages=fetch) as services:
+    async with open_services(config, db_path=db, fetch_pages=fetch, create=False) as services:
         result = await services.checker.check_text(args.text, guild_id=args.guild)
     reply = render_text(result, max_sources=config.replies.max_sources)
     if args.json:
@@ -200,12 +306,13 @@ async def _check(args: argparse.Namespace, config: Config, db: str, *, fetch: bo
     elif reply is None:
         print("(no reply: nothing known about these links)", file=sys.stderr)
     else:
-        print(reply)
+        print(terminal_text(reply, one_line=False))
     return 0
 
 
 def _require_existing_db(db: str) -> None:
-    if not Path(db).exists():
+    # A PostgreSQL store that is not there is refused by the engine (create=False).
+    if not is_postgres_url(db) and not Path(db).exists():
         raise UsageError(f"no store at {db} (import claims first, or use --db PATH or --demo)")
 
 
@@ -217,7 +324,7 @@ async def _opened_store(
     db = _db(args, config)
     if must_exist:
         _require_existing_db(db)
-    store = await open_store(db)
+    store = await open_store(db, create=not must_exist)
     try:
         yield store
     finally:
@@ -272,7 +379,162 @@ async def cmd_claims_list(args: argparse.Namespace) -> int:
     else:
         for c in claims:
             scope = "global" if c.guild_id is None else f"server {c.guild_id}"
-            print(f"#{c.id}\t{c.verdict}\t{scope}\t{c.claim}")
+            fields = (f"#{c.id}", c.verdict, scope, c.claim)
+            print("\t".join(terminal_text(field) for field in fields))
+    return 0
+
+
+async def cmd_claims_edit(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if args.verdict is None and args.note is None and args.claim is None:
+        raise UsageError("nothing to change: give --verdict, --note or --claim")
+    verdict = None
+    if args.verdict is not None:
+        try:
+            verdict = parse_verdict(args.verdict)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    async with _opened_store(args, config) as store:
+        claim = await store.edit_claim(
+            args.claim_id,
+            actor=_actor(),
+            guild_id=args.guild,
+            claim=args.claim,
+            verdict=verdict,
+            note=args.note,
+        )
+    print(claim.id)
+    return 0
+
+
+async def cmd_claims_retire(args: argparse.Namespace) -> int:
+    config = _config(args)
+    async with _opened_store(args, config) as store:
+        claim = await store.set_active(args.claim_id, False, actor=_actor(), guild_id=args.guild)
+    print(claim.id)
+    return 0
+
+
+async def cmd_claims_link(args: argparse.Namespace) -> int:
+    config = _config(args)
+    try:
+        links.canonical_url(args.url)
+    except links.InvalidURL as exc:
+        raise UsageError(f"bad URL {args.url[:80]!r}: {exc}") from None
+    async with _opened_store(args, config) as store:
+        claim = await store.link_url(args.claim_id, args.url, actor=_actor(), guild_id=args.guild)
+    print(claim.id)
+    return 0
+
+
+async def cmd_claims_show(args: argparse.Namespace) -> int:
+    config = _config(args)
+    async with _opened_store(args, config) as store:
+        claim = await store.get_claim(args.claim_id, guild_id=args.guild)
+        tally = await store.vote_tally(claim.id, guild_id=args.guild)
+    if args.json:
+        data = claim.snapshot()
+        data["votes"] = {
+            "scope": "all servers" if args.guild is None else args.guild,
+            "helpful": tally.helpful,
+            "not_helpful": tally.not_helpful,
+            "not_helpful_members": tally.not_helpful_members,
+        }
+        _print_json(data)
+        return 0
+    scope = "global" if claim.guild_id is None else f"server {claim.guild_id}"
+    state = "active" if claim.active else "retired"
+    print("\t".join(terminal_text(f) for f in (f"#{claim.id}", claim.verdict, scope, state)))
+    print(terminal_text(claim.claim))
+    if claim.note:
+        print(terminal_text(f"note: {claim.note}"))
+    for url in claim.urls:
+        print(terminal_text(f"url: {url}"))
+    for source in claim.sources:
+        print(terminal_text(f"source ({source.kind}): {source.url} {source.title or ''}".rstrip()))
+    where = "all servers" if args.guild is None else f"server {args.guild}"
+    print(f"votes ({where}): {tally.helpful} helpful, {tally.not_helpful} not helpful")
+    return 0
+
+
+# --- requests and retention ------------------------------------------------------------------
+
+
+async def cmd_requests_list(args: argparse.Namespace) -> int:
+    config = _config(args)
+    async with _opened_store(args, config) as store:
+        requests = await store.open_requests(args.guild)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "request_id": r.id,
+                    "kind": r.kind,
+                    "key": r.key,
+                    "url": r.url,
+                    "count": r.count,
+                    "asked_at": r.asked_at,
+                    "channel_id": r.channel_id,
+                    "message_id": r.message_id,
+                }
+                for r in requests
+            ]
+        )
+    else:
+        for r in requests:
+            print("\t".join(terminal_text(str(f)) for f in (f"#{r.id}", r.count, r.kind, r.key)))
+    return 0
+
+
+async def cmd_forget(args: argparse.Namespace) -> int:
+    config = _config(args)
+    async with _opened_store(args, config) as store:
+        deleted = await store.forget_guild(args.guild, actor=_actor())
+    for kind, count in deleted.items():
+        print(f"{kind}\t{count}")
+    return 0
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+async def cmd_settings_show(args: argparse.Namespace) -> int:
+    from bot import matching
+    from bot.live import defaults_from
+
+    config = _config(args)
+    async with _opened_store(args, config) as store:
+        rows = await store.setting_rows(args.guild)
+    current = settings_model.resolve(
+        ((r.channel_id, r.key, r.value) for r in rows), defaults_from(config)
+    )
+    threshold = config.matching.reply_threshold
+    default_threshold = matching.DEFAULT_REPLY_THRESHOLD if threshold is None else threshold
+    if args.json:
+        _print_json(
+            settings_model.settings_json(
+                current, channel_id=args.channel, default_threshold=default_threshold
+            )
+        )
+    else:
+        for key, text in settings_model.settings_lines(
+            current, channel_id=args.channel, default_threshold=default_threshold
+        ):
+            print(f"{key}\t{text}")
+    return 0
+
+
+async def cmd_settings_set(args: argparse.Namespace) -> int:
+    config = _config(args)
+    # Parsed before the store is opened: a typo changes nothing and creates nothing.
+    try:
+        value = settings_model.parse_value(args.key, args.value, channel=args.channel is not None)
+    except settings_model.SettingError as exc:
+        raise UsageError(str(exc)) from None
+    async with _opened_store(args, config, must_exist=False) as store:
+        await store.set_setting(
+            args.guild, args.key, value, actor=_actor(), channel_id=args.channel
+        )
     return 0
 
 
@@ -307,7 +569,8 @@ async def cmd_sources_list(args: argparse.Namespace) -> int:
         notes = await store.list_source_notes(guild_id=args.guild)
     for note in notes:
         scope = "global" if note.guild_id is None else f"server {note.guild_id}"
-        print(f"{note.domain}\t{note.rating}\t{scope}\t{note.note}")
+        fields = (note.domain, note.rating, scope, note.note)
+        print("\t".join(terminal_text(field) for field in fields))
     return 0
 
 
@@ -321,7 +584,7 @@ async def cmd_import(args: argparse.Namespace) -> int:
     except claimreview.ImportFileError as exc:
         raise UsageError(str(exc)) from None
     for error in parsed.errors[:50]:
-        print(f"{args.file}: {error} (skipped)", file=sys.stderr)
+        print(terminal_text(f"{args.file}: {error} (skipped)"), file=sys.stderr)
     if len(parsed.errors) > 50:
         print(f"{args.file}: {len(parsed.errors) - 50} more bad records skipped", file=sys.stderr)
     if not parsed.records:
@@ -348,32 +611,70 @@ async def cmd_import(args: argparse.Namespace) -> int:
 
 async def cmd_export(args: argparse.Namespace) -> int:
     config = _config(args)
+    db = _db(args, config)
+    if args.output and _same_file(args.output, db):
+        raise UsageError(f"-o {args.output}: that is the store itself")
     async with _opened_store(args, config) as store:
         claims = await store.list_claims(guild_id=args.guild, include_global=False)
     text = json.dumps(claimreview.export_document(claims), ensure_ascii=False, indent=2) + "\n"
+    text = _escape_for_terminal(text)
     if args.output:
-        _write_atomically(Path(args.output), text)
+        _write_output(args.output, text)
     else:
         sys.stdout.write(text)
     return 0
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write all or nothing: a failed export never leaves half a file behind."""
+def _same_file(path: str, other: str) -> bool:
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+        return os.path.samefile(path, other)
+    except OSError:
+        return False
+
+
+def _write_output(target: str, text: str) -> None:
+    """Write ``text`` to ``target`` all or nothing, without replacing what is there by surprise.
+
+    A symlink is written through (its target is replaced, not the link); a character device or
+    a FIFO (``/dev/stdout``, a named pipe) is written to as it is; a regular file is replaced
+    by a temporary file renamed over it, so a failed export never leaves half a file.
+    """
+    path = Path(os.path.realpath(target))
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
     except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+        try:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+        return
+    if mode is not None and not stat.S_ISREG(mode):
+        raise UsageError(f"cannot write {target}: not a regular file")
+    _write_atomically(path, text, shown=target)
+
+
+def _write_atomically(path: Path, text: str, *, shown: str) -> None:
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(f"cannot write {shown}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is for the temporary name only
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot write {shown}: {exc.strerror}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -389,9 +690,16 @@ async def cmd_eval(args: argparse.Namespace) -> int:
     for path in (args.claims, args.queries):
         if not Path(path).is_file():
             raise UsageError(f"{path}: no such file")
+    if args.db is not None and not is_postgres_url(args.db):
+        raise UsageError("eval --db: a postgresql:// URL (the SQLite store is a temporary file)")
     try:
         figures = await evaluation.evaluate(
-            args.claims, args.queries, config=config, run_path=args.run, replies_path=args.replies
+            args.claims,
+            args.queries,
+            config=config,
+            run_path=args.run,
+            replies_path=args.replies,
+            store_base=args.db,
         )
     except evaluation.EvaluationError as exc:
         raise UsageError(str(exc)) from None
@@ -414,14 +722,44 @@ async def cmd_run(args: argparse.Namespace) -> int:
         )
     from bot.client import run_bot
 
-    await run_bot(config, db_path=args.db)
+    await run_bot(config, db_path=_db(args, config))
     return 0
 
 
 # --- entry point -----------------------------------------------------------------------------
 
 
+def _not_utf8(argv: Sequence[str]) -> int | None:
+    """Position (1-based) of the first argument that was not valid UTF-8, if any."""
+    for position, arg in enumerate(argv, start=1):
+        # Python hands undecodable bytes over as lone surrogates (surrogateescape).
+        if any("\ud800" <= ch <= "\udfff" for ch in arg):
+            return position
+    return None
+
+
+def _error(message: str) -> int:
+    """The one error path: one line on stderr, exit status 2."""
+    print(f"factbot: error: {terminal_text(message)}", file=sys.stderr)
+    return 2
+
+
+def _silence_stdout() -> None:
+    # What could not be written stays in stdout's buffer, and the interpreter would try again
+    # (and print a second error) at exit.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (tests capture it): nothing is left to flush
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    bad = _not_utf8(argv)
+    if bad is not None:
+        return _error(f"argument {bad} is not valid UTF-8 text")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -431,14 +769,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        return asyncio.run(args.handler(args))
+        code = asyncio.run(args.handler(args))
+        sys.stdout.flush()  # a full disk or a closed pipe is this command's error, not exit's
+        return int(code)
     except ConfigError as exc:
-        print(f"factbot: error: config: {'; '.join(exc.problems)}", file=sys.stderr)
+        return _error(f"config: {'; '.join(exc.problems)}")
     except (UsageError, StoreError) as exc:
-        print(f"factbot: error: {exc}", file=sys.stderr)
+        return _error(str(exc))
     except KeyboardInterrupt:
         return 130
-    return 2
+    except OSError as exc:
+        _silence_stdout()
+        if exc.filename:
+            return _error(f"{exc.filename}: {exc.strerror or exc}")
+        return _error(f"cannot write output: {exc.strerror or exc}")
+    except Exception as exc:
+        # Whatever slipped through is still one line for scripts (the traceback: DEBUG log).
+        log.debug("unexpected error", exc_info=True)
+        return _error(f"unexpected {type(exc).__name__}: {exc}")
 
 
 if __name__ == "__main__":

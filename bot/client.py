@@ -15,7 +15,9 @@ import discord
 from discord.ext import commands
 
 from bot.article import read_article
+from bot.checking import RepeatGuard
 from bot.config import Config
+from bot.live import Recorder, SettingsBook, defaults_from
 from bot.services import Services, open_services
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,9 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.claims",
     "cogs.sources",
     "cogs.admin",
+    "cogs.settings",
+    "cogs.live",
+    "cogs.community",
 )
 
 INTENTS_HELP = (
@@ -60,6 +65,12 @@ class FactBot(commands.Bot):
             **options,
         )
         self.services = services
+        # Shared by the live path and backfill: the same link in a channel is answered once a
+        # window, a server's settings are read once until they change, replies are recorded.
+        config = services.config
+        self.repeat_guard = RepeatGuard(window_s=config.replies.repeat_window_minutes * 60)
+        self.settings = SettingsBook(services.store, defaults_from(config))
+        self.recorder = Recorder(services.store)
         self._background: set[asyncio.Task[Any]] = set()
 
     async def setup_hook(self) -> None:

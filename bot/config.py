@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.fetch import FetchConfig
+from bot.store.targets import is_postgres_url
 
 DEFAULT_DB_PATH = "factbot.db"
 
@@ -37,6 +38,13 @@ class DiscordConfig:
 @dataclass(frozen=True)
 class StoreConfig:
     path: str = DEFAULT_DB_PATH
+    # A PostgreSQL URL may carry a password: never in a repr (and so never in a log line).
+    url: str | None = field(default=None, repr=False)
+
+    @property
+    def target(self) -> str:
+        """Where the store is: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.url if self.url is not None else self.path
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,28 @@ class RepliesConfig:
     repeat_window_minutes: float = 30.0
     max_links_per_message: int = 5
     max_sources: int = 3
+    # A server's defaults until its /settings say otherwise (bot.settings).
+    style: str = "full"
+    backfill_hours: float = 24.0
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """Following the store while the bot runs: the change feed and corrections (issue 10)."""
+
+    poll_seconds: float = 3.0
+    corrections_horizon_days: float = 30.0
+    correction_interval_s: float = 1.0
+    correction_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class CommunityConfig:
+    """Members' requests and votes, and what leaves with a server (issue 11)."""
+
+    requests_per_hour: int = 10  # per member and server
+    flag_min_members: int = 3  # distinct members finding a claim's note not helpful
+    forget_after_days: float = 30.0  # grace period after the bot leaves a server
 
 
 @dataclass(frozen=True)
@@ -69,6 +99,8 @@ class Config:
     matching: MatchingConfig = field(default_factory=MatchingConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
     pages: PagesConfig = field(default_factory=PagesConfig)
+    live: LiveConfig = field(default_factory=LiveConfig)
+    community: CommunityConfig = field(default_factory=CommunityConfig)
     log_level: str = "INFO"
 
 
@@ -109,6 +141,20 @@ def _str(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("must be a string")
     return value
+
+
+def _path(value: Any) -> str:
+    text = _str(value)
+    if not text.strip():
+        raise ValueError("must be a file path, not empty")
+    return text
+
+
+def _postgres_url(value: Any) -> str:
+    text = _str(value)
+    if not is_postgres_url(text):
+        raise ValueError("must be a postgresql:// URL")
+    return text
 
 
 def _choice(*choices: str) -> Check:
@@ -152,11 +198,13 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # section -> key -> check; keys are the dataclass field names
 _SCHEMA: dict[str, dict[str, Check]] = {
     "discord": {"token": _str, "moderator_roles": _ids, "owner_ids": _ids},
-    "store": {"path": _str},
+    "store": {"path": _path, "url": _postgres_url},
     "replies": {
         "repeat_window_minutes": _float(0, 7 * 24 * 60),
         "max_links_per_message": _int(1, 10),
         "max_sources": _int(0, 10),
+        "style": _choice("full", "compact", "reaction", "off"),
+        "backfill_hours": _float(0, 168),
     },
     "matching": {
         "reply_threshold": _float(0.0, 1.0),
@@ -179,6 +227,17 @@ _SCHEMA: dict[str, dict[str, Check]] = {
         "cache_ttl_hours": _float(0, 24 * 30),
         "failure_ttl_minutes": _float(0, 24 * 60),
         "user_fetches_per_minute": _int(1, 600),
+    },
+    "live": {
+        "poll_seconds": _float(0.1, 10),
+        "corrections_horizon_days": _float(0, 365),
+        "correction_interval_s": _float(0, 60),
+        "correction_attempts": _int(1, 10),
+    },
+    "community": {
+        "requests_per_hour": _int(1, 1000),
+        "flag_min_members": _int(1, 1000),
+        "forget_after_days": _float(0, 365),
     },
     "logging": {"level": _choice(*_LOG_LEVELS)},
 }
@@ -216,6 +275,8 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
         matching=MatchingConfig(**values["matching"]),
         fetch=FetchConfig(**values["fetch"]),
         pages=PagesConfig(**values["pages"]),
+        live=LiveConfig(**values["live"]),
+        community=CommunityConfig(**values["community"]),
         log_level=values["logging"].get("level", "INFO"),
     )
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import tempfile
 import time
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import matching
 from bot.services import load_ranker, open_store
+from bot.store import scratch_target
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -278,8 +278,12 @@ async def evaluate(
     run_path: str | Path | None = None,
     replies_path: str | Path | None = None,
     ranker: Ranker | None = None,
+    store_base: str | None = None,
 ) -> dict[str, Any]:
     """Load the claims into a temporary store, rank every query, and return the figures.
+
+    The temporary store is an SQLite file, or with a ``postgresql://`` ``store_base``, a new
+    schema in that database (dropped afterwards): the same figures for the other engine.
 
     ``ranker`` defaults to the one ``config`` asks for (semantic when configured and
     installed); the reply threshold is ``config.matching.reply_threshold`` or the default.
@@ -313,8 +317,8 @@ async def evaluate(
     latencies: list[float] = []
     run_lines: list[str] = []
     reply_lines: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="factbot-eval-") as tmp:
-        store = await open_store(str(Path(tmp) / "eval.db"))
+    async with scratch_target(store_base) as target:
+        store = await open_store(target)
         try:
             started = time.perf_counter()
             vclaim_of = await _load_claims(store, claims)

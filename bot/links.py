@@ -4,10 +4,11 @@
 copies, mobile hosts, redirect wrappers, archive snapshots) into one key. ural does most of the
 URL heuristics; this module adds what ural lacks or gets wrong for our use:
 
-- web.archive.org / archive.today snapshots, Google's AMP viewer and t.umblr redirects, which
-  ural does not unwrap (ural even collapses the ``https://`` inside an archive path);
-- only absolute redirect targets are trusted: ural also follows relative ``?next=/`` values,
-  which would turn many different articles into the site's home page;
+- redirect wrappers are unwrapped only for named services (``QUERY_WRAPPERS``, archives, AMP
+  viewers): ural's ``infer_redirection`` reads ``?url=``/``?next=``... on any host, which let an
+  attacker's redirect answer for the article its parameter named (issue 9); ural also misses
+  web.archive.org / archive.today snapshots and collapses the ``https://`` inside their path;
+- credentials (``user@``) are refused: the part before ``@`` reads as the site;
 - ``www.``/``m.``/``amp.`` are dropped only as leading labels and never into the registrable
   domain: ural strips them anywhere, so ``mobile.de`` became ``de`` and ``foo-m.example.com``
   became ``foo-example.com``;
@@ -26,10 +27,12 @@ import functools
 import ipaddress
 import logging
 import re
+from dataclasses import dataclass
 from encodings import idna as _idna
 from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
-from ural import infer_redirection, is_shortened_url, normalize_url, split_suffix
+from confusable_homoglyphs.categories import unique_aliases
+from ural import is_shortened_url, normalize_url, split_suffix
 from ural.youtube import (
     YoutubeShort,
     YoutubeVideo,
@@ -42,7 +45,7 @@ log = logging.getLogger(__name__)
 
 # Bump whenever canonical_url's output changes for some input: the store re-keys saved URLs
 # whose key_version differs.
-LINK_KEY_VERSION = 1
+LINK_KEY_VERSION = 2  # 2: only named wrapper services unwrapped; credentials refused
 
 MAX_URL_LENGTH = 2048
 _MAX_REDIRECT_DEPTH = 5
@@ -169,6 +172,60 @@ _TUMBLR_RE = re.compile(r"^https?://t\.umblr\.com/redirect\?(.*)$", re.I | re.S)
 _SCHEME_SLASHES_RE = re.compile(r"^(https?):/*", re.I)
 
 
+@dataclass(frozen=True)
+class QueryWrapper:
+    """A redirect service that names its target in a query parameter."""
+
+    name: str
+    host: re.Pattern[str]
+    path: re.Pattern[str]
+    params: tuple[str, ...]
+    schemeless: bool = False  # the target may be written without "https://"
+
+
+# Only these services are unwrapped; the README's "Security" section says why. A ``?url=`` on
+# any other host is an ordinary parameter: that host decides where it sends a visitor, so its
+# link must never be keyed (and answered) as the article its parameter names.
+QUERY_WRAPPERS: tuple[QueryWrapper, ...] = (
+    QueryWrapper(
+        "Google",
+        re.compile(r"(?:www\.)?google\.(?:com|co\.[a-z]{2}|com\.[a-z]{2}|[a-z]{2})"),
+        re.compile(r"/url"),
+        ("q", "url"),
+    ),
+    QueryWrapper(
+        "Facebook",
+        re.compile(r"l[m]?\.facebook\.com|l\.messenger\.com"),
+        re.compile(r"/l\.php"),
+        ("u",),
+    ),
+    QueryWrapper("Instagram", re.compile(r"l\.instagram\.com"), re.compile(r"/"), ("u",)),
+    QueryWrapper(
+        "Outlook safe links",
+        re.compile(r"[a-z0-9]+\.safelinks\.protection\.outlook\.com"),
+        re.compile(r"/"),
+        ("url",),
+    ),
+    QueryWrapper(
+        "YouTube",
+        re.compile(r"(?:www\.|m\.)?youtube\.com"),
+        re.compile(r"/redirect"),
+        ("q",),
+        schemeless=True,
+    ),
+    QueryWrapper("VK", re.compile(r"(?:m\.)?vk\.com"), re.compile(r"/away\.php"), ("to",)),
+    QueryWrapper(
+        "LinkedIn",
+        re.compile(r"(?:www\.)?linkedin\.com"),
+        re.compile(r"/redir/redirect/?"),
+        ("url",),
+    ),
+    QueryWrapper(
+        "Steam", re.compile(r"steamcommunity\.com"), re.compile(r"/linkfilter/?"), ("url", "u")
+    ),
+)
+
+
 def _with_scheme(target: str, secure: bool) -> str:
     # Archives print "https:/example.com" after collapsing slashes; put them back.
     fixed, count = _SCHEME_SLASHES_RE.subn(r"\1://", target, count=1)
@@ -197,19 +254,29 @@ def _unwrap_once(url: str) -> str | None:
         target = _query_values(match.group(1)).get("z", "")
         return target if _HTTP_URL_RE.match(target) else None
 
+    return _query_wrapper_target(url)
+
+
+def _query_wrapper_target(url: str) -> str | None:
     try:
-        query = urlsplit(url).query
-        target = infer_redirection(url, recursive=False)
-    except Exception:  # malformed input: not a wrapper we can read
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
         return None
-    if target == url or not _HTTP_URL_RE.match(target):
+    if parts.scheme.lower() not in ("http", "https"):
         return None
-    # ural also reads parameters from fragments and resolves relative targets ("?next=/"),
-    # which would key many articles as their home page: trust only an absolute URL that really
-    # is a query value (youtube.com/redirect may omit the scheme).
-    for value in _query_values(query).values():
-        if target in (value, "https://" + value):
-            return target
+    for wrapper in QUERY_WRAPPERS:
+        if not (wrapper.host.fullmatch(host) and wrapper.path.fullmatch(parts.path or "/")):
+            continue
+        values = _query_values(parts.query)
+        for name in wrapper.params:
+            target = values.get(name, "").strip()
+            if target and wrapper.schemeless and not _HTTP_URL_RE.match(target):
+                target = "https://" + target.removeprefix("//")
+            # Only an absolute target: Google's "q" is the search words when "url" is the target.
+            if _HTTP_URL_RE.match(target):
+                return target
+        return None
     return None
 
 
@@ -361,6 +428,9 @@ def _canonical_once(text: str) -> str:
     if _CONTROL_RE.search(text):  # a wrapper's percent-encoded target can hide them
         raise InvalidURL("control characters in URL")
     parts = _split_http(text)
+    if "@" in parts.netloc:
+        # The fetcher refuses them, and "trusted.example@evil.example" reads as the wrong site.
+        raise InvalidURL("credentials (user@) in URL")
     host = parts.hostname or ""
     if any(ch.isspace() for ch in host):
         raise InvalidURL("space in host name")
@@ -568,3 +638,74 @@ def extract_links(text: str, limit: int = 5) -> list[str]:
             keys.add(key)
             found.append(link)
     return found
+
+
+# --------------------------------------------------------------------------------------------
+# Showing hosts and links to people
+# --------------------------------------------------------------------------------------------
+
+# Scripts that are written together in one word: Japanese and Korean names mix them.
+_SCRIPTS_WRITTEN_TOGETHER = (
+    frozenset({"HAN", "HIRAGANA", "KATAKANA"}),
+    frozenset({"HANGUL", "HAN"}),
+)
+
+
+def _mixed_script(label: str) -> bool:
+    scripts = set(unique_aliases(label)) - {"COMMON", "INHERITED"}
+    if len(scripts) <= 1:
+        return False
+    return not any(scripts <= together for together in _SCRIPTS_WRITTEN_TOGETHER)
+
+
+def display_host(host: str) -> str:
+    """A punycode host as people should read it: Unicode, except labels mixing scripts.
+
+    ``xn--e1afmkfd.xn--p1ai`` reads ``пример.рф``; a Latin name with one Cyrillic letter
+    (``exаmple.com``) stays punycode, since shown in Unicode it passes for another site.
+    """
+    labels = []
+    for label in host.split("."):
+        shown = _to_unicode_label(label)
+        labels.append(label if shown != label and _mixed_script(shown) else shown)
+    return ".".join(labels)
+
+
+def site_label(url: str) -> str | None:
+    """The site a link leads to, as people should read it (``bbc.co.uk``), or None."""
+    try:
+        return display_host(registrable_domain(url))
+    except InvalidURL:
+        return None
+
+
+def link_target(url: str) -> str | None:
+    """``url`` fit to be clicked: an http(s) URL without credentials, its host in punycode
+    (a percent-encoded host does not resolve), or None."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host or "@" in parts.netloc:
+        return None
+    try:
+        ascii_host = _ascii_host(host)
+    except InvalidURL:
+        return None
+    netloc = f"[{ascii_host}]" if ":" in ascii_host else ascii_host
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
+
+
+def display_url(url: str) -> str:
+    """``url`` without its scheme, the host as :func:`display_host` shows it (for labels)."""
+    target = link_target(url)
+    if target is None:
+        return url.split("://", 1)[-1]
+    parts = urlsplit(target)
+    host = display_host(parts.hostname or "")
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return urlunsplit(("", netloc, parts.path, parts.query, parts.fragment)).removeprefix("//")

@@ -67,8 +67,16 @@ class PageReader:
         return await asyncio.shield(task)
 
     async def _fetch_and_cache(self, url: str, url_key: str) -> CachedPage:
+        # A named wrapper (Google, Facebook, an archive...) is not fetched: its target is, so
+        # what is read is the article the key names and nothing else (see links.QUERY_WRAPPERS).
+        fetch_url = links.unwrap_redirect(url)
+        if links.canonical_url_or_none(fetch_url) != url_key:
+            # Whatever is read from another address belongs under that address's key: caching
+            # it under this one would let one link answer for another article everywhere.
+            log.warning("not reading %s: the link's key is not %s", fetch_url[:200], url_key)
+            return CachedPage(url_key=url_key, expires_at=0, error="link does not match its key")
         try:
-            fetched = await self.fetcher.fetch(url)
+            fetched = await self.fetcher.fetch(fetch_url)
         except FetchError as exc:
             log.info("fetch of %s failed: %s", url_key, exc.reason)
             page = CachedPage(
@@ -91,7 +99,7 @@ class PageReader:
                 canonical_url=article.canonical_url,
                 og_url=article.og_url,
                 fingerprint=simhash(article.lead)
-                if is_article_page(url, fetched.final_url)
+                if is_article_page(fetch_url, fetched.final_url)
                 else None,
             )
         final_key = links.canonical_url_or_none(page.final_url)

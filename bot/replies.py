@@ -7,10 +7,13 @@ characters, markdown-escaped, and trimmed so that every Discord limit holds by c
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
+from datetime import datetime
 from urllib.parse import quote
 
 import discord
 
+from bot import links
 from bot.checking import CheckResult, LinkReport, Match
 from bot.store import AuditEntry, Claim
 from bot.verdicts import COLOURS, LABELS
@@ -121,10 +124,12 @@ def link_label(text: str | None, limit: int) -> str:
 
 
 def safe_url(url: str) -> str | None:
-    """A URL safe inside a masked link ``[text](url)``, or None if it is not http(s)."""
-    cleaned = clean(url)
-    if not cleaned.lower().startswith(("http://", "https://")) or len(cleaned) > 1000:
+    """A URL safe inside a masked link ``[text](url)``, or None if it is not http(s) or carries
+    credentials (``https://trusted.example@evil.example/`` leads to evil.example)."""
+    target = links.link_target(clean(url))
+    if target is None or len(target) > 1000:
         return None
+    cleaned = target
     # Characters that would end the link or the markdown early are percent-encoded.
     return quote(cleaned, safe=":/?#[]@!$&'*+,;=%~-._")
 
@@ -145,15 +150,39 @@ def _sources_lines(match: Match, limit: int) -> str:
         url = safe_url(source.url)
         if url is None:
             continue
-        title = link_label(source.title or _host(source.url), SOURCE_TITLE_CHARS)
+        title = link_label(source_label(source.title, source.url), SOURCE_TITLE_CHARS)
         kind = "fact-check" if source.kind == "fact-check" else "read"
         lines.append(f"• [{title}]({url}) ({kind})")
     return "\n".join(lines)
 
 
-def _host(url: str) -> str:
-    rest = url.split("://", 1)[-1]
-    return rest.split("/", 1)[0] or url
+_ADDRESS_EDGES = "()[]{}<>\"'.,;:!?"
+
+
+def _names_another_site(text: str, url: str) -> bool:
+    """Whether ``text`` holds something that reads as an address of another site than ``url``.
+
+    A label is what a reader trusts about where a link goes: "reuters.com" over a link to
+    evil.example is a lie, whoever typed it.
+    """
+    site = links.site_label(url)
+    for token in text.split():
+        token = token.strip(_ADDRESS_EDGES)
+        if "." not in token:
+            continue
+        named = links.site_label(token) if links.canonical_url_or_none(token) else None
+        if named is not None and named != site:
+            return True
+    return False
+
+
+def source_label(title: str | None, url: str) -> str:
+    """How a source's link is labelled: its title, unless the title names another site; else
+    the site it leads to (registrable domain, punycode where scripts are mixed)."""
+    cleaned = clean(title)
+    if cleaned and not _names_another_site(cleaned, url):
+        return cleaned
+    return links.site_label(url) or "source"
 
 
 def render_embed(
@@ -242,30 +271,22 @@ def render_embeds(result: CheckResult, *, max_sources: int = 3) -> list[discord.
     return [render_embed(r, max_sources=max_sources, budget=budget) for r in known]
 
 
+def embed_text(embed: discord.Embed) -> str:
+    """An embed as plain text: title, description, fields, footer (the same characters)."""
+    parts = [embed.title or "", embed.description or ""]
+    parts += [f"{field.name}\n{field.value}" for field in embed.fields]
+    if embed.footer.text:
+        parts.append(f"({embed.footer.text})")
+    return "\n".join(part for part in parts if part)
+
+
 def render_text(result: CheckResult, *, max_sources: int = 3) -> str | None:
-    """The reply as plain text (``factbot check``), or None when the bot would stay silent."""
-    blocks: list[str] = []
-    for report in result.known[:MAX_EMBEDS]:
-        lines = [f"{clean(report.url)}"]
-        for match in report.matches[: 1 + EXTRA_CLAIMS]:
-            lines.append(f"  {verdict_label(match.claim.verdict)}: {clean(match.claim.claim)}")
-            if match.quote:
-                quote = trim(" ".join(clean(match.quote).split()), QUOTE_CHARS)
-                lines.append(f"    The article says: “{quote}”")
-            if match.claim.note:
-                lines.append(f"    {trim(clean(match.claim.note), NOTE_CHARS)}")
-            for source in match.claim.sources[:max_sources]:
-                title = clean(source.title) or _host(source.url)
-                lines.append(f"    - {title}: {clean(source.url)} ({source.kind})")
-        if report.source is not None:
-            note = clean(report.source.note)
-            lines.append(
-                f"  ℹ️ Outlet {report.source.domain}: {clean(report.source.rating)}"
-                + (f". {note}" if note else "")
-            )
-        lines.append(f"  ({_why(report)})")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks) if blocks else None
+    """The reply as plain text (``factbot check``), or None when the bot would stay silent.
+
+    Rendered from the very embeds the bot posts, so it has the same limits and escaping.
+    """
+    embeds = render_embeds(result, max_sources=max_sources)
+    return "\n\n".join(embed_text(e) for e in embeds) if embeds else None
 
 
 # --- private answers and moderator views (the cogs) -------------------------------------------
@@ -284,7 +305,7 @@ LISTED_CLAIMS = 10
 
 def _link_text(url: str, limit: int = 100) -> str:
     """A URL shown as a masked link (its own text escaped), or as plain text if not http(s)."""
-    label = link_label(url.split("://", 1)[-1], limit)
+    label = link_label(links.display_url(url), limit)
     target = safe_url(url)
     return f"[{label}]({target})" if target else label
 
@@ -450,3 +471,111 @@ def render_claim_list(title: str, matches: list[Match]) -> discord.Embed:
         description=trim_lines("\n".join(lines), DESCRIPTION_LIMIT),
         colour=0x80868B,
     )
+
+
+# --- reply styles and corrections (issue 10) ---------------------------------------------------
+
+COMPACT_CHARS = 300
+OUTLET_MARK = "ℹ️"
+# Room kept in each embed for the line that says it was corrected.
+CORRECTION_RESERVE = 120
+
+
+def render_compact(result: CheckResult) -> str:
+    """The one-line reply: the first known link's verdict and claim (and how many more)."""
+    known = result.known
+    first = known[0]
+    if first.matches:
+        claim = first.matches[0].claim
+        line = f"{verdict_label(claim.verdict)}: {safe(claim.claim, 200, one_line=True)}"
+    else:
+        assert first.source is not None
+        line = f"{OUTLET_MARK} Outlet: {safe(first.source.rating, 60, one_line=True)}"
+    if len(known) > 1:
+        line += f" (+{len(known) - 1} more)"
+    return trim(line, COMPACT_CHARS)
+
+
+def reaction_for(result: CheckResult) -> str:
+    """The one emoji of the ``reaction`` style: the first known link's verdict."""
+    first = result.known[0]
+    if first.matches:
+        return VERDICT_MARKS.get(first.matches[0].claim.verdict, "❔")
+    return OUTLET_MARK
+
+
+def _timestamp(iso: str) -> float:
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def _changed_since(claim: Claim, posted_at: float, corrected: Collection[int]) -> bool:
+    # updated_at has whole seconds: an edit in the reply's own second is known by id only.
+    return claim.id in corrected or _timestamp(claim.updated_at) >= posted_at + 1
+
+
+def _withdrawn_embed(claim: Claim, budget: int) -> discord.Embed:
+    lines = [f"Claim: {safe(claim.claim, CLAIM_CHARS, one_line=True)}"]
+    lines += safe(claim.note, NOTE_CHARS).splitlines()
+    struck = "\n".join(f"~~{line}~~" for line in lines if line.strip())
+    when = int(_timestamp(claim.updated_at))
+    withdrawn = f"The moderators withdrew this note <t:{when}:f>."
+    room = max(0, min(DESCRIPTION_LIMIT, budget) - len(withdrawn) - 50)
+    return discord.Embed(
+        title="🚫 Note withdrawn",
+        description=f"{trim_lines(struck, room)}\n{withdrawn}",
+        colour=0x80868B,
+    )
+
+
+def render_current(
+    reports: Sequence[LinkReport],
+    *,
+    posted_at: float,
+    shown_verdicts: dict[int, str] | None = None,
+    corrected: Collection[int] = (),
+    max_sources: int = 3,
+) -> list[discord.Embed]:
+    """A reply as it reads now: claims changed since ``posted_at`` say they were corrected and
+    when (and the verdict shown before, if it differed); a retired claim's note is struck."""
+    known = [r for r in reports if r.known][:MAX_EMBEDS]
+    if not known:
+        return []
+    budget = TOTAL_LIMIT // len(known)
+    embeds = []
+    for report in known:
+        top = report.matches[0].claim if report.matches else None
+        if top is not None and not top.active:
+            embeds.append(_withdrawn_embed(top, budget))
+            continue
+        embed = render_embed(report, max_sources=max_sources, budget=budget - CORRECTION_RESERVE)
+        before = (shown_verdicts or {}).get(top.id) if top is not None else None
+        changed = corrected if before is None or top is None or before == top.verdict else {top.id}
+        if top is not None and _changed_since(top, posted_at, changed):
+            line = f"✏️ Corrected <t:{int(_timestamp(top.updated_at))}:f>"
+            if before is not None and before != top.verdict:
+                line += f" (was {verdict_label(before)})"
+            embed.description = f"{embed.description or ''}\n{line}".strip()
+        embeds.append(embed)
+    return embeds
+
+
+def render_compact_current(
+    reports: Sequence[LinkReport], *, posted_at: float, corrected: Collection[int] = ()
+) -> str | None:
+    """The one-line reply as it reads now (see :func:`render_current`)."""
+    result = CheckResult(tuple(reports))
+    if not result.known:
+        return None
+    first = result.known[0]
+    top = first.matches[0].claim if first.matches else None
+    if top is not None and not top.active:
+        when = int(_timestamp(top.updated_at))
+        struck = safe(top.claim, 200, one_line=True)
+        return trim(f"🚫 ~~{struck}~~ (note withdrawn <t:{when}:f>)", CONTENT_LIMIT)
+    line = render_compact(result)
+    if top is not None and _changed_since(top, posted_at, corrected):
+        line += f" · ✏️ corrected <t:{int(_timestamp(top.updated_at))}:f>"
+    return line

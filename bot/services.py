@@ -15,7 +15,7 @@ from bot.config import Config
 from bot.fetch import Fetcher, make_client
 from bot.pages import PageReader
 from bot.ranking import Ranker
-from bot.store import Store
+from bot.store import Store, open_target
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,10 @@ def load_ranker(config: Config) -> Ranker:
     return Ranker(embedder)
 
 
-async def open_store(path: str) -> Store:
-    store = await Store.open(path)
+async def open_store(target: str, *, create: bool = True) -> Store:
+    """The store at ``target`` (a file path, or a ``postgresql://`` URL); ``create=False``: only
+    an existing, up-to-date one (read commands)."""
+    store = await open_target(target, create=create)
     try:
         await store.use_index_terms(matching.index_terms, matching.INDEX_TERMS_VERSION)
     except BaseException:
@@ -61,9 +63,10 @@ async def open_services(
     db_path: str | None = None,
     fetch_pages: bool = True,
     ranker: Ranker | None = None,
+    create: bool = True,
 ) -> AsyncIterator[Services]:
     """The store, the HTTP client and the checker, closed again on exit."""
-    store = await open_store(db_path or config.store.path)
+    store = await open_store(config.store.target if db_path is None else db_path, create=create)
     http: httpx.AsyncClient | None = None
     try:
         reader = None

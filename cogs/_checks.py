@@ -3,7 +3,8 @@
 ``default_permissions`` hides the commands from members without Manage Messages (server admins
 can change that under Server Settings > Integrations, which Discord enforces without us); the
 run-time check enforces factbot's own rule whatever those settings say: Manage Messages in the
-channel, or one of the moderator roles in the config. DMs are refused.
+channel, or one of the server's moderator roles (``/settings``; the config file's by default).
+DMs are refused. ``/settings`` itself needs Manage Server (:func:`check_manager`).
 """
 
 from __future__ import annotations
@@ -31,22 +32,40 @@ class NotModerator(app_commands.CheckFailure):
         super().__init__("You need Manage Messages or a moderator role.")
 
 
-def moderator_role_ids(interaction: discord.Interaction) -> tuple[int, ...]:
-    services = getattr(interaction.client, "services", None)
-    if services is None:
+class NotServerManager(app_commands.CheckFailure):
+    """The user lacks Manage Server (``/settings``)."""
+
+    def __init__(self) -> None:
+        super().__init__("You need Manage Server.")
+
+
+def check_manager(interaction: discord.Interaction) -> bool:
+    """True for a member with Manage Server in a server; raises otherwise."""
+    if interaction.guild_id is None:
+        raise app_commands.NoPrivateMessage()
+    if interaction.permissions.manage_guild:
+        return True
+    log.debug("refused /settings to user %d in guild %d", interaction.user.id, interaction.guild_id)
+    raise NotServerManager()
+
+
+async def moderator_role_ids(interaction: discord.Interaction) -> tuple[int, ...]:
+    """The server's moderator roles (its settings, else the config file's)."""
+    book = getattr(interaction.client, "settings", None)
+    if book is None:
         return ()
-    roles: tuple[int, ...] = services.config.discord.moderator_roles
-    return roles
+    settings = await book.get(interaction.guild_id)
+    return tuple(settings.moderator_roles)
 
 
-def check_moderator(interaction: discord.Interaction) -> bool:
+async def check_moderator(interaction: discord.Interaction) -> bool:
     """True for a moderator in a server; raises NoPrivateMessage or NotModerator otherwise."""
     if interaction.guild_id is None:
         raise app_commands.NoPrivateMessage()
     # The invoker's permissions in this channel, as Discord resolved them (overwrites included).
     if interaction.permissions.manage_messages:
         return True
-    allowed = moderator_role_ids(interaction)
+    allowed = await moderator_role_ids(interaction)
     user = interaction.user
     if (
         allowed
@@ -82,7 +101,7 @@ def _guard_cog(cls: type[commands.Cog]) -> None:
     original = cls.interaction_check
 
     async def interaction_check(self: Any, interaction: discord.Interaction, /) -> bool:
-        return check_moderator(interaction) and bool(
+        return await check_moderator(interaction) and bool(
             await maybe_coroutine(original, self, interaction)
         )
 

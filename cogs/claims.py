@@ -13,6 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.community import tally_text
 from bot.replies import render_claim, render_claim_list, render_history
 from bot.store import (
     MAX_CLAIM_CHARS,
@@ -24,7 +25,8 @@ from bot.store import (
 )
 from bot.verdicts import LABELS, VERDICTS, parse_verdict
 from cogs._checks import moderator_only
-from cogs._interactions import actor_of, defer_ephemeral, send_ephemeral
+from cogs._interactions import NO_MENTIONS, actor_of, defer_ephemeral, send_ephemeral
+from cogs._queue import AnswerFn, queue_answer
 from cogs.errors import answer_error
 
 if TYPE_CHECKING:
@@ -95,9 +97,14 @@ class AddClaimModal(discord.ui.Modal, title="Add a claim"):
         max_length=MODAL_TEXT_CHARS,
     )
 
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self, store: Store, *, answers: AnswerFn | None = None, claim: str = "", urls: str = ""
+    ) -> None:
         super().__init__()
         self.store = store
+        self.answers = answers  # a request from the queue this claim answers
+        self.claim.default = claim[:MAX_CLAIM_CHARS] or None
+        self.urls.default = urls or None
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         new = claim_from_form(
@@ -113,6 +120,8 @@ class AddClaimModal(discord.ui.Modal, title="Add a claim"):
         )
         log.info("claim #%d added (guild %s)", claim.id, interaction.guild_id)
         await send_ephemeral(interaction, f"Added claim #{claim.id}.", embeds=[render_claim(claim)])
+        if self.answers is not None:
+            await self.answers(interaction, claim)
 
     async def on_error(  # type: ignore[override]
         self, interaction: discord.Interaction, error: Exception, /
@@ -221,9 +230,20 @@ class Claims(commands.GroupCog, group_name="claim", group_description="Moderator
     async def show(
         self, interaction: discord.Interaction, claim_id: app_commands.Range[int, 1]
     ) -> None:
-        """Show a claim as stored."""
+        """Show a claim as stored, with what members here said of its note."""
         claim = await self.store.get_claim(claim_id, guild_id=interaction.guild_id)
-        await send_ephemeral(interaction, embeds=[render_claim(claim)])
+        tally = await self.store.vote_tally(claim.id, guild_id=interaction.guild_id)
+        embed = render_claim(claim).add_field(name="Votes here", value=tally_text(tally))
+        await send_ephemeral(interaction, embeds=[embed])
+
+    @app_commands.command(name="queue")
+    async def queue(self, interaction: discord.Interaction) -> None:
+        """Members' open fact-check requests, most asked first."""
+        assert interaction.guild_id is not None  # guild_only
+        answer = await queue_answer(self.store, interaction.guild_id, 0, AddClaimModal)
+        await interaction.response.send_message(
+            **answer, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
 
     @app_commands.command(name="search")
     @app_commands.describe(text="Words of the claim")

@@ -3,13 +3,14 @@
 Order of precedence (the first that applies wins; Discord's wrappers are unwrapped first):
 
 1. ``NoPrivateMessage``              -> "Use this in a server." (it is also a CheckFailure)
-2. any other ``CheckFailure``        -> "You need Manage Messages or a moderator role."
+2. ``NotServerManager``              -> "You need Manage Server." (``/settings``)
+3. any other ``CheckFailure``        -> "You need Manage Messages or a moderator role."
    (NotModerator, MissingPermissions, MissingAnyRole, ...)
-3. ``TransformerError``              -> "That value doesn't fit: ..." (a bad option value)
-4. ``bot.store.StoreError`` family   -> its own short text (NotFound, InvalidInput, StoreBusy,
+4. ``TransformerError``              -> "That value doesn't fit: ..." (a bad option value)
+5. ``bot.store.StoreError`` family   -> its own short text (NotFound, InvalidInput, StoreBusy,
    and any other StoreError; the last two are also logged as warnings)
-5. ``bot.links.InvalidURL``          -> "That URL doesn't look right: ..."
-6. anything else                     -> logged with guild, channel and command, and the user
+6. ``bot.links.InvalidURL``          -> "That URL doesn't look right: ..."
+7. anything else                     -> logged with guild, channel and command, and the user
    is told "Something went wrong; the moderators can check the logs."
 
 Every answer is ephemeral, mentions nobody, and is sent as a follow-up when the interaction
@@ -27,6 +28,7 @@ from discord.ext import commands
 
 from bot import links
 from bot.store import InvalidInput, NotFound, StoreBusy, StoreError
+from cogs._checks import NotServerManager
 from cogs._interactions import send_ephemeral
 
 if TYPE_CHECKING:
@@ -55,6 +57,8 @@ def explain(interaction: discord.Interaction, error: BaseException) -> str:
     error = _unwrap(error)
     if isinstance(error, app_commands.NoPrivateMessage):
         return USE_IN_SERVER
+    if isinstance(error, NotServerManager):
+        return str(error)
     if isinstance(error, app_commands.CheckFailure):
         return NEED_MODERATOR
     if isinstance(error, app_commands.TransformerError):

@@ -1,12 +1,14 @@
 """Links posted in messages, ``/factcheck`` and the "Check links" message command.
 
 The bot replies in public only when it knows something about a link, once per link per channel
-within the repeat window; the two commands always answer, in private.
+within the repeat window, in the channels and the style the server chose (``/settings``); the
+two commands always answer, in private. Links seen are remembered (keys and ids) for backfill.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 import discord
@@ -15,8 +17,11 @@ from discord.ext import commands
 
 from bot import links
 from bot.checking import CheckResult, Preview, RepeatGuard
-from bot.replies import render_answer, render_embeds, render_search_answer
-from cogs._interactions import NO_MENTIONS, defer_ephemeral, send_ephemeral
+from bot.replies import render_answer, render_search_answer
+from bot.settings import GuildSettings, with_threshold
+from bot.store import SeenLink
+from cogs._interactions import defer_ephemeral, send_ephemeral
+from cogs._posting import post_reply, scope_of
 
 if TYPE_CHECKING:
     from bot.client import FactBot
@@ -36,7 +41,7 @@ class Links(commands.Cog):
         self.bot = bot
         self.checker = bot.services.checker
         self.replies = bot.services.config.replies
-        self.guard = RepeatGuard(window_s=self.replies.repeat_window_minutes * 60)
+        self.guard: RepeatGuard = bot.repeat_guard
         self.check_links_menu = app_commands.ContextMenu(
             name="Check links", callback=self.check_links
         )
@@ -93,6 +98,10 @@ class Links(commands.Cog):
         guild_id = message.guild.id if message.guild is not None else None
         channel_id = message.channel.id
         try:
+            settings = await self.bot.settings.get(guild_id)
+            scope = scope_of(message.channel)
+            if not settings.watches(scope):
+                return
             result = await self.checker.check_text(
                 content, guild_id=guild_id, user_id=author.id, previews=previews_of(message)
             )
@@ -100,26 +109,47 @@ class Links(commands.Cog):
             # A listener has no one to answer: log with where it happened, stay silent.
             log.exception("checking a message failed (guild %s, channel %s)", guild_id, channel_id)
             return
+        result = with_threshold(result, settings.threshold_for(scope), self.checker.reply_threshold)
+        self.remember_links(message, result, settings)
+        style = settings.style_for(scope)
+        if style == "off":
+            return
         fresh = tuple(r for r in result.known if self.guard.first_time(channel_id, r.canonical_url))
         if not fresh:
             return
-        embeds = render_embeds(CheckResult(fresh), max_sources=self.replies.max_sources)
-        try:
-            await message.reply(embeds=embeds, mention_author=False, allowed_mentions=NO_MENTIONS)
-        except discord.Forbidden:
-            log.warning("no permission to reply (guild %s, channel %s)", guild_id, channel_id)
-        except discord.HTTPException as exc:
-            log.warning(
-                "reply failed (guild %s, channel %s): %s %s",
-                guild_id,
-                channel_id,
-                exc.status,
-                exc.code,
+        await post_reply(
+            self.bot,
+            message,
+            CheckResult(fresh),
+            style=style,
+            guild_id=guild_id,
+            channel_id=channel_id,
+        )
+
+    def remember_links(
+        self, message: discord.Message, result: CheckResult, settings: GuildSettings
+    ) -> None:
+        """Keys of a message's links (and of where they lead) for backfill: ids, never text."""
+        if message.guild is None or settings.backfill_hours <= 0:
+            return
+        now = time.time()
+        keys: dict[str, None] = {}
+        for report in result.links:
+            keys[report.canonical_url] = None
+            final = links.canonical_url_or_none(report.final_url)
+            if final is not None:
+                keys[final] = None
+        self.bot.recorder.seen(
+            SeenLink(
+                guild_id=message.guild.id,
+                channel_id=message.channel.id,
+                message_id=message.id,
+                url_key=key,
+                seen_at=now,
+                expires_at=now + settings.backfill_hours * 3600,
             )
-        else:
-            log.info(
-                "replied about %d link(s) (guild %s, channel %s)", len(fresh), guild_id, channel_id
-            )
+            for key in keys
+        )
 
     async def private_answer(
         self,

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.services import open_store
 from bot.store import Store
+from tests.postgres_server import PostgresCluster
 from tests.servers import LocalServer, NetworkTripwire
 
 # The shared data folder sits beside the repository (in CI too: a fresh clone with shared/ copied
@@ -20,10 +23,41 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One private PostgreSQL server for the whole run, started on first use."""
+    cluster = PostgresCluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    """A real store on a fresh SQLite file, with the real migrations and text normaliser."""
-    opened = await open_store(str(tmp_path / "factbot.db"))
+async def postgres_url(postgres_cluster: PostgresCluster) -> AsyncIterator[str]:
+    """The URL of a fresh, empty schema of its own (dropped after the test)."""
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(postgres_cluster.dsn())
+    try:
+        await admin.execute(f"CREATE SCHEMA {schema}")
+        yield f"{postgres_cluster.dsn()}?search_path={schema}"
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a fresh store goes, once for each engine: an SQLite file, a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return str(tmp_path / "factbot.db")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+async def store(store_target: str) -> AsyncIterator[Store]:
+    """A real store, on each engine, with the real migrations and text normaliser."""
+    opened = await open_store(store_target)
     try:
         yield opened
     finally:

@@ -72,11 +72,69 @@ class FakeUser(SpecFake):
 
 class FakeTextChannel(SpecFake):
     spec_class = discord.TextChannel
-    defaults: ClassVar[dict[str, Any]] = {"id": next_id, "name": lambda: "channel"}
+    defaults: ClassVar[dict[str, Any]] = {
+        "id": next_id,
+        "name": lambda: "channel",
+        "category_id": lambda: None,
+    }
+
+
+class FakeThread(SpecFake):
+    """A thread (or a forum post) in ``parent``."""
+
+    spec_class = discord.Thread
+    defaults: ClassVar[dict[str, Any]] = {"id": next_id, "name": lambda: "thread"}
+
+    def __init__(self, *, parent: Any, **attrs: Any) -> None:
+        super().__init__(parent=parent, parent_id=parent.id, guild=parent.guild, **attrs)
+
+
+class FakeForumChannel(SpecFake):
+    spec_class = discord.ForumChannel
+    defaults: ClassVar[dict[str, Any]] = {
+        "id": next_id,
+        "name": lambda: "forum",
+        "category_id": lambda: None,
+    }
+
+
+class FakePartialMessage(SpecFake):
+    """A message known by id (what the bot edits later, or backfills); ``reply`` returns the
+    bot's message."""
+
+    spec_class = discord.PartialMessage
+    defaults: ClassVar[dict[str, Any]] = {"id": next_id}
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.reply.side_effect = self._reply
+
+    async def _reply(self, *args: Any, **kwargs: Any) -> Any:
+        return FakeMessage()
+
+
+class FakePartialMessageable(SpecFake):
+    """A channel known by id; ``get_partial_message`` gives one fake per message id."""
+
+    spec_class = discord.PartialMessageable
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.messages: dict[int, FakePartialMessage] = {}
+        self.get_partial_message.side_effect = self._message
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "messages":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    def _message(self, message_id: int) -> FakePartialMessage:
+        return self.messages.setdefault(message_id, FakePartialMessage(id=message_id))
 
 
 class FakeMessage(SpecFake):
-    """A message; ``reply`` is an AsyncMock."""
+    """A message; ``reply`` is an AsyncMock that returns the bot's message (a FakeMessage)."""
 
     spec_class = discord.Message
     defaults: ClassVar[dict[str, Any]] = {
@@ -91,6 +149,10 @@ class FakeMessage(SpecFake):
         attrs.setdefault("author", FakeMember())
         attrs.setdefault("channel", FakeTextChannel(guild=guild))
         super().__init__(guild=guild, **attrs)
+        self.reply.side_effect = self._reply
+
+    async def _reply(self, *args: Any, **kwargs: Any) -> FakeMessage:
+        return FakeMessage(guild=self.guild, channel=self.channel)
 
 
 class FakeWebhook(SpecFake):

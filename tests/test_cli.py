@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import socket
+import sqlite3
+import stat
+import threading
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.cli import main
+from bot.store import is_postgres_url
+from tests.postgres_server import PostgresCluster
 
 ARTICLE = "https://www.example.com/news/moon-hoax?utm_source=twitter&fbclid=abc"
 
@@ -17,8 +26,34 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
+def db(store_target: str) -> str:
+    """Where the CLI's store goes (``--db``): an SQLite file, then a PostgreSQL URL."""
+    return store_target
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> str:
     return str(tmp_path / "cli.db")
+
+
+def store_made(db: str) -> bool:
+    """Whether anything was written where the store goes (a file; tables in the schema)."""
+    if not is_postgres_url(db):
+        return Path(db).exists()
+
+    async def tables() -> int:
+        conn = await asyncpg.connect(db)
+        try:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM information_schema.tables "
+                    "WHERE table_schema = current_schema()"
+                )
+            )
+        finally:
+            await conn.close()
+
+    return asyncio.run(tables()) > 0
 
 
 def add_moon_claim(capsys: pytest.CaptureFixture[str], db: str, *extra: str) -> int:
@@ -84,8 +119,9 @@ def test_check_prints_the_reply_and_is_silent_when_unknown(
     add_moon_claim(capsys, db)
     code, out, _ = run(capsys, "check", "--db", db, "--no-fetch", ARTICLE)
     assert code == 0
-    assert "False: The moon landing was staged" in out
-    assert "Matched: this article" in out
+    # The bot's own embed, as text: verdict, claim, note, sources, why.
+    assert out.startswith("❌ False\n**Claim:** The moon landing was staged\n")
+    assert "(Matched: this article)" in out
     code, out, err = run(capsys, "check", "--db", db, "--no-fetch", "https://unknown.example.org/x")
     assert (code, out) == (0, "")
     assert "no reply" in err
@@ -149,7 +185,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("factbot")
-    if Path(db).exists():
+    if store_made(db):
         _, listed, _ = run(capsys, "claims", "list", "--db", db)
         assert listed == ""
 
@@ -160,7 +196,7 @@ def test_check_against_a_missing_store_is_an_error(
     code, _, err = run(capsys, "check", "--db", db, "https://example.com/")
     assert code == 2
     assert "no store" in err
-    assert not Path(db).exists()
+    assert not store_made(db)
 
 
 def test_import_export_round_trip(
@@ -241,7 +277,7 @@ def test_a_refused_write_leaves_no_database_behind(
 ) -> None:
     assert run(capsys, "claims", "add", "--db", db, "--claim", " ", "--verdict", "false")[0] == 2
     assert run(capsys, "sources", "set", "example.com", "--db", db, "--rating", "")[0] == 2
-    assert not Path(db).exists()
+    assert not store_made(db)
 
 
 def test_export_to_an_unwritable_place_is_a_one_line_error(
@@ -264,3 +300,150 @@ def test_config_that_is_not_text_is_a_one_line_error(
     code, _, err = run(capsys, "check", "--config", str(cfg), "https://example.com/")
     assert code == 2
     assert "not UTF-8" in err and err.count("\n") == 1
+
+
+HOSTILE = (
+    "\u001b[2J\u001b]0;pwned\u0007"  # clear the screen, retitle the terminal
+    "\u001b]8;;https://evil.example\u001b\\click\u001b]8;;\u001b\\"  # an OSC-8 link
+    "\u202egnp.exe\u009b31m"  # bidi override, C1 CSI
+)
+
+
+def test_stored_text_cannot_drive_the_operators_terminal(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    claim = ["claims", "add", "--db", db, "--claim", f"A {HOSTILE}", "--verdict", "false"]
+    assert run(capsys, *claim)[0] == 0
+    note = ["sources", "set", "example.com", "--db", db, "--rating", "r\u001b[2J\u202e"]
+    assert run(capsys, *note, "--note", f"n{HOSTILE}\nsecond line")[0] == 0
+    for argv in (["claims", "list"], ["sources", "list"], ["claims", "list", "--json"], ["export"]):
+        code, out, _ = run(capsys, *argv, "--db", db)
+        assert code == 0
+        for char in ("\u001b", "\u0007", "\u009b", "\u202e"):
+            assert char not in out, (argv, char)
+    _, listed, _ = run(capsys, "claims", "list", "--db", db)
+    assert (
+        listed
+        == "#1\tfalse\tglobal\tA [2J]0;pwned]8;;https://evil.example\\click]8;;\\gnp.exe31m\n"
+    )
+    _, notes, _ = run(capsys, "sources", "list", "--db", db)
+    assert notes.count("\n") == 1  # a note's newline does not start a row of its own
+    # JSON keeps the exact text, escaped.
+    _, as_json, _ = run(capsys, "claims", "list", "--json", "--db", db)
+    assert json.loads(as_json)[0]["claim"] == f"A {HOSTILE}"
+
+
+def test_export_writes_through_symlinks_and_fifos(
+    capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+) -> None:
+    add_moon_claim(capsys, db)
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    assert run(capsys, "export", "--db", db, "-o", str(link))[0] == 0
+    assert link.is_symlink()
+    assert json.loads(real.read_text())
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    assert run(capsys, "export", "--db", db, "-o", str(fifo))[0] == 0
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert json.loads(received[0]) == json.loads(real.read_text())
+
+    assert run(capsys, "export", "--db", db, "-o", os.devnull)[0] == 0
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_export_to_a_full_device_is_one_line(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    add_moon_claim(capsys, db)
+    code, out, err = run(capsys, "export", "--db", db, "-o", "/dev/full")
+    assert (code, out) == (2, "")
+    assert err == "factbot: error: cannot write /dev/full: No space left on device\n"
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def test_export_refuses_the_store_itself_also_through_a_link(
+    capsys: pytest.CaptureFixture[str], sqlite_db: str, tmp_path: Path
+) -> None:
+    db = sqlite_db
+    add_moon_claim(capsys, db)
+    alias = tmp_path / "alias.db"
+    alias.symlink_to(db)
+    code, _, err = run(capsys, "export", "--db", db, "-o", str(alias))
+    assert code == 2 and "the store itself" in err
+    _, listed, _ = run(capsys, "claims", "list", "--db", db)
+    assert listed.startswith("#1\tfalse")
+
+
+def test_read_commands_leave_another_apps_database_alone(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    other = tmp_path / "app.sqlite"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    before = other.read_bytes()
+    for argv in (["claims", "list"], ["claims", "add", "--claim", "x", "--verdict", "true"]):
+        code, _, err = run(capsys, *argv, "--db", str(other))
+        assert code == 2 and err == f"factbot: error: {other} is not a factbot database\n"
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.sqlite"]  # no -wal, no -shm
+
+
+def test_an_unreachable_postgresql_store_is_one_line_without_its_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://bot:cli-secret@127.0.0.1:{port}/factbot"
+    for argv in (["claims", "list"], ["check", "https://example.com/"], ["claims", "add"]):
+        extra = ["--claim", "x", "--verdict", "false"] if argv[-1] == "add" else []
+        code, out, err = run(capsys, *argv, "--db", url, *extra)
+        assert (code, out) == (2, "")
+        assert err.startswith("factbot: error: cannot connect to") and err.count("\n") == 1
+        assert "cli-secret" not in err
+
+
+def test_eval_db_takes_only_a_postgresql_url(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    claims = tmp_path / "vclaims.jsonl"
+    claims.write_text('{"vclaim_id": "a", "vclaim": "The moon is cheese."}\n', encoding="utf-8")
+    queries = tmp_path / "dev.jsonl"
+    queries.write_text(
+        '{"query_id": "q", "text": "moon cheese", "gold_vclaim_ids": ["a"]}\n', encoding="utf-8"
+    )
+    argv = ["eval", "--claims", str(claims), "--queries", str(queries)]
+    code, out, err = run(capsys, *argv, "--db", str(tmp_path / "x.db"))
+    assert (code, out) == (2, "") and "postgresql:// URL" in err
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_eval_on_postgresql_from_the_cli(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, postgres_cluster: PostgresCluster
+) -> None:
+    claims = tmp_path / "vclaims.jsonl"
+    claims.write_text(
+        '{"vclaim_id": "a", "vclaim": "The moon is made of cheese."}\n'
+        '{"vclaim_id": "b", "vclaim": "Drinking bleach cures the flu."}\n',
+        encoding="utf-8",
+    )
+    queries = tmp_path / "dev.jsonl"
+    queries.write_text(
+        '{"query_id": "q", "text": "is the moon cheese?", "gold_vclaim_ids": ["a"]}\n',
+        encoding="utf-8",
+    )
+    code, out, err = run(
+        capsys,
+        *("eval", "--json", "--claims", str(claims), "--queries", str(queries)),
+        *("--db", postgres_cluster.dsn()),
+    )
+    assert (code, err) == (0, "")
+    assert json.loads(out)["map@5"] == 1.0

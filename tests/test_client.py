@@ -78,6 +78,7 @@ async def test_every_extension_loads_and_names_are_unique(bot: FactBot) -> None:
         "source",
         "source set",
         "source clear",
+        "settings",
     }
     prefix = [c.qualified_name for c in bot.walk_commands()]
     assert prefix == ["sync"]

@@ -355,7 +355,7 @@ async def test_guard_passes_manage_messages_or_moderator_role(bot: FactBot) -> N
     assert await cog.interaction_check(FakeInteraction(client=bot, guild=guild, user=member))
     other_role = FakeMember(guild=guild, roles=[FakeRole(id=7)])
     with pytest.raises(NotModerator):
-        check_moderator(FakeInteraction(client=bot, guild=guild, user=other_role))
+        await check_moderator(FakeInteraction(client=bot, guild=guild, user=other_role))
 
 
 async def test_guard_runs_before_a_subcommand(bot: FactBot) -> None:

@@ -66,3 +66,20 @@ def test_broken_files(tmp_path: Path, content: str, message: str) -> None:
 def test_missing_file_is_an_error() -> None:
     with pytest.raises(ConfigError, match="no such file"):
         load_config("/nonexistent/factbot.toml", {})
+
+
+def test_a_postgresql_url_selects_the_shared_store_and_is_never_shown(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[store]\nurl = "postgresql://bot:db-secret@db.internal:5432/factbot"\n')
+    config = load_config(path, {})
+    assert config.store.target == "postgresql://bot:db-secret@db.internal:5432/factbot"
+    assert "db-secret" not in repr(config)
+    assert load_config(None, {}).store.target == "factbot.db"
+
+
+@pytest.mark.parametrize("url", ["factbot.db", "mysql://db/factbot", "", 5])
+def test_a_store_url_that_is_not_postgresql_is_refused(tmp_path: Path, url: object) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f"[store]\nurl = {url!r}\n".replace("'", '"'))
+    with pytest.raises(ConfigError, match=r"\[store\] url"):
+        load_config(path, {})

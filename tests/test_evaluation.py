@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from bot import claimreview, evaluation, matching
@@ -22,6 +23,7 @@ from bot.evaluation import (
     reply_metrics,
     trec_lines,
 )
+from tests.postgres_server import PostgresCluster
 
 # --- measures --------------------------------------------------------------------------------
 
@@ -245,3 +247,29 @@ def test_an_unwritable_replies_file_is_one_line_and_exit_2(
     assert code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "cannot write" in err
+
+
+async def test_evaluate_on_postgresql_ranks_alike_and_leaves_nothing_behind(
+    tmp_path: Path, postgres_cluster: PostgresCluster
+) -> None:
+    claims = _write_jsonl(tmp_path / "vclaims.jsonl", CLAIMS)
+    queries = _write_jsonl(tmp_path / "queries.jsonl", QUERIES)
+    on_sqlite = await evaluation.evaluate(claims, queries, run_path=tmp_path / "sqlite.tsv")
+    on_postgres = await evaluation.evaluate(
+        claims, queries, run_path=tmp_path / "pg.tsv", store_base=postgres_cluster.dsn()
+    )
+    for figure in ("map@5", "recall@5", "mrr", "reply_precision", "false_alarm_rate"):
+        assert on_postgres[figure] == on_sqlite[figure], figure
+
+    def ranking(name: str) -> list[list[str]]:
+        lines = (tmp_path / name).read_text(encoding="utf-8").splitlines()
+        return [line.split("\t")[:4] for line in lines]
+
+    assert ranking("pg.tsv") == ranking("sqlite.tsv")
+    conn = await asyncpg.connect(postgres_cluster.dsn())
+    schemas = await conn.fetch(
+        "SELECT schema_name FROM information_schema.schemata "
+        "WHERE schema_name LIKE 'factbot_scratch%'"
+    )
+    await conn.close()
+    assert schemas == []

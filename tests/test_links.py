@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.links import (
     LINK_KEY_VERSION,
+    QUERY_WRAPPERS,
     InvalidURL,
     canonical_url,
     extract_links,
@@ -41,7 +44,6 @@ SAME_KEY = [
     ("cmpid", "https://example.com/news/a?cmpid=org=ngp::mc=social", ARTICLE),
     ("guardian CMP", "https://example.com/news/a?CMP=share_btn_tw", ARTICLE),
     ("twitter s=20", "https://example.com/news/a?s=20", ARTICLE),
-    ("userinfo", "https://user:secret@example.com/news/a", ARTICLE),
     ("trailing slash", "https://example.com/news/a/", ARTICLE),
     ("index.html", "https://example.com/news/a/index.html", ARTICLE),
     ("dot segments", "https://example.com/news/x/../a", ARTICLE),
@@ -206,6 +208,13 @@ INVALID = [
     ("https://-example.com/a", "bad host name"),
     ("https://example.com/a\x00b", "control characters in URL"),
     ("https://example.com/" + "a" * 2040, "URL too long"),
+    # Credentials: the fetcher refuses them, and the part before "@" reads as the site.
+    ("https://user:secret@example.com/news/a", "credentials (user@) in URL"),
+    ("https://trusted.example@evil.example.net/a", "credentials (user@) in URL"),
+    (
+        "https://www.google.com/url?q=https://good.example@evil.example.net/",
+        "credentials (user@) in URL",
+    ),
 ]
 
 
@@ -279,6 +288,57 @@ def test_long_input_is_refused_before_unwrapping() -> None:
 )
 def test_unwrap_redirect(url: str, inner: str) -> None:
     assert unwrap_redirect(url) == inner
+
+
+# Every named wrapper service (links.QUERY_WRAPPERS) with a real-world link shape.
+NAMED_WRAPPERS = [
+    ("Google", "https://www.google.com/url?q=https://example.com/a&sa=D"),
+    ("Google", "https://www.google.co.uk/url?url=https%3A%2F%2Fexample.com%2Fa&rct=j"),
+    ("Google", "https://www.google.com/url?sa=t&q=moon+landing&url=https://example.com/a&ved=2"),
+    ("Facebook", "https://l.facebook.com/l.php?u=https%3A%2F%2Fexample.com%2Fa&h=AT0"),
+    ("Facebook", "https://lm.facebook.com/l.php?u=https%3A%2F%2Fexample.com%2Fa"),
+    ("Facebook", "https://l.messenger.com/l.php?u=https%3A%2F%2Fexample.com%2Fa"),
+    ("Instagram", "https://l.instagram.com/?u=https%3A%2F%2Fexample.com%2Fa&e=AT1"),
+    (
+        "Outlook safe links",
+        "https://eur03.safelinks.protection.outlook.com/?url=https%3A%2F%2Fexample.com%2Fa&data=0",
+    ),
+    ("YouTube", "https://www.youtube.com/redirect?event=video_description&q=example.com%2Fa"),
+    ("VK", "https://vk.com/away.php?to=https%3A%2F%2Fexample.com%2Fa&cc_key="),
+    ("LinkedIn", "https://www.linkedin.com/redir/redirect?url=https%3A%2F%2Fexample.com%2Fa"),
+    ("Steam", "https://steamcommunity.com/linkfilter/?url=https://example.com/a"),
+]
+
+
+@pytest.mark.parametrize(("service", "url"), NAMED_WRAPPERS)
+def test_named_wrappers_are_unwrapped(service: str, url: str) -> None:
+    assert service in {w.name for w in QUERY_WRAPPERS}
+    assert canonical_url(url) == "https://example.com/a"
+
+
+def test_every_named_wrapper_is_tested() -> None:
+    assert {w.name for w in QUERY_WRAPPERS} == {service for service, _ in NAMED_WRAPPERS}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Any site's own redirect parameter: that site decides where it sends a visitor.
+        "http://127.0.0.1:8765/r?url=https://victim.example.org/news/real-story",
+        "https://attacker.example/r?u=https://victim.example.org/news/real-story",
+        "https://attacker.example/out?redirect=https%3A%2F%2Fvictim.example.org%2Fnews",
+        "https://attacker.example/go?target=https://victim.example.org/news",
+        "https://attacker.example/login?next=https://victim.example.org/news",
+        # Look-alikes of named services.
+        "https://google.com.attacker.example/url?q=https://victim.example.org/news",
+        "https://l.facebook.com.attacker.example/l.php?u=https://victim.example.org/news",
+        "https://notgoogle.com/url?q=https://victim.example.org/news",
+        "https://www.google.com/urlx?q=https://victim.example.org/news",
+    ],
+)
+def test_other_hosts_redirect_parameters_are_not_unwrapped(url: str) -> None:
+    assert unwrap_redirect(url) == url
+    assert "victim.example.org" not in urlsplit(canonical_url(url)).netloc
 
 
 @pytest.mark.parametrize(
@@ -414,6 +474,8 @@ def test_normalise_domain(typed: str, expected: str) -> None:
         ("example.notatld", "unknown top-level domain"),
         ("ftp://example.com", "not an http(s) URL"),
         ("exa_mple..com", "bad host name"),
+        # Not a note on good.com: the part before "@" is credentials, refused everywhere.
+        ("evil.com@good.com", "credentials (user@) in URL"),
     ],
 )
 def test_normalise_domain_rejects_junk(typed: str, reason: str) -> None:

@@ -20,7 +20,7 @@ from bot.fetch import FetchConfig, Fetcher, make_client
 from bot.pages import PageReader
 from bot.ranking import Ranker
 from bot.services import open_services, open_store
-from bot.store import NewClaim, Source, Store
+from bot.store import NewClaim, Source, SQLiteStore, Store
 from tests.fakes import FakeMessage, no_mentions
 from tests.servers import LocalServer
 
@@ -546,7 +546,7 @@ async def test_a_busy_store_does_not_silence_a_known_link(
 ) -> None:
     http_server.route("/news/bridge", body=page("Bridge closes"))
     path = tmp_path / "busy.db"
-    store = await Store.open(path, busy_timeout_ms=50)
+    store = await SQLiteStore.open(path, busy_timeout_ms=50)
     await claim_at(store, http_server.url("/news/bridge"))
     importer = sqlite3.connect(path, isolation_level=None)
     importer.execute("BEGIN IMMEDIATE")  # as a long import holds the write lock

@@ -204,3 +204,65 @@ def test_a_source_title_cannot_plant_its_own_link() -> None:
     value = embed.fields[-1].value or ""
     assert "](https://evil.example/phish)" not in value
     assert value.endswith("(https://fc.example.org/r/1) (fact-check)")
+
+
+def sources_field(*sources: Source) -> str:
+    claim = make_claim("x", "y", sources=sources)
+    (embed,) = render_embeds(CheckResult((report("https://news.example.com/a", [claim]),)))
+    return embed.fields[-1].value or ""
+
+
+def test_an_untitled_source_is_labelled_by_its_registrable_domain() -> None:
+    value = sources_field(Source("https://factcheck.news.example.co.uk/r/1", None, "fact-check"))
+    assert value == "• [example.co.uk](https://factcheck.news.example.co.uk/r/1) (fact-check)"
+
+
+def test_a_source_with_credentials_is_never_a_link() -> None:
+    # The store refuses them; an older row must still not show trusted.example as the label.
+    value = sources_field(
+        Source("https://trusted.example@evil.example.net/", None, "fact-check"),
+        Source("https://fc.example.org/ok", None, "fact-check"),
+    )
+    assert "trusted.example" not in value and "evil.example.net" not in value
+    assert value == "• [example.org](https://fc.example.org/ok) (fact-check)"
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "trusted.example.com",
+        "https://www.reuters.com/fact-check/1",
+        "Read it at reuters.com",
+        "<bbc.co.uk>",
+    ],
+)
+def test_a_title_naming_another_site_is_not_a_link_label(title: str) -> None:
+    value = sources_field(Source("https://evil.example.net/x", title, "fact-check"))
+    assert value == "• [example.net](https://evil.example.net/x) (fact-check)"
+
+
+def test_a_title_naming_its_own_site_is_kept() -> None:
+    value = sources_field(Source("https://www.snopes.com/fact-check/x", "Snopes.com", "fact-check"))
+    assert value.startswith("• [Snopes.com](")
+
+
+def test_mixed_script_hosts_show_punycode_and_idn_links_work() -> None:
+    homograph = sources_field(Source("https://ex\u0430mple.com/a", None, "fact-check"))
+    # Shown in Unicode, "exаmple.com" (Cyrillic а) would pass for example.com.
+    assert homograph == "• [xn--exmple-4nf.com](https://xn--exmple-4nf.com/a) (fact-check)"
+    idn = sources_field(Source("https://пример.рф/новости", None, "fact-check"))
+    # One script reads as itself; the link's host is punycode (a %-encoded host resolves nowhere).
+    assert idn.startswith("• [пример.рф](https://xn--e1afmkfd.xn--p1ai/")
+    assert "%D0%BF%D1%80" not in idn.split("/")[2]
+
+
+def test_text_reply_is_the_embed_with_the_same_limits_and_escaping() -> None:
+    claim = make_claim("**Huge** claim " + "word " * 400, "[click](https://evil.example)\x1b[2J")
+    result = CheckResult((report("https://news.example.com/a", [claim]),))
+    (embed,) = render_embeds(result)
+    text = render_text(result)
+    assert text is not None
+    assert (embed.description or "") in text
+    assert "\\*\\*Huge\\*\\*" in text and "\\[click\\]" in text
+    assert "\x1b" not in text
+    assert len(text) < TOTAL_LIMIT

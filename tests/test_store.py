@@ -4,6 +4,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot import links
@@ -13,9 +14,11 @@ from bot.store import (
     NewClaim,
     NotFound,
     Source,
+    SQLiteStore,
     Store,
     StoreBusy,
     StoreError,
+    is_postgres_url,
     validate_new_claim,
 )
 
@@ -32,7 +35,7 @@ def new_claim(text: str = "The moon is made of cheese", **kw: object) -> NewClai
 
 async def test_migrations_from_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
-    store = await Store.open(path)
+    store = await SQLiteStore.open(path)
     await store.close()
     db = sqlite3.connect(path)
     version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -43,10 +46,10 @@ async def test_migrations_from_empty_file(tmp_path: Path) -> None:
     assert {"claims", "claim_urls", "claim_sources", "source_notes", "audit_log"} <= tables
     assert mode == "wal"
     # Opening again applies nothing and keeps the data.
-    store = await Store.open(path)
+    store = await SQLiteStore.open(path)
     await store.add_claim(new_claim(), actor="t", guild_id=None)
     await store.close()
-    store = await Store.open(path)
+    store = await SQLiteStore.open(path)
     assert await store.count_claims() == 1
     await store.close()
 
@@ -55,19 +58,19 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
     sqlite3.connect(path).execute("PRAGMA user_version = 999").connection.close()
     with pytest.raises(StoreError, match="newer than this factbot"):
-        await Store.open(path)
+        await SQLiteStore.open(path)
 
 
 async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="not a factbot database"):
-        await Store.open(path)
+        await SQLiteStore.open(path)
 
 
 async def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="does not exist"):
-        await Store.open(tmp_path / "nope" / "x.db")
+        await SQLiteStore.open(tmp_path / "nope" / "x.db")
 
 
 async def test_claim_found_by_canonical_url(store: Store) -> None:
@@ -140,9 +143,20 @@ async def test_every_change_writes_exactly_one_audit_row(store: Store) -> None:
     assert history[0].before is None
 
 
-async def test_audit_log_is_append_only(store: Store, tmp_path: Path) -> None:
+async def test_audit_log_is_append_only(store: Store, store_target: str) -> None:
     await store.add_claim(new_claim(), actor="t", guild_id=None)
-    db = sqlite3.connect(tmp_path / "factbot.db")
+    if is_postgres_url(store_target):
+        # Another client of the same database: the rule lives in the schema, not in factbot.
+        conn = await asyncpg.connect(store_target)
+        try:
+            with pytest.raises(asyncpg.RaiseError, match="append-only"):
+                await conn.execute("DELETE FROM audit_log")
+            with pytest.raises(asyncpg.RaiseError, match="append-only"):
+                await conn.execute("UPDATE audit_log SET actor = 'someone else'")
+        finally:
+            await conn.close()
+        return
+    db = sqlite3.connect(store_target)
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         db.execute("DELETE FROM audit_log")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -251,7 +265,7 @@ async def test_concurrent_writers_never_lose_or_mix_work(store: Store) -> None:
 
 async def test_locked_database_gives_a_short_error_and_changes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "locked.db"
-    store = await Store.open(path, busy_timeout_ms=50)
+    store = await SQLiteStore.open(path, busy_timeout_ms=50)
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
@@ -349,3 +363,76 @@ async def test_one_identity_twice_in_one_import_is_one_claim(store: Store) -> No
     assert (result.created, result.updated) == (1, 1)
     (claim,) = await store.list_claims(guild_id=None)
     assert claim.claim == "second wording"
+
+
+@pytest.mark.parametrize("guild", [0, -5, 2**63, True])
+async def test_a_server_id_that_cannot_be_one_is_refused(store: Store, guild: int) -> None:
+    # 0 is how unique indexes spell "global": as a server it would read and write global notes.
+    await store.set_source_note("example.com", "global", "", actor="t", guild_id=None)
+    with pytest.raises(InvalidInput, match="not a server id"):
+        await store.set_source_note("example.com", "hijacked", "", actor="t", guild_id=guild)
+    with pytest.raises(InvalidInput, match="not a server id"):
+        await store.clear_source_note("example.com", actor="t", guild_id=guild)
+    with pytest.raises(InvalidInput, match="not a server id"):
+        await store.add_claim(new_claim(), actor="t", guild_id=guild)
+    with pytest.raises(InvalidInput, match="not a server id"):
+        await store.list_claims(guild_id=guild)
+    with pytest.raises(InvalidInput, match="not a server id"):
+        await store.source_note_for(["example.com"], guild_id=guild)
+    shared = validate_new_claim(new_claim(external_id="fc:1"))
+    await store.import_claims([shared], actor="t", guild_id=None)
+    changed = validate_new_claim(new_claim(external_id="fc:1", verdict="true"))
+    with pytest.raises(InvalidInput, match="not a server id"):
+        await store.import_claims([changed], actor="t", guild_id=guild)
+    (kept,) = await store.list_claims(guild_id=None)
+    assert kept.verdict == "false"
+    (note,) = await store.list_source_notes(guild_id=None)
+    assert note.rating == "global"
+    assert await store.count_claims() == 1
+
+
+async def test_opening_without_create_needs_a_factbot_store(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    with pytest.raises(StoreError, match="no store at"):
+        await SQLiteStore.open(missing, create=False)
+    assert not missing.exists()
+
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    before = other.read_bytes()
+    for create in (False, True):
+        with pytest.raises(StoreError, match="not a factbot database"):
+            await SQLiteStore.open(other, create=create)
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+    made = tmp_path / "made.db"
+    await (await SQLiteStore.open(made)).close()
+    opened = await SQLiteStore.open(made, create=False)
+    await opened.close()
+
+
+async def test_a_folder_is_not_a_store(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="it is a folder"):
+        await SQLiteStore.open(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"claim": "\u200b\u200b\u200b"},
+        {"claim": "\u202e \u2066\ufeff"},
+        {"sources": (Source("https://example.com:99999/"),)},
+        {"sources": (Source("https://trusted.example@evil.example.net/"),)},
+        {"urls": ("https://user:secret@example.com/a",)},
+    ],
+)
+async def test_invisible_claims_bad_ports_and_credentials_are_refused(
+    store: Store, bad: dict
+) -> None:
+    with pytest.raises(InvalidInput):
+        await store.add_claim(new_claim(**bad), actor="t", guild_id=None)
+    assert await store.count_claims() == 0

@@ -115,3 +115,107 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     claim_ids: list[int] = field(default_factory=list)
+
+
+# --- issue 10: settings, replies, seen links ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    """One stored setting: ``channel_id`` 0 is the server's own, else a channel's override."""
+
+    guild_id: int
+    channel_id: int
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class ShownLink:
+    """What one embed of a reply showed: the link's key, its claims (id, verdict, how matched)
+    and the outlet note's domain. Ids and keys only: never message text."""
+
+    url_key: str
+    claims: tuple[tuple[int, str, str], ...] = ()
+    domain: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplyRecord:
+    guild_id: int | None
+    channel_id: int
+    message_id: int
+    reply_id: int | None
+    style: str
+    links: tuple[ShownLink, ...]
+    posted_at: float
+    id: int | None = None
+    state: str = "live"
+    corrected_at: float | None = None
+
+    @property
+    def claim_ids(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(c[0] for link in self.links for c in link.claims))
+
+
+@dataclass(frozen=True)
+class SeenLink:
+    guild_id: int
+    channel_id: int
+    message_id: int
+    url_key: str
+    seen_at: float
+    expires_at: float
+
+
+# --- issue 11: requests, votes, retention ---------------------------------------------------------
+
+
+class RequestLimit(InvalidInput):
+    """A member asked for more checks than the server's rate allows (answered, not logged)."""
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """Something members asked to have checked: a link (its canonical key) or a message's text."""
+
+    id: int
+    guild_id: int
+    kind: str  # "url" or "text"
+    key: str
+    url: str | None
+    channel_id: int
+    message_id: int
+    asked_at: float
+    count: int
+    state: str = "open"
+    claim_id: int | None = None
+    closed_at: float | None = None
+
+
+@dataclass(frozen=True)
+class ClosedRequest:
+    """A request a claim answered, and the askers who opted in to be told (``/notify on``)."""
+
+    request: CheckRequest
+    notify: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class VoteTally:
+    helpful: int = 0
+    not_helpful: int = 0
+    not_helpful_members: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.helpful + self.not_helpful
+
+
+@dataclass(frozen=True)
+class VoteOutcome:
+    """A vote as stored: whether it changed anything, the claims it covers, and those flagged."""
+
+    changed: bool
+    claim_ids: tuple[int, ...]
+    flagged: tuple[int, ...] = ()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from urllib.parse import urlsplit
 
@@ -20,9 +21,13 @@ MAX_URLS_PER_CLAIM = 50
 MAX_SOURCES_PER_CLAIM = 20
 
 
+# Characters that show nothing: a claim of only these is an empty claim.
+_INVISIBLE_RE = re.compile(r"[\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+")
+
+
 def clean_text(value: str, what: str, limit: int, *, required: bool = False) -> str:
     text = value.strip()
-    if required and not text:
+    if required and not _INVISIBLE_RE.sub("", text):
         raise InvalidInput(f"{what} is empty")
     if len(text) > limit:
         raise InvalidInput(f"{what} is longer than {limit} characters")
@@ -46,17 +51,16 @@ def check_verdict(verdict: str) -> str:
 def check_link(url: str) -> str:
     """A URL to show as a link (a source): http(s) with a host; it is never looked up by key."""
     text = url.strip()
+    if len(text) > links.MAX_URL_LENGTH or any(c.isspace() for c in text):
+        raise InvalidInput(f"bad URL {url[:80]!r}: not an http(s) link")
     try:
-        parts = urlsplit(text)
-        host = parts.hostname
+        netloc = urlsplit(text).netloc
     except ValueError:
-        host = None
-    if (
-        host is None
-        or parts.scheme.lower() not in ("http", "https")
-        or len(text) > links.MAX_URL_LENGTH
-        or any(c.isspace() for c in text)
-    ):
+        netloc = ""
+    if "@" in netloc:
+        # "https://trusted.example@evil.example/" leads to evil.example; the fetcher refuses it.
+        raise InvalidInput(f"bad URL {url[:80]!r}: credentials (user@) in URL")
+    if links.link_target(text) is None:  # also a bad host name or port (99999)
         raise InvalidInput(f"bad URL {url[:80]!r}: not an http(s) link")
     return text
 

@@ -12,7 +12,7 @@ import aiosqlite
 from bot import links
 from bot.store.models import AuditEntry, Claim, InvalidInput, NewClaim, NotFound, Source
 from bot.store.sqlite.audit import audit_entry, write_audit
-from bot.store.sqlite.connection import CLAIM_COLUMNS, now_iso, scope_sql
+from bot.store.sqlite.connection import CLAIM_COLUMNS, checked_guild, now_iso, scope_sql
 from bot.store.sqlite.search import SearchMixin
 from bot.store.validation import (
     MAX_CLAIM_CHARS,
@@ -158,6 +158,7 @@ class ClaimsMixin(SearchMixin):
         now = now_iso()
         # Every claim gets a stable identity, so an export re-imported updates instead of copying.
         external_id = new.external_id or f"factbot:{uuid.uuid4()}"
+        guild_id = checked_guild(guild_id)
         cur = await db.execute(
             "INSERT INTO claims (guild_id, claim, verdict, note, rating_label, context, "
             "external_id, created_by, created_at, updated_by, updated_at) "

@@ -19,7 +19,7 @@ from typing import Any, Self
 
 import aiosqlite
 
-from bot.store.models import StoreBusy, StoreError
+from bot.store.models import InvalidInput, StoreBusy, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +35,33 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+MAX_GUILD_ID = 2**63 - 1  # SQLite's INTEGER; Discord's ids are far below
+
+
+def checked_guild(guild_id: int | None) -> int | None:
+    """``guild_id`` if it can be a server's id (or None: global); InvalidInput otherwise.
+
+    Columns that need a non-NULL scope store global as 0, so 0 must never reach the store as a
+    server: it would read and write the global records.
+    """
+    if guild_id is None:
+        return None
+    if isinstance(guild_id, bool) or not isinstance(guild_id, int):
+        raise InvalidInput(f"not a server id: {guild_id!r}")
+    if not 0 < guild_id <= MAX_GUILD_ID:
+        raise InvalidInput(f"not a server id: {guild_id}")
+    return guild_id
+
+
+def scope_key(guild_id: int | None) -> int:
+    """The non-NULL scope of unique indexes: a server's id, or 0 for global."""
+    checked = checked_guild(guild_id)
+    return 0 if checked is None else checked
+
+
 def scope_sql(guild_id: int | None) -> tuple[str, tuple[Any, ...]]:
     """WHERE fragment for records a guild may see: its own plus global."""
-    if guild_id is None:
+    if checked_guild(guild_id) is None:
         return "c.guild_id IS NULL", ()
     return "(c.guild_id IS NULL OR c.guild_id = ?)", (guild_id,)
 
@@ -68,14 +92,27 @@ class SQLiteBase:
     # --- lifecycle --------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Self:
+    async def open(
+        cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, create: bool = True
+    ) -> Self:
+        """Open the store at ``path``.
+
+        ``create``: a missing (or empty) file becomes a new store and an older store is
+        migrated. Without it, only an up-to-date factbot store opens. Either way, a file that
+        is not a factbot store is refused untouched (no tables, no switch to WAL).
+        """
         path = str(path)
+        if not path.strip():
+            raise StoreError("the store path is empty")
         if path == ":memory:" or path.startswith("file:"):
             # Two connections must see one database: only a file will do.
             raise StoreError("the store must be a file path")
         parent = Path(path).parent
         if not parent.is_dir():
             raise StoreError(f"cannot open {path}: folder {parent} does not exist")
+        if Path(path).is_dir():
+            raise StoreError(f"cannot open {path}: it is a folder, not a file")
+        await asyncio.to_thread(_check_before_open, path, create)
         try:
             writer = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
@@ -144,6 +181,48 @@ class SQLiteBase:
             return list(await self._read.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from None
+
+
+_FACTBOT_TABLES = frozenset({"claims", "claim_urls", "audit_log"})
+
+
+def _check_before_open(path: str, create: bool) -> None:
+    """Refuse, changing nothing, what ``open`` must not turn into (or use as) a store."""
+    file = Path(path)
+    if file.exists() and not file.is_file():
+        raise StoreError(f"cannot open {path}: not a regular file")
+    if not file.exists() or file.stat().st_size == 0:
+        if create:
+            return
+        raise StoreError(f"no store at {path}")
+    latest = _migrations()[-1][0]
+    try:
+        # Read-only: probing another application's database must not change a byte of it.
+        probe = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            version = int(probe.execute("PRAGMA user_version").fetchone()[0])
+            tables = {
+                row[0] for row in probe.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+        finally:
+            probe.close()
+    except sqlite3.Error as exc:
+        if "not a database" in str(exc):
+            raise StoreError(f"{path} is not a factbot database") from None
+        raise StoreError(f"cannot open {path}: {exc}") from None
+    if version > latest:
+        raise StoreError(
+            f"the database is at schema version {version}, newer than this factbot ({latest})"
+        )
+    if version == 0 and not tables and create:
+        return  # an empty SQLite file: as good as a new one
+    if version == 0 or not tables.issuperset(_FACTBOT_TABLES):
+        raise StoreError(f"{path} is not a factbot database")
+    if version < latest and not create:
+        raise StoreError(
+            f"the store at {path} is at schema version {version}; a command that writes to it "
+            f"(factbot run, import, claims add) upgrades it to {latest}"
+        )
 
 
 async def _configure(db: aiosqlite.Connection, busy_timeout_ms: int) -> None:

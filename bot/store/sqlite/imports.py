@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from bot.store.models import ImportResult, NewClaim
 from bot.store.sqlite.audit import write_audit
 from bot.store.sqlite.claims import ClaimsMixin
-from bot.store.sqlite.connection import now_iso
+from bot.store.sqlite.connection import now_iso, scope_key
 
 
 class ImportMixin(ClaimsMixin):
@@ -32,7 +32,7 @@ class ImportMixin(ClaimsMixin):
                 for row in await db.execute_fetchall(
                     "SELECT external_id, id FROM claims "
                     "WHERE ifnull(guild_id, 0) = ? AND external_id IS NOT NULL",
-                    (guild_id or 0,),
+                    (scope_key(guild_id),),
                 )
             }
             for done, new in enumerate(records, start=1):

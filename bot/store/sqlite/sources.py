@@ -9,7 +9,7 @@ import aiosqlite
 
 from bot.store.models import NotFound, SourceNote
 from bot.store.sqlite.audit import write_audit
-from bot.store.sqlite.connection import SQLiteBase, now_iso, scope_sql
+from bot.store.sqlite.connection import SQLiteBase, now_iso, scope_key, scope_sql
 from bot.store.validation import validate_source_note
 
 
@@ -62,7 +62,7 @@ class SourcesMixin(SQLiteBase):
                 await db.execute(
                     "UPDATE source_notes SET rating = ?, note = ?, updated_by = ?, updated_at = ? "
                     "WHERE domain = ? AND ifnull(guild_id, 0) = ?",
-                    (rating, note, actor, now, domain, guild_id or 0),
+                    (rating, note, actor, now, domain, scope_key(guild_id)),
                 )
             after = SourceNote(domain, guild_id, rating, note, actor, now)
             await write_audit(
@@ -83,7 +83,7 @@ class SourcesMixin(SQLiteBase):
                 raise NotFound(f"no note on {domain}")
             await db.execute(
                 "DELETE FROM source_notes WHERE domain = ? AND ifnull(guild_id, 0) = ?",
-                (domain, guild_id or 0),
+                (domain, scope_key(guild_id)),
             )
             await write_audit(
                 db,
@@ -100,7 +100,7 @@ class SourcesMixin(SQLiteBase):
         async with db.execute(
             "SELECT domain, guild_id, rating, note, updated_by, updated_at FROM source_notes "
             "WHERE domain = ? AND ifnull(guild_id, 0) = ?",
-            (domain, guild_id or 0),
+            (domain, scope_key(guild_id)),
         ) as cur:
             row = await cur.fetchone()
         return None if row is None else SourceNote(*row)

@@ -1,0 +1,438 @@
+"""Claims: reading them with their URLs and sources, and every audited change to one."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
+
+from bot import links
+from bot.store.models import AuditEntry, Claim, InvalidInput, NewClaim, NotFound, Source
+from bot.store.postgres.audit import audit_entry, write_audit
+from bot.store.postgres.connection import CLAIM_COLUMNS, checked_guild, now_iso, scope_sql
+from bot.store.postgres.search import SearchMixin
+from bot.store.validation import (
+    MAX_CLAIM_CHARS,
+    MAX_NOTE_CHARS,
+    MAX_SOURCES_PER_CLAIM,
+    MAX_URLS_PER_CLAIM,
+    check_source,
+    check_url,
+    check_verdict,
+    clean_text,
+    validate_new_claim,
+)
+
+log = logging.getLogger(__name__)
+
+_CHANGE = tuple[dict[str, Any], tuple[str, ...], tuple[Source, ...]]
+
+
+class ClaimsMixin(SearchMixin):
+    async def _after_open(self) -> None:
+        await super()._after_open()
+        await self._rekey_urls()
+
+    async def _rekey_urls(self) -> None:
+        """Re-key URL rows made by an older canonicaliser, so they keep matching.
+
+        A row whose URL the new canonicaliser refuses, or whose new key the claim already has,
+        keeps its old key (and is looked at again at the next start).
+        """
+        version = links.LINK_KEY_VERSION
+        stale = "key_version < $1 OR key_version > $1"
+        if not await self._fetch(f"SELECT 1 FROM claim_urls WHERE {stale} LIMIT 1", version):
+            return
+        rows = await self._fetch(f"SELECT id, url FROM claim_urls WHERE {stale}", version)
+        log.info("re-keying %d claim URLs to link key version %d", len(rows), version)
+        async with self._write() as db:
+            for row_id, url in rows:
+                try:
+                    key = links.canonical_url(url)
+                except links.InvalidURL:
+                    continue
+                await db.execute(
+                    "UPDATE claim_urls u SET url_key = $1, key_version = $2 WHERE u.id = $3 "
+                    "AND NOT EXISTS (SELECT 1 FROM claim_urls o "
+                    "WHERE o.claim_id = u.claim_id AND o.url_key = $1 AND o.id <> u.id)",
+                    key,
+                    version,
+                    row_id,
+                )
+
+    # --- reading claims -----------------------------------------------------------------------
+
+    async def _claims_where(self, where: str, *params: Any) -> list[Claim]:
+        rows = await self._fetch(
+            f"SELECT {CLAIM_COLUMNS} FROM claims c WHERE {where} ORDER BY c.id", *params
+        )
+        return await self._with_children(rows)
+
+    async def _with_children(self, rows: Sequence[Any]) -> list[Claim]:
+        """Claims from ``claims`` rows, with their URLs and sources (one query)."""
+        if not rows:
+            return []
+        ids = list(dict.fromkeys(int(row[0]) for row in rows))
+        urls: dict[int, list[str]] = {i: [] for i in ids}
+        sources: dict[int, list[Source]] = {i: [] for i in ids}
+        for claim_id, is_url, _, url, title, kind in await self._fetch(
+            "SELECT claim_id, 1, id, url, NULL, NULL FROM claim_urls "
+            "WHERE claim_id = ANY($1::bigint[]) "
+            "UNION ALL SELECT claim_id, 0, id, url, title, kind FROM claim_sources "
+            "WHERE claim_id = ANY($1::bigint[]) ORDER BY 1, 2 DESC, 3",
+            ids,
+        ):
+            if is_url:
+                urls[claim_id].append(url)
+            else:
+                sources[claim_id].append(Source(url, title, kind))
+        return [_claim(row, tuple(urls[row[0]]), tuple(sources[row[0]])) for row in rows]
+
+    async def get_claim(self, claim_id: int, *, guild_id: int | None) -> Claim:
+        """A claim visible to ``guild_id`` (its own or global), retired ones included."""
+        scope, params = scope_sql(guild_id, 2)
+        found = await self._claims_where(f"c.id = $1 AND {scope}", _row_id(claim_id), *params)
+        if not found:
+            raise NotFound(f"claim #{claim_id} not found")
+        return found[0]
+
+    async def get_claims(self, claim_ids: Sequence[int], *, guild_id: int | None) -> list[Claim]:
+        """Active claims visible to ``guild_id``, in the order of ``claim_ids``."""
+        if not claim_ids:
+            return []
+        scope, params = scope_sql(guild_id, 2)
+        found = await self._claims_where(
+            f"c.id = ANY($1::bigint[]) AND c.active AND {scope}",
+            [_row_id(i) for i in claim_ids],
+            *params,
+        )
+        by_id = {c.id: c for c in found}
+        return [by_id[i] for i in claim_ids if i in by_id]
+
+    async def claims_for_url_keys(
+        self, keys: Sequence[str], *, guild_id: int | None
+    ) -> dict[str, list[Claim]]:
+        """Active claims visible to ``guild_id`` attached to each canonical key."""
+        if not keys:
+            return {}
+        scope, params = scope_sql(guild_id, 2)
+        rows = await self._fetch(
+            f"SELECT u.url_key, {CLAIM_COLUMNS} FROM claim_urls u "
+            f"JOIN claims c ON c.id = u.claim_id "
+            f"WHERE u.url_key = ANY($1::text[]) AND c.active AND {scope} ORDER BY u.claim_id",
+            list(keys),
+            *params,
+        )
+        claims = {c.id: c for c in await self._with_children([tuple(r)[1:] for r in rows])}
+        result: dict[str, list[Claim]] = {}
+        for row in rows:
+            result.setdefault(row[0], []).append(claims[row[1]])
+        return result
+
+    async def list_claims(
+        self, *, guild_id: int | None, include_global: bool = True, include_retired: bool = False
+    ) -> list[Claim]:
+        """Claims in a scope, oldest first (for export and listing)."""
+        params: tuple[Any, ...]
+        if include_global:
+            where, params = scope_sql(guild_id, 1)
+        elif guild_id is None:
+            where, params = "c.guild_id IS NULL", ()
+        else:
+            where, params = "c.guild_id = $1", (guild_id,)
+        if not include_retired:
+            where += " AND c.active"
+        return await self._claims_where(where, *params)
+
+    async def count_claims(self) -> int:
+        rows = await self._fetch("SELECT count(*) FROM claims WHERE active")
+        return int(rows[0][0])
+
+    async def _insert_claim(
+        self, db: asyncpg.Connection, new: NewClaim, *, actor: str, guild_id: int | None
+    ) -> int:
+        now = now_iso()
+        # Every claim gets a stable identity, so an export re-imported updates instead of copying.
+        external_id = new.external_id or f"factbot:{uuid.uuid4()}"
+        guild_id = checked_guild(guild_id)
+        claim_id = await db.fetchval(
+            "INSERT INTO claims (guild_id, claim, verdict, note, rating_label, context, "
+            "external_id, created_by, created_at, updated_by, updated_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            guild_id,
+            new.claim,
+            new.verdict,
+            new.note,
+            new.rating_label,
+            new.context,
+            external_id,
+            actor,
+            now,
+            actor,
+            now,
+        )
+        await self._replace_children(db, claim_id, new.urls, new.sources, new=True)
+        await self._index_claim(db, claim_id, new.claim, new.context, new=True)
+        return int(claim_id)
+
+    async def _replace_children(
+        self,
+        db: asyncpg.Connection,
+        claim_id: int,
+        urls: Iterable[str],
+        sources: Iterable[Source],
+        *,
+        new: bool = False,
+    ) -> None:
+        if not new:
+            await db.execute("DELETE FROM claim_urls WHERE claim_id = $1", claim_id)
+            await db.execute("DELETE FROM claim_sources WHERE claim_id = $1", claim_id)
+        url_rows = [(claim_id, u, links.canonical_url(u), links.LINK_KEY_VERSION) for u in urls]
+        if url_rows:
+            await db.executemany(
+                "INSERT INTO claim_urls (claim_id, url, url_key, key_version) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                url_rows,
+            )
+        source_rows = [(claim_id, s.url, s.title, s.kind) for s in sources]
+        if source_rows:
+            await db.executemany(
+                "INSERT INTO claim_sources (claim_id, url, title, kind) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                source_rows,
+            )
+
+    async def _snapshot(self, db: asyncpg.Connection, claim_id: int) -> Claim:
+        """A claim as this transaction sees it (its row locked until the transaction ends)."""
+        row = await db.fetchrow(
+            "SELECT id, guild_id, claim, verdict, note, rating_label, context, external_id, "
+            "created_by, created_at, updated_by, updated_at, active FROM claims WHERE id = $1 "
+            "FOR UPDATE",
+            _row_id(claim_id),
+        )
+        if row is None:
+            raise NotFound(f"claim #{claim_id} not found")
+        urls = tuple(
+            r[0]
+            for r in await db.fetch(
+                "SELECT url FROM claim_urls WHERE claim_id = $1 ORDER BY id", claim_id
+            )
+        )
+        sources = tuple(
+            Source(*r)
+            for r in await db.fetch(
+                "SELECT url, title, kind FROM claim_sources WHERE claim_id = $1 ORDER BY id",
+                claim_id,
+            )
+        )
+        return _claim(row, urls, sources)
+
+    async def _editable(self, db: asyncpg.Connection, claim_id: int, scope: int | None) -> Claim:
+        claim = await self._snapshot(db, claim_id)
+        if claim.guild_id != scope:
+            raise NotFound(f"claim #{claim_id} not found")
+        return claim
+
+    async def add_claim(self, new: NewClaim, *, actor: str, guild_id: int | None) -> Claim:
+        """Add a claim in a scope (``None``: global). Writes one audit row."""
+        new = validate_new_claim(new)
+        async with self._write() as db:
+            claim_id = await self._insert_claim(db, new, actor=actor, guild_id=guild_id)
+            claim = await self._snapshot(db, claim_id)
+            await write_audit(
+                db,
+                actor=actor,
+                guild_id=guild_id,
+                action="create",
+                claim_id=claim_id,
+                after=claim.snapshot(),
+            )
+        return claim
+
+    async def _update_claim(
+        self,
+        claim_id: int,
+        *,
+        actor: str,
+        scope: int | None,
+        action: str,
+        change: Any,
+    ) -> Claim:
+        """Apply ``change(before) -> (fields, urls, sources)`` in one audited transaction."""
+        async with self._write() as db:
+            before = await self._editable(db, claim_id, scope)
+            fields, urls, sources = change(before)
+            if fields == {} and urls == before.urls and sources == before.sources:
+                return before
+            fields = {**fields, "updated_by": actor, "updated_at": now_iso()}
+            assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(fields, start=1))
+            await db.execute(
+                f"UPDATE claims SET {assignments} WHERE id = ${len(fields) + 1}",
+                *fields.values(),
+                claim_id,
+            )
+            if urls != before.urls or sources != before.sources:
+                await self._replace_children(db, claim_id, urls, sources)
+            if "claim" in fields or "context" in fields:
+                await self._index_claim(
+                    db,
+                    claim_id,
+                    fields.get("claim", before.claim),
+                    fields.get("context", before.context),
+                )
+            after = await self._snapshot(db, claim_id)
+            await write_audit(
+                db,
+                actor=actor,
+                guild_id=scope,
+                action=action,
+                claim_id=claim_id,
+                before=before.snapshot(),
+                after=after.snapshot(),
+            )
+        return after
+
+    async def edit_claim(
+        self,
+        claim_id: int,
+        *,
+        actor: str,
+        guild_id: int | None,
+        claim: str | None = None,
+        verdict: str | None = None,
+        note: str | None = None,
+    ) -> Claim:
+        """Change a claim's text, verdict or note (only in its own scope)."""
+        fields: dict[str, Any] = {}
+        if claim is not None:
+            fields["claim"] = clean_text(claim, "claim", MAX_CLAIM_CHARS, required=True)
+        if verdict is not None:
+            fields["verdict"] = check_verdict(verdict)
+        if note is not None:
+            fields["note"] = clean_text(note, "note", MAX_NOTE_CHARS)
+        if not fields:
+            raise InvalidInput("nothing to change")
+
+        def change(before: Claim) -> _CHANGE:
+            changed = {k: v for k, v in fields.items() if getattr(before, k) != v}
+            if "verdict" in changed:
+                # The imported label described the old verdict; keeping it would let an export
+                # carry the old rating back in.
+                changed["rating_label"] = None
+            return changed, before.urls, before.sources
+
+        return await self._update_claim(
+            claim_id, actor=actor, scope=guild_id, action="edit", change=change
+        )
+
+    async def link_url(self, claim_id: int, url: str, *, actor: str, guild_id: int | None) -> Claim:
+        """Attach a URL the claim appears at."""
+        url, key = check_url(url)
+
+        def change(before: Claim) -> _CHANGE:
+            keys = {links.canonical_url(u) for u in before.urls}
+            if key in keys:
+                return {}, before.urls, before.sources
+            if len(before.urls) >= MAX_URLS_PER_CLAIM:
+                raise InvalidInput(f"claim #{claim_id} already has {MAX_URLS_PER_CLAIM} URLs")
+            return {}, (*before.urls, url), before.sources
+
+        return await self._update_claim(
+            claim_id, actor=actor, scope=guild_id, action="link", change=change
+        )
+
+    async def unlink_url(
+        self, claim_id: int, url: str, *, actor: str, guild_id: int | None
+    ) -> Claim:
+        """Detach a URL (matched by canonical key)."""
+        _, key = check_url(url)
+
+        def change(before: Claim) -> _CHANGE:
+            kept = tuple(u for u in before.urls if links.canonical_url(u) != key)
+            if kept == before.urls:
+                raise NotFound(f"claim #{claim_id} has no URL {url[:80]}")
+            return {}, kept, before.sources
+
+        return await self._update_claim(
+            claim_id, actor=actor, scope=guild_id, action="unlink", change=change
+        )
+
+    async def add_source(
+        self,
+        claim_id: int,
+        source: Source,
+        *,
+        actor: str,
+        guild_id: int | None,
+    ) -> Claim:
+        """Add (or retitle) a source to read for a claim."""
+        source = check_source(source)
+
+        def change(before: Claim) -> _CHANGE:
+            others = tuple(s for s in before.sources if s.url != source.url)
+            if len(others) >= MAX_SOURCES_PER_CLAIM:
+                raise InvalidInput(f"claim #{claim_id} already has {MAX_SOURCES_PER_CLAIM} sources")
+            if source in before.sources:
+                return {}, before.urls, before.sources
+            return {}, before.urls, (*others, source)
+
+        return await self._update_claim(
+            claim_id, actor=actor, scope=guild_id, action="source", change=change
+        )
+
+    async def set_active(
+        self, claim_id: int, active: bool, *, actor: str, guild_id: int | None
+    ) -> Claim:
+        """Retire (or restore) a claim: retired claims are kept but never matched."""
+
+        def change(before: Claim) -> _CHANGE:
+            fields = {} if before.active == active else {"active": bool(active)}
+            return fields, before.urls, before.sources
+
+        return await self._update_claim(
+            claim_id,
+            actor=actor,
+            scope=guild_id,
+            action="retire" if not active else "restore",
+            change=change,
+        )
+
+    async def claim_history(self, claim_id: int, *, guild_id: int | None) -> list[AuditEntry]:
+        """The audit trail of one claim visible to ``guild_id``, oldest first."""
+        await self.get_claim(claim_id, guild_id=guild_id)
+        rows = await self._fetch(
+            "SELECT id, at, actor, guild_id, action, claim_id, domain, before, after "
+            "FROM audit_log WHERE claim_id = $1 ORDER BY id",
+            claim_id,
+        )
+        return [audit_entry(r) for r in rows]
+
+
+def _row_id(claim_id: int) -> int:
+    """A claim id that fits a BIGINT; anything larger is no claim (SQLite finds none either)."""
+    if isinstance(claim_id, bool) or not isinstance(claim_id, int):
+        raise InvalidInput(f"not a claim id: {claim_id!r}")
+    return claim_id if -(2**63) <= claim_id < 2**63 else 0
+
+
+def _claim(row: Any, urls: tuple[str, ...], sources: tuple[Source, ...]) -> Claim:
+    return Claim(
+        id=row[0],
+        guild_id=row[1],
+        claim=row[2],
+        verdict=row[3],
+        note=row[4],
+        rating_label=row[5],
+        context=row[6],
+        external_id=row[7],
+        created_by=row[8],
+        created_at=row[9],
+        updated_by=row[10],
+        updated_at=row[11],
+        active=bool(row[12]),
+        urls=urls,
+        sources=sources,
+    )

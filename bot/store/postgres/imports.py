@@ -1,0 +1,112 @@
+"""ClaimReview imports: many records, one transaction, no audit row for what did not change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from bot.store.models import ImportResult, NewClaim
+from bot.store.postgres.audit import write_audit
+from bot.store.postgres.claims import ClaimsMixin
+from bot.store.postgres.connection import now_iso, scope_key
+
+#: Imports at least this large refresh the planner's statistics of the tables they grew.
+_ANALYZE_AFTER = 1000
+
+
+class ImportMixin(ClaimsMixin):
+    async def import_claims(
+        self,
+        records: Sequence[NewClaim],
+        *,
+        actor: str,
+        guild_id: int | None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportResult:
+        """Create or update claims by ``external_id``, all in one transaction.
+
+        Records must already be validated (``validate_new_claim``). A record whose stored twin
+        is identical changes nothing and writes no audit row, so re-importing a file is a no-op.
+        """
+        result = ImportResult()
+        scope = scope_key(guild_id)
+        async with self._write() as db:
+            existing = {
+                row[0]: row[1]
+                for row in await db.fetch(
+                    "SELECT external_id, id FROM claims "
+                    "WHERE coalesce(guild_id, 0) = $1 AND external_id IS NOT NULL",
+                    scope,
+                )
+            }
+            for done, new in enumerate(records, start=1):
+                if progress is not None and done % 500 == 0:
+                    progress(done, len(records))
+                existing_id = existing.get(new.external_id) if new.external_id else None
+                if existing_id is None:
+                    claim_id = await self._insert_claim(db, new, actor=actor, guild_id=guild_id)
+                    if new.external_id:
+                        existing[new.external_id] = claim_id
+                    after = {
+                        "claim": new.claim,
+                        "verdict": new.verdict,
+                        "external_id": new.external_id,
+                    }
+                    await write_audit(
+                        db,
+                        actor=actor,
+                        guild_id=guild_id,
+                        action="import",
+                        claim_id=claim_id,
+                        after=after,
+                    )
+                    result.created += 1
+                    result.claim_ids.append(claim_id)
+                    continue
+                before = await self._snapshot(db, existing_id)
+                same = (
+                    before.claim == new.claim
+                    and before.verdict == new.verdict
+                    and before.note == new.note
+                    and before.rating_label == new.rating_label
+                    and before.context == new.context
+                    # Order is not meaning: an export lists the fact-check first.
+                    and set(before.urls) == set(new.urls)
+                    and set(before.sources) == set(new.sources)
+                )
+                result.claim_ids.append(existing_id)
+                if same:
+                    result.unchanged += 1
+                    continue
+                await db.execute(
+                    "UPDATE claims SET claim = $1, verdict = $2, note = $3, rating_label = $4, "
+                    "context = $5, updated_by = $6, updated_at = $7 WHERE id = $8",
+                    new.claim,
+                    new.verdict,
+                    new.note,
+                    new.rating_label,
+                    new.context,
+                    actor,
+                    now_iso(),
+                    existing_id,
+                )
+                await self._replace_children(db, existing_id, new.urls, new.sources)
+                await self._index_claim(db, existing_id, new.claim, new.context)
+                after_claim = await self._snapshot(db, existing_id)
+                await write_audit(
+                    db,
+                    actor=actor,
+                    guild_id=guild_id,
+                    action="import",
+                    claim_id=existing_id,
+                    before=before.snapshot(),
+                    after=after_claim.snapshot(),
+                )
+                result.updated += 1
+        if result.created + result.updated >= _ANALYZE_AFTER:
+            # Autovacuum would get there later; until then the planner's row counts are those
+            # of the store before the import and it picks poor plans for search.
+            async with self._write() as db:
+                await db.execute("ANALYZE claims, claim_urls, claim_search, claim_search_vocab")
+        if progress is not None:
+            progress(len(records), len(records))
+        return result

@@ -1,0 +1,264 @@
+"""The CLI's contract on bad input, for every subcommand: exit 2, exactly one line on stderr,
+nothing on stdout, nothing written, no store created, another application's file untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Every subcommand that takes --guild, in a form that would otherwise succeed.
+SCOPED = {
+    "check": ["check", "--no-fetch", "https://example.com/a"],
+    "claims add": ["claims", "add", "--claim", "A claim", "--verdict", "false"],
+    "claims list": ["claims", "list"],
+    "sources set": ["sources", "set", "example.com", "--rating", "tabloid"],
+    "sources clear": ["sources", "clear", "example.com"],
+    "sources list": ["sources", "list"],
+    "import": ["import", "{feed}"],
+    "export": ["export"],
+    "claims edit": ["claims", "edit", "1", "--note", "Edited"],
+    "claims retire": ["claims", "retire", "1"],
+    "claims link": ["claims", "link", "1", "https://example.com/b"],
+    # --guild is required here; a second, bad --guild wins (argparse keeps the last).
+    "settings show": ["settings", "show", "--guild", "1"],
+    "settings set": ["settings", "set", "--guild", "1", "ignore", "11,12"],
+    "claims show": ["claims", "show", "1"],
+    "requests list": ["requests", "list", "--guild", "1"],
+    "forget": ["forget", "--guild", "1"],
+}
+CLAIMS_ADD = ["claims", "add", "--verdict", "false"]
+READ_ONLY = [
+    "check",
+    "claims list",
+    "sources clear",
+    "sources list",
+    "export",
+    # Changes to a claim need its store: they never create one either.
+    "claims edit",
+    "claims retire",
+    "claims link",
+    "settings show",
+    "claims show",
+    "requests list",
+    # Deleting a server's rows needs its store: forget never creates one.
+    "forget",
+]
+
+BAD_GUILDS = [
+    "9223372036854775808",  # one past SQLite's INTEGER: OverflowError deep in the store
+    "99999999999999999999999",
+    "1_000",
+    " 5 ",
+    "\u0665",  # Arabic-Indic five: int() reads it
+    "０",  # fullwidth zero
+    "0",  # global in the store's unique indexes
+    "-1",
+    "5.0",
+    "",
+]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    argv: list[str]
+    db: str = "{new}"  # which --db the command gets (None: none given)
+
+
+CASES: list[Case] = [
+    *(
+        # On a real store, where the command would otherwise succeed.
+        Case(f"{name} --guild {guild!r}", [*argv, "--guild", guild], db="{store}")
+        for name, argv in SCOPED.items()
+        for guild in BAD_GUILDS
+    ),
+    # Invalid UTF-8 in arguments (Python passes the bytes on as lone surrogates).
+    Case("claim not UTF-8", ["claims", "add", "--claim", "bad \udcff", "--verdict", "false"]),
+    Case("note not UTF-8", [*SCOPED["claims add"], "--note", "\udce9t\udce9"]),
+    Case("rating not UTF-8", ["sources", "set", "example.com", "--rating", "\udcff"]),
+    Case("url not UTF-8", [*SCOPED["claims add"], "--url", "https://example.com/\udcff"]),
+    # Moderator typos and hostile values.
+    Case("claim of zero-width spaces", [*CLAIMS_ADD, "--claim", "\u200b\u200b\u200b"]),
+    Case("claim of bidi marks", [*CLAIMS_ADD, "--claim", "\u202e\u2066 \u200f"]),
+    Case("source port 99999", [*SCOPED["claims add"], "--source", "https://example.com:99999/"]),
+    Case(
+        "source with credentials",
+        [*SCOPED["claims add"], "--source", "https://trusted.example@evil.example.net/"],
+    ),
+    Case("url with credentials", [*SCOPED["claims add"], "--url", "https://u:p@example.com/a"]),
+    Case("domain with credentials", ["sources", "set", "evil.com@good.com", "--rating", "x"]),
+    # Arguments argparse echoes back raw.
+    Case("unrecognized argument with escapes", ["claims", "list", "x\n\u001b[2Jy"]),
+    # --db that cannot be a store.
+    *(Case(f"{name} --db ''", argv, db="") for name, argv in SCOPED.items()),
+    *(Case(f"{name} --db <folder>", argv, db="{folder}") for name, argv in SCOPED.items()),
+    # A device is not a store (SQLite would put its journal beside it, in /dev).
+    Case("claims add --db /dev/null", SCOPED["claims add"], db=os.devnull),
+    # Another application's SQLite file: no command may add tables or switch it to WAL.
+    *(Case(f"{name} on another app's db", argv, db="{other}") for name, argv in SCOPED.items()),
+    # Read commands never create a store.
+    *(Case(f"{name} without a store", SCOPED[name]) for name in READ_ONLY),
+    # export onto the store it reads.
+    Case("export -o <the store>", ["export", "-o", "{store}"], db="{store}"),
+    # Issue 11's commands: a bad claim id, a missing server, an unknown claim.
+    Case("claims show 0", ["claims", "show", "0"], db="{store}"),
+    Case("claims show not a number", ["claims", "show", "x1"], db="{store}"),
+    Case("claims show unknown", ["claims", "show", "999999"], db="{store}"),
+    Case("requests list without --guild", ["requests", "list"], db="{store}"),
+    Case("forget without --guild", ["forget"], db="{store}"),
+]
+
+
+def fingerprint(path: Path) -> dict[str, str]:
+    """Every file beside and including ``path`` (its -wal/-shm too), by content hash."""
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.parent.iterdir())
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def places(tmp_path: Path) -> dict[str, str]:
+    new_dir = tmp_path / "new"
+    new_dir.mkdir()
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    other_dir = tmp_path / "other"
+    other_dir.mkdir()
+    other = other_dir / "app.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        db.execute("INSERT INTO notes (body) VALUES ('not factbot')")
+    db.close()
+    feed = tmp_path / "feed.json"
+    feed.write_text(
+        json.dumps(
+            [
+                {
+                    "@type": "ClaimReview",
+                    "claimReviewed": "Imported",
+                    "reviewRating": {"alternateName": "False"},
+                }
+            ]
+        )
+    )
+    store_dir = tmp_path / "store"
+    store_dir.mkdir()
+    store = store_dir / "factbot.db"
+    assert main(["claims", "add", "--db", str(store), "--claim", "Kept", "--verdict", "true"]) == 0
+    return {
+        "new": str(new_dir / "factbot.db"),
+        "folder": str(folder),
+        "other": str(other),
+        "feed": str(feed),
+        "store": str(store),
+    }
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    case: Case,
+    places: dict[str, str],
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)  # `--db ""` once meant ./factbot.db
+    capfd.readouterr()
+    argv = [a.format(**places) if "{" in a else a for a in case.argv]
+    db = case.db.format(**places)
+    before = {
+        name: fingerprint(Path(places[name])) for name in ("other", "store") if name in places
+    }
+
+    code = main([*argv, "--db", db])
+
+    out, err = capfd.readouterr()
+    assert code == 2, (out, err)
+    assert out == ""
+    assert err.startswith("factbot") and err.endswith("\n") and err.count("\n") == 1, err
+    assert "\u001b" not in err
+    assert list(Path(places["new"]).parent.iterdir()) == []  # no store created
+    assert list(Path(places["folder"]).iterdir()) == []
+    assert list(cwd.iterdir()) == []
+    assert not Path(f"{os.devnull}-journal").exists()
+    for name, files in before.items():
+        assert fingerprint(Path(places[name])) == files, f"{name} changed"
+
+
+def test_config_with_an_empty_store_path_is_one_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "factbot.toml"
+    config.write_text('[store]\npath = ""\n')
+    monkeypatch.chdir(tmp_path)
+    code = main(["claims", "add", "--config", str(config), "--claim", "x", "--verdict", "false"])
+    _, err = capfd.readouterr()
+    assert code == 2
+    assert err == "factbot: error: config: [store] path: must be a file path, not empty\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["factbot.toml"]
+
+
+def run_process(*argv: bytes | str, stdout: int | None = subprocess.PIPE) -> tuple[int, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *argv],
+        cwd=REPO,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode, done.stderr.decode("utf-8", "replace")
+
+
+def test_invalid_utf8_bytes_in_a_real_command_line(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    code, err = run_process(
+        "claims", "add", "--db", str(db), "--claim", b"\xff\xfe", "--verdict", "false"
+    )
+    assert (code, err) == (2, "factbot: error: argument 6 is not valid UTF-8 text\n")
+    assert not db.exists()
+
+
+def test_db_folder_prints_no_thread_traceback(tmp_path: Path) -> None:
+    code, err = run_process("claims", "list", "--db", str(tmp_path))
+    assert code == 2
+    assert err == f"factbot: error: --db {tmp_path}: is a folder, not a file\n"
+
+
+def test_export_to_a_full_stdout_is_one_line(places: dict[str, str]) -> None:
+    with open("/dev/full", "wb") as full:
+        code, err = run_process("export", "--db", places["store"], stdout=full.fileno())
+    assert (code, err) == (2, "factbot: error: cannot write output: No space left on device\n")
+
+
+@pytest.mark.parametrize("db", ["", "{folder}", os.devnull])
+def test_run_refuses_a_bad_store_path_before_connecting(
+    db: str,
+    places: dict[str, str],
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token")
+    monkeypatch.chdir(places["folder"])
+    capfd.readouterr()
+    code = main(["run", "--db", db.format(**places)])
+    out, err = capfd.readouterr()
+    assert (code, out) == (2, "")
+    assert err.startswith("factbot: error: ") and err.count("\n") == 1
+    assert list(Path(places["folder"]).iterdir()) == []

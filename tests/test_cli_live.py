@@ -1,0 +1,171 @@
+"""The issue-10 CLI twins: ``claims edit|retire|link`` and ``settings show|set``, exactly as
+named; bad input exits 2 with one line and changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.services import open_store
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def db(store_target: str) -> str:
+    """The CLI's store, on each engine (an SQLite file, a PostgreSQL schema)."""
+    return store_target
+
+
+def audit_rows(db: str) -> int:
+    async def count() -> int:
+        store = await open_store(db)
+        try:
+            return await store.audit_count()
+        finally:
+            await store.close()
+
+    return asyncio.run(count())
+
+
+def add(capsys: pytest.CaptureFixture[str], db: str, *extra: str) -> int:
+    code, out, _ = run(
+        capsys,
+        "claims",
+        "add",
+        "--db",
+        db,
+        "--claim",
+        "Moon is cheese",
+        "--verdict",
+        "false",
+        *extra,
+    )
+    assert code == 0
+    return int(out)
+
+
+def test_claims_edit_retire_link(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    claim_id = add(capsys, db, "--guild", "5")
+    assert run(
+        capsys,
+        "claims",
+        "edit",
+        str(claim_id),
+        "--verdict",
+        "Mostly False",
+        "--note",
+        "Rock.",
+        "--claim",
+        "The moon is cheese",
+        "--guild",
+        "5",
+        "--db",
+        db,
+    ) == (0, f"{claim_id}\n", "")
+    code, _, _ = run(
+        capsys,
+        "claims",
+        "link",
+        str(claim_id),
+        "https://news.example.com/a?utm_source=x",
+        "--guild",
+        "5",
+        "--db",
+        db,
+    )
+    assert code == 0
+    assert run(capsys, "claims", "retire", str(claim_id), "--guild", "5", "--db", db)[0] == 0
+    code, out, _ = run(capsys, "claims", "list", "--guild", "5", "--json", "--db", db)
+    assert json.loads(out) == []  # retired
+    assert audit_rows(db) == 4
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("claims", "edit", "1", "--verdict", "flase"), "unknown verdict 'flase'"),
+        (("claims", "edit", "1"), "nothing to change"),
+        (("claims", "edit", "x", "--note", "n"), "not a claim id: 'x'"),
+        (("claims", "edit", "1", "--note", "n", "--guild", "9"), "claim #1 not found"),
+        (("claims", "retire", "99"), "claim #99 not found"),
+        (("claims", "link", "1", "not a url"), "bad URL 'not a url'"),
+        (("claims", "link", "1", "https://x.example.com", "--guild", "0"), "not a server id"),
+        (("settings", "set", "--guild", "1", "colour", "red"), "unknown setting 'colour'"),
+        (("settings", "set", "--guild", "1", "ignore", "11,x"), "not a channel id: 'x'"),
+        (("settings", "set", "--guild", "1", "reply_threshold", "2"), "from 0 to 1"),
+        (("settings", "set", "--guild", "1", "--channel", "3", "watch", "all"), "per channel"),
+        (("settings", "set", "--guild", "1", "--channel", "c", "reply_style", "off"), "channel"),
+        (("settings", "set", "ignore", "11"), "--guild"),
+        (("settings", "show", "--guild", "x"), "not a server id"),
+    ],
+)
+def test_bad_input_is_one_line_and_changes_nothing(
+    capsys: pytest.CaptureFixture[str], db: str, argv: tuple[str, ...], message: str
+) -> None:
+    add(capsys, db)
+    before = audit_rows(db)
+    code, out, err = run(capsys, *argv, "--db", db)
+    assert code == 2 and out == ""
+    assert message in err and err.count("\n") == 1
+    assert audit_rows(db) == before
+
+
+def test_settings_set_and_show(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    assert run(capsys, "settings", "set", "--guild", "1", "ignore", "11,12", "--db", db)[0] == 0
+    assert (
+        run(capsys, "settings", "set", "--guild", "1", "reply_style", "compact", "--db", db)[0] == 0
+    )
+    assert (
+        run(
+            capsys,
+            "settings",
+            "set",
+            "--guild",
+            "1",
+            "--channel",
+            "11",
+            "reply_threshold",
+            "0.5",
+            "--db",
+            db,
+        )[0]
+        == 0
+    )
+    _, out, _ = run(capsys, "settings", "show", "--guild", "1", "--json", "--db", db)
+    data = json.loads(out)
+    assert (data["watch"], data["ignore"], data["reply_style"]) == ("all", [11, 12], "compact")
+    assert data["backfill_hours"] == 24.0 and data["mod_log"] is None
+    assert data["channels"] == {"11": {"reply_threshold": 0.5}}
+    _, out, _ = run(
+        capsys, "settings", "show", "--guild", "1", "--channel", "11", "--json", "--db", db
+    )
+    assert json.loads(out) == {
+        "channel_id": 11,
+        "watched": False,
+        "reply_style": "compact",
+        "reply_threshold": 0.5,
+        "overridden": ["reply_threshold"],
+    }
+    _, out, _ = run(capsys, "settings", "show", "--guild", "1", "--db", db)
+    assert "ignore\t11, 12 (set)" in out.splitlines()
+    # Another server's settings are its own.
+    _, out, _ = run(capsys, "settings", "show", "--guild", "2", "--json", "--db", db)
+    assert json.loads(out)["overridden"] == []
+    assert run(capsys, "settings", "set", "--guild", "1", "ignore", "none", "--db", db)[0] == 0
+    _, out, _ = run(capsys, "settings", "show", "--guild", "1", "--json", "--db", db)
+    assert json.loads(out)["ignore"] == []
+
+
+def test_settings_show_needs_a_store(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "settings", "show", "--guild", "1", "--db", str(tmp_path / "no.db"))
+    assert code == 2 and "no store at" in err
+    assert not (tmp_path / "no.db").exists()

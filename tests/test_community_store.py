@@ -1,0 +1,318 @@
+"""Issue 11 in the store and the CLI: requests, votes and flags, retention and ``forget``.
+
+Real SQLite files with the real migrations; the CLI through ``main``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.community import request_items
+from bot.services import open_store
+from bot.store import (
+    NewClaim,
+    NotFound,
+    ReplyRecord,
+    RequestLimit,
+    SeenLink,
+    ShownLink,
+    SQLiteStore,
+    Store,
+)
+
+GUILD, OTHER = 111, 222
+URL = "https://news.example.com/2024/moon-cheese"
+COPY = "https://www.news.example.com/2024/moon-cheese?utm_source=x"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "community.db"
+
+
+@pytest.fixture
+async def store(store_target: str) -> AsyncIterator[Store]:
+    """The store on each engine (an SQLite file, a PostgreSQL schema)."""
+    opened = await open_store(store_target)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def sqlite_store(db: Path) -> AsyncIterator[Store]:
+    """For the tests that read the SQLite file behind the store's back."""
+    opened = await SQLiteStore.open(db)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def file(store: Store, text: str, member: int, guild: int = GUILD, **kw: int) -> list:
+    return await store.file_requests(
+        guild,
+        request_items(text),
+        member_id=member,
+        channel_id=5,
+        message_id=kw.pop("message_id", member * 10),
+        per_hour=kw.pop("per_hour", 10),
+    )
+
+
+async def add_claim(store: Store, guild: int | None, urls: tuple[str, ...] = ()) -> int:
+    claim = await store.add_claim(
+        NewClaim(claim="The moon is cheese", verdict="false", urls=urls),
+        actor="test",
+        guild_id=guild,
+    )
+    return claim.id
+
+
+async def test_two_members_on_two_copies_of_one_link_are_one_request(store: Store) -> None:
+    await file(store, f"look {URL}", member=1)
+    await file(store, f"and {COPY}", member=2)
+    await file(store, f"again {URL}", member=2)  # asking twice counts once
+    (request,) = await store.open_requests(GUILD)
+    assert request.count == 2 and request.kind == "url" and request.url == URL
+    assert await store.open_requests(OTHER) == []
+
+
+async def test_a_message_without_links_is_filed_by_its_text(store: Store) -> None:
+    await file(store, "The moon  is CHEESE", member=1)
+    await file(store, "the moon is cheese", member=2)
+    (request,) = await store.open_requests(GUILD)
+    assert (request.kind, request.key, request.count) == ("text", "the moon is cheese", 2)
+
+
+async def test_the_queue_is_most_asked_then_oldest(store: Store) -> None:
+    await file(store, "https://a.example.com/1", member=1)
+    await file(store, "https://b.example.com/2", member=1)
+    await file(store, "https://b.example.com/2", member=2)
+    await file(store, "https://c.example.com/3", member=3)
+    keys = [r.url for r in await store.open_requests(GUILD)]
+    assert keys == ["https://b.example.com/2", "https://a.example.com/1", "https://c.example.com/3"]
+
+
+async def test_a_member_is_rate_limited(store: Store) -> None:
+    await file(store, "https://a.example.com/1", member=1, per_hour=2)
+    await file(store, "https://b.example.com/1", member=1, per_hour=2)
+    with pytest.raises(RequestLimit):
+        await file(store, "https://c.example.com/1", member=1, per_hour=2)
+    assert len(await store.open_requests(GUILD)) == 2
+    await file(store, "https://c.example.com/1", member=2, per_hour=2)  # others still can
+
+
+async def test_a_claim_closes_requests_and_names_only_opted_in_askers(store: Store) -> None:
+    await file(store, URL, member=1)
+    await file(store, COPY, member=2)
+    await file(store, URL, member=3, guild=OTHER)
+    await store.set_notify(GUILD, 2, True)
+    await store.set_notify(OTHER, 1, True)  # opted in elsewhere: not here
+    claim_id = await add_claim(store, GUILD, (URL,))
+    (closed,) = await store.close_covered_requests([claim_id])
+    assert closed.request.guild_id == GUILD and closed.request.claim_id == claim_id
+    assert closed.notify == (2,)
+    assert await store.open_requests(GUILD) == []
+    assert len(await store.open_requests(OTHER)) == 1  # a server's claim answers only there
+    await add_claim(store, None, (URL,))  # while the bot was offline: no claim ids known
+    (elsewhere,) = await store.close_covered_requests(None)
+    assert elsewhere.request.guild_id == OTHER and elsewhere.notify == ()
+    assert await store.close_covered_requests(None) == []
+
+
+async def test_a_moderator_closes_a_request_from_the_queue(store: Store) -> None:
+    (request,) = await file(store, "a text to check", member=1)
+    await store.set_notify(GUILD, 1, True)
+    other_claim = await add_claim(store, OTHER)
+    with pytest.raises(NotFound):
+        await store.close_request(request.id, guild_id=GUILD, claim_id=other_claim)
+    with pytest.raises(NotFound):
+        await store.close_request(request.id, guild_id=OTHER)
+    closed = await store.close_request(request.id, guild_id=GUILD, now=1000.0)
+    assert closed.notify == (1,) and closed.request.state == "closed"
+    assert await store.forget_closed_requests(before=1000.0) == 0
+    assert await store.forget_closed_requests(before=1001.0) == 1
+
+
+# --- votes -----------------------------------------------------------------------------------
+
+
+async def replied(store: Store, message_id: int, claim_ids: tuple[int, ...], guild=GUILD) -> None:
+    await store.record_replies(
+        [
+            ReplyRecord(
+                guild_id=guild,
+                channel_id=5,
+                message_id=message_id,
+                reply_id=message_id + 1,
+                style="full",
+                links=(ShownLink(URL, tuple((c, "false", "url") for c in claim_ids)),),
+                posted_at=time.time(),
+            )
+        ]
+    )
+
+
+async def test_votes_are_one_per_member_and_changeable(store: Store) -> None:
+    claim_id = await add_claim(store, None)
+    await replied(store, 1000, (claim_id,))
+    assert (await store.record_vote(GUILD, 1000, 7, True, flag_min_members=3)).changed
+    assert not (await store.record_vote(GUILD, 1000, 7, True, flag_min_members=3)).changed
+    tally = await store.vote_tally(claim_id, guild_id=GUILD)
+    assert (tally.helpful, tally.not_helpful) == (1, 0)
+    await store.record_vote(GUILD, 1000, 7, False, flag_min_members=3)
+    tally = await store.vote_tally(claim_id, guild_id=GUILD)
+    assert (tally.helpful, tally.not_helpful) == (0, 1)
+    assert (await store.vote_tally(claim_id, guild_id=OTHER)).total == 0
+    with pytest.raises(NotFound):  # another server's member cannot vote on this reply
+        await store.record_vote(OTHER, 1000, 8, True, flag_min_members=3)
+
+
+async def test_the_flag_fires_once_at_the_threshold(store: Store) -> None:
+    claim_id = await add_claim(store, None)
+    for message_id in (1000, 2000):
+        await replied(store, message_id, (claim_id,))
+    await store.record_vote(GUILD, 1000, 1, True, flag_min_members=3)
+    flags = []
+    for member in (2, 3, 4):
+        outcome = await store.record_vote(GUILD, 1000, member, False, flag_min_members=3)
+        flags.append(outcome.flagged)
+    assert flags == [(), (), (claim_id,)]  # 3 members, 3 of 4 votes
+    more = await store.record_vote(GUILD, 2000, 5, False, flag_min_members=3)
+    assert more.flagged == ()  # once
+    entries = [e for e in await store.changes_since(0) if e.action == "flag"]
+    assert len(entries) == 1 and entries[0].guild_id == GUILD
+
+
+async def test_no_flag_while_not_helpful_is_half_or_less(store: Store) -> None:
+    claim_id = await add_claim(store, None)
+    await replied(store, 1000, (claim_id,))
+    for member in (1, 2, 3):
+        await store.record_vote(GUILD, 1000, member, True, flag_min_members=3)
+    for member in (4, 5, 6):
+        outcome = await store.record_vote(GUILD, 1000, member, False, flag_min_members=3)
+        assert outcome.flagged == ()
+
+
+# --- retention ---------------------------------------------------------------------------------
+
+
+def rows_of(db: Path, guild: int) -> dict[str, int]:
+    """Rows naming ``guild`` in every table with a guild_id column."""
+    counts = {}
+    with sqlite3.connect(db) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+            if "guild_id" in columns:
+                (counts[table],) = conn.execute(
+                    f"SELECT count(*) FROM {table} WHERE guild_id = ?", (guild,)
+                ).fetchone()
+    conn.close()
+    return counts
+
+
+async def fill(store: Store, guild: int) -> int:
+    claim_id = await add_claim(store, guild, (f"https://{guild}.example.com/a",))
+    await store.set_source_note(f"{guild}.example.net", "tabloid", "", actor="t", guild_id=guild)
+    await store.set_setting(guild, "reply_style", "compact", actor="t")
+    await replied(store, guild * 100, (claim_id,), guild=guild)
+    now = time.time()
+    await store.remember_links([SeenLink(guild, 5, guild * 100, URL, now, now + 3600)])
+    await file(store, URL, member=1, guild=guild)
+    await store.set_notify(guild, 1, True)
+    await store.record_vote(guild, guild * 100, 1, False, flag_min_members=1)
+    await store.schedule_forget(guild, grace_s=3600)
+    return claim_id
+
+
+async def test_forget_removes_every_row_of_a_server_and_none_of_another(
+    sqlite_store: Store, db: Path
+) -> None:
+    store = sqlite_store
+    mine = await fill(store, GUILD)
+    await fill(store, OTHER)
+    glob = await add_claim(store, None, (URL,))
+    before_other = rows_of(db, OTHER)
+    present = rows_of(db, GUILD)
+    assert present.pop("guild_erasures") == 0  # only inside forget's transaction
+    assert all(present.values())  # every kind is there to delete
+    deleted = await store.forget_guild(GUILD, actor="cli:test")
+    assert deleted["claims"] == 1 and deleted["votes"] == 1 and deleted["reply_records"] == 1
+    assert not any(rows_of(db, GUILD).values())
+    assert rows_of(db, OTHER) == before_other
+    conn = sqlite3.connect(db)  # rows without a guild_id column went with their parents
+    for table in ("request_askers", "reply_claims", "claim_urls"):
+        (left,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+        assert left == (2 if table == "claim_urls" else 1), table  # OTHER's (and the global)
+    conn.close()
+    assert (await store.get_claim(glob, guild_id=None)).id == glob  # global claims stay
+    with sqlite3.connect(db) as conn:  # nor is its text left in the search index
+        assert (
+            conn.execute("SELECT count(*) FROM claim_search WHERE rowid = ?", (mine,)).fetchone()[0]
+            == 0
+        )
+    conn.close()
+    (audit,) = [e for e in await store.changes_since(0) if e.action == "forget"]
+    assert audit.guild_id is None and audit.after == {"guild_id": GUILD, "deleted": deleted}
+    conn = sqlite3.connect(db)
+    with pytest.raises(sqlite3.IntegrityError):  # the audit log is append-only otherwise
+        conn.execute("DELETE FROM audit_log WHERE guild_id = ?", (OTHER,))
+    conn.close()
+
+
+async def test_leaving_schedules_deletion_and_coming_back_cancels_it(store: Store) -> None:
+    at = await store.schedule_forget(GUILD, grace_s=3600, now=1000.0)
+    assert at == 4600.0 and await store.due_forgets(now=4599.0) == []
+    assert await store.due_forgets(now=4600.0) == [GUILD]
+    assert await store.cancel_forget(GUILD)
+    assert await store.due_forgets(now=9999.0) == []
+
+
+# --- the CLI twins -------------------------------------------------------------------------------
+
+
+async def _filled_for_cli(db: Path) -> int:
+    async with await SQLiteStore.open(db) as store:
+        await file(store, URL, member=1)
+        await file(store, COPY, member=2)
+        claim_id = await add_claim(store, None)
+        await replied(store, 1000, (claim_id,))
+        await store.record_vote(GUILD, 1000, 1, False, flag_min_members=3)
+        await store.record_vote(GUILD, 1000, 2, True, flag_min_members=3)
+    return claim_id
+
+
+def test_cli_requests_list_claims_show_and_forget(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    claim_id = asyncio.run(_filled_for_cli(db))
+
+    assert main(["requests", "list", "--guild", str(GUILD), "--db", str(db), "--json"]) == 0
+    (item,) = json.loads(capsys.readouterr().out)
+    assert item["count"] == 2 and item["url"] == URL and item["key"]
+    assert main(["requests", "list", "--guild", str(GUILD), "--db", str(db)]) == 0
+    assert capsys.readouterr().out.startswith(f"#{item['request_id']}\t2\turl\t")
+
+    show = ["claims", "show", str(claim_id), "--db", str(db)]
+    assert main([*show, "--guild", str(GUILD), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["votes"]["helpful"] == 1 and shown["votes"]["not_helpful"] == 1
+    assert main([*show, "--guild", str(OTHER)]) == 0
+    assert "0 helpful, 0 not helpful" in capsys.readouterr().out
+
+    assert main(["forget", "--guild", str(GUILD), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "requests\t1" in out and "votes\t2" in out
+    assert main(["requests", "list", "--guild", str(GUILD), "--db", str(db), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []

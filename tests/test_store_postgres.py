@@ -1,0 +1,270 @@
+"""What only the PostgreSQL engine has: schemas instead of files, a server, several processes.
+
+The behaviour both engines share runs on both through the ``store`` fixture (tests/conftest.py);
+these are the PostgreSQL twins of test_store.py's SQLite-file tests, and the shared-store cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import asyncpg
+import pytest
+
+from bot import links, matching
+from bot.services import open_store
+from bot.store import NewClaim, StoreBusy, StoreError, open_target, redacted_url
+from bot.store.postgres import PostgresStore
+from bot.store.postgres.connection import latest_version
+from tests.postgres_server import PASSWORD_ROLE
+
+URL = "https://www.example.com/news/story?utm_source=x"
+
+
+def new_claim(text: str = "The moon is made of cheese", **kw: object) -> NewClaim:
+    fields: dict[str, object] = {"claim": text, "verdict": "false", "note": "It is rock."}
+    fields.update(kw)
+    return NewClaim(**fields)  # type: ignore[arg-type]
+
+
+async def _tables(url: str) -> set[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+    finally:
+        await conn.close()
+    return {r[0] for r in rows}
+
+
+async def _execute(url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        for sql in statements:
+            await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def test_migrations_from_an_empty_schema(postgres_url: str) -> None:
+    store = await PostgresStore.open(postgres_url)
+    await store.add_claim(new_claim(), actor="t", guild_id=None)
+    await store.close()
+    tables = await _tables(postgres_url)
+    assert {"claims", "claim_urls", "claim_sources", "source_notes", "audit_log"} <= tables
+    conn = await asyncpg.connect(postgres_url)
+    assert await conn.fetchval("SELECT version FROM factbot_schema") == latest_version()
+    await conn.close()
+    # Opening again applies nothing and keeps the data.
+    store = await PostgresStore.open(postgres_url)
+    assert await store.count_claims() == 1
+    await store.close()
+
+
+async def test_two_processes_opening_a_new_store_at_once_migrate_it_once(
+    postgres_url: str,
+) -> None:
+    stores = await asyncio.gather(*(PostgresStore.open(postgres_url) for _ in range(3)))
+    for store in stores:
+        await store.close()
+    conn = await asyncpg.connect(postgres_url)
+    assert await conn.fetchval("SELECT count(*) FROM factbot_schema") == 1
+    await conn.close()
+
+
+async def test_newer_schema_is_refused(postgres_url: str) -> None:
+    await (await PostgresStore.open(postgres_url)).close()
+    await _execute(postgres_url, "UPDATE factbot_schema SET version = 999")
+    with pytest.raises(StoreError, match="newer than this factbot"):
+        await PostgresStore.open(postgres_url)
+
+
+async def test_another_applications_schema_is_refused_untouched(postgres_url: str) -> None:
+    await _execute(postgres_url, "CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    for create in (True, False):
+        with pytest.raises(StoreError, match="not a factbot database"):
+            await PostgresStore.open(postgres_url, create=create)
+    assert await _tables(postgres_url) == {"invoices"}
+
+
+async def test_opening_without_create_needs_a_factbot_store(postgres_url: str) -> None:
+    with pytest.raises(StoreError, match="no store at"):
+        await open_target(postgres_url, create=False)
+    assert await _tables(postgres_url) == set()
+    await (await open_target(postgres_url)).close()
+    opened = await open_target(postgres_url, create=False)
+    assert await opened.count_claims() == 0
+    await opened.close()
+
+
+async def test_a_server_that_is_not_there_is_a_clear_error_without_the_password() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://bot:s3cret-pw@127.0.0.1:{port}/factbot"
+    with pytest.raises(StoreError, match="cannot connect to") as raised:
+        await PostgresStore.open(url)
+    assert "s3cret-pw" not in str(raised.value)
+    assert str(port) in str(raised.value)
+
+
+def test_urls_are_shown_without_their_password() -> None:
+    assert redacted_url("postgresql://bot:pw@db:5432/f") == "postgresql://bot:***@db:5432/f"
+    assert "pw" not in redacted_url("postgresql://bot@db/f?password=pw&sslmode=require")
+    assert redacted_url("postgresql://bot@db/f") == "postgresql://bot@db/f"
+
+
+async def test_the_password_can_come_from_the_environment(postgres_url: str) -> None:
+    admin = postgres_url.split("?")[0]
+    await _execute(admin, f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD 'from-env' SUPERUSER")
+    try:
+        url = postgres_url.replace("postgresql://postgres@", f"postgresql://{PASSWORD_ROLE}@")
+        with pytest.raises(StoreError, match="cannot connect") as raised:
+            await PostgresStore.open(url, environ={"FACTBOT_DB_PASSWORD": "wrong-one"})
+        assert "wrong-one" not in str(raised.value)
+        store = await PostgresStore.open(url, environ={"FACTBOT_DB_PASSWORD": "from-env"})
+        assert await store.count_claims() == 0
+        assert "from-env" not in store.path
+        await store.close()
+    finally:
+        await _execute(admin, f"DROP OWNED BY {PASSWORD_ROLE}", f"DROP ROLE {PASSWORD_ROLE}")
+
+
+async def test_locked_rows_give_a_short_error_and_change_nothing(postgres_url: str) -> None:
+    store = await PostgresStore.open(postgres_url, busy_timeout_ms=50)
+    claim = await store.add_claim(new_claim(), actor="t", guild_id=None)
+    other = await asyncpg.connect(postgres_url)
+    tx = other.transaction()
+    await tx.start()
+    await other.execute("SELECT 1 FROM claims WHERE id = $1 FOR UPDATE", claim.id)
+    try:
+        with pytest.raises(StoreBusy, match="busy"):
+            await store.edit_claim(claim.id, actor="t", guild_id=None, note="changed")
+    finally:
+        await tx.rollback()
+        await other.close()
+    assert (await store.get_claim(claim.id, guild_id=None)).note == "It is rock."
+    assert await store.audit_count() == 1
+    await store.close()
+
+
+async def test_two_processes_share_one_store(postgres_url: str) -> None:
+    first, second = await open_store(postgres_url), await open_store(postgres_url)
+    try:
+        added = await asyncio.gather(
+            *(
+                (first if i % 2 else second).add_claim(
+                    new_claim(f"Claim number {i} about cheese", urls=(f"{URL}&n={i}",)),
+                    actor="t",
+                    guild_id=None,
+                )
+                for i in range(20)
+            )
+        )
+        assert await first.count_claims() == await second.count_claims() == 20
+        assert await first.audit_count() == 20
+        key = links.canonical_url(f"{URL}&n=3")
+        found = await second.claims_for_url_keys([key], guild_id=None)
+        assert [c.id for c in found[key]] == [added[3].id]
+        # An edit through one is what the other reads next.
+        await first.edit_claim(added[3].id, actor="t", guild_id=None, verdict="mixed")
+        assert (await second.get_claim(added[3].id, guild_id=None)).verdict == "mixed"
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_old_url_keys_are_rekeyed_on_open(postgres_url: str) -> None:
+    store = await open_store(postgres_url)
+    claim = await store.add_claim(new_claim(urls=(URL,)), actor="t", guild_id=None)
+    await store.close()
+    # As if written by an older canonicaliser, before an upgrade.
+    await _execute(postgres_url, "UPDATE claim_urls SET url_key = 'stale-key', key_version = 0")
+    store = await open_store(postgres_url)
+    key = links.canonical_url(URL)
+    found = await store.claims_for_url_keys([key], guild_id=None)
+    assert [c.id for c in found[key]] == [claim.id]
+    await store.close()
+
+
+async def test_search_index_is_rebuilt_when_the_normaliser_changes(postgres_url: str) -> None:
+    store = await open_store(postgres_url)
+    claim = await store.add_claim(new_claim("Vaccines cause autism"), actor="t", guild_id=None)
+    await store.close()
+    await _execute(
+        postgres_url,
+        "DELETE FROM claim_search",  # as if built by an older, different normaliser
+        "UPDATE meta SET value = 'old' WHERE key = 'index_terms_version'",
+    )
+    store = await open_store(postgres_url)
+    expr = matching.match_expression("do vaccines cause autism?")
+    assert expr is not None
+    found = await store.search_claims(expr, guild_id=None, limit=5)
+    assert [claim_id for claim_id, _ in found] == [claim.id]
+    total, counts = await store.term_document_counts(["vaccin", "autism", "cheese"])
+    assert (total, counts) == (1, {"vaccin": 1, "autism": 1})
+    await store.close()
+
+
+async def test_a_search_is_an_or_of_quoted_terms_only(postgres_url: str) -> None:
+    store = await open_store(postgres_url)
+    try:
+        with pytest.raises(StoreError, match="OR of quoted terms"):
+            await store.search_claims("vaccin AND autism", guild_id=None, limit=5)
+    finally:
+        await store.close()
+
+
+async def test_two_processes_setting_one_new_note_do_not_collide(postgres_url: str) -> None:
+    first, second = await open_store(postgres_url), await open_store(postgres_url)
+    try:
+        for round_ in range(5):
+            domain = f"outlet{round_}.example"
+            await asyncio.gather(
+                first.set_source_note(domain, "satire", "", actor="a", guild_id=7),
+                second.set_source_note(domain, "state media", "", actor="b", guild_id=7),
+            )
+            notes = [n for n in await first.list_source_notes(guild_id=7) if n.domain == domain]
+            assert len(notes) == 1 and notes[0].rating in ("satire", "state media")
+        assert await first.audit_count() == 10
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_forget_removes_every_row_of_a_server_and_none_of_another(postgres_url: str) -> None:
+    from tests.test_community_store import GUILD, OTHER, fill
+
+    store = await open_store(postgres_url)
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await fill(store, GUILD)
+        await fill(store, OTHER)
+        tables = [
+            r[0]
+            for r in await conn.fetch(
+                "SELECT table_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND column_name = 'guild_id'"
+            )
+        ]
+
+        async def rows(guild: int) -> dict[str, int]:
+            return {
+                t: await conn.fetchval(f"SELECT count(*) FROM {t} WHERE guild_id = $1", guild)
+                for t in tables
+            }
+
+        before_other = await rows(OTHER)
+        deleted = await store.forget_guild(GUILD, actor="cli:test")
+        assert deleted["claims"] == 1 and deleted["votes"] == 1 and deleted["reply_records"] == 1
+        assert not any((await rows(GUILD)).values())
+        assert await rows(OTHER) == before_other
+        total, _ = await store.term_document_counts([])
+        assert total == await store.count_claims() == 1  # the index forgot the claim too
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):
+            await conn.execute("DELETE FROM audit_log WHERE guild_id = $1", OTHER)
+    finally:
+        await conn.close()
+        await store.close()
