@@ -36,8 +36,9 @@ async def _ready(db: str) -> tuple[Any, Any]:
 
 
 async def startup(db: str) -> None:
-    services_cm, _ = await _ready(db)
+    services_cm, bot = await _ready(db)
     print("ready", flush=True)
+    await bot.close()  # stops the cogs' background loops before the store closes under them
     await services_cm.__aexit__(None, None, None)
 
 
@@ -59,6 +60,7 @@ async def rss(db: str, work_path: str) -> None:
         for text in work["messages"]:
             await cog.on_message(FakeMessage(content=text))
     finally:
+        await bot.close()
         await services_cm.__aexit__(None, None, None)
     print(json.dumps({"rss_mb": round(peak_rss_mb(), 1)}), flush=True)
 

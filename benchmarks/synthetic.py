@@ -12,6 +12,7 @@ import json
 import random
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 _WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
 _SECTIONS = ("news", "politics", "world", "health", "science", "us", "business", "opinion")
 _TLDS = ("com", "com", "com", "org", "net", "co.uk", "com.au", "de", "fr", "info", "news")
-ARTICLE_CHARS = 2000  # what the checker hands the matcher (bot.checking.MAX_MATCH_TEXT)
+ARTICLE_CHARS = 2000  # a title, description and lead
+LONG_ARTICLE_WORDS = 5000  # a long page; the checker hands the matcher at most 30,000 chars
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,20 @@ class Generator:
         while sum(len(p) + 1 for p in parts) < ARTICLE_CHARS:
             parts.append(self.claim_text())
         return "\n".join(parts)[:ARTICLE_CHARS]
+
+    def long_article(self, about: Sequence[str] = ()) -> str:
+        """A 5,000-word page, paragraphs of five sentences; each ``about`` claim is restated
+        in one sentence somewhere in it."""
+        sentences: list[str] = []
+        words = 0
+        while words < LONG_ARTICLE_WORDS:
+            sentence = self.claim_text()
+            sentences.append(sentence)
+            words += len(sentence.split())
+        for claim in about:
+            sentences.insert(self.rng.randrange(len(sentences)), claim)
+        paragraphs = [" ".join(sentences[i : i + 5]) for i in range(0, len(sentences), 5)]
+        return "\n".join(paragraphs)
 
     # --- URLs ---------------------------------------------------------------------------
 

@@ -35,6 +35,8 @@ MAX_ELEMENTS = 15_000
 # they carry the metadata.
 _NOISE_TAGS = ("style", "noscript", "template", "svg", "math", "iframe", "object", "canvas")
 LEAD_CHARS = 1500
+# Main text kept for matching (bot.checking.MAX_MATCH_TEXT): a 5,000-word article.
+MAX_TEXT_CHARS = 30_000
 # Caps on what a page may put into a Discord reply or the cache.
 MAX_TITLE_CHARS = 300
 MAX_SITE_NAME_CHARS = 100
@@ -52,6 +54,7 @@ class Article:
     canonical_url: str | None  # absolute <link rel="canonical">, http(s) only
     og_url: str | None  # absolute og:url, http(s) only
     amp_url: str | None = None  # <link rel="amphtml">, informational
+    text: str = ""  # the main text, at most MAX_TEXT_CHARS, one paragraph a line
 
 
 EMPTY = Article(None, None, None, None, "", None, None, None)
@@ -76,6 +79,7 @@ def extract_article(html: str, url: str) -> Article:
     metadata = _metadata(tree, url)
     fallback = _fallback_metadata(tree)
     title = _clean(metadata.get("title") or fallback.get("title"), MAX_TITLE_CHARS)
+    main_text = _main_text(tree, url)
     return Article(
         title=title,
         site_name=_clean(
@@ -85,10 +89,11 @@ def extract_article(html: str, url: str) -> Article:
             metadata.get("description") or fallback.get("description"), MAX_DESCRIPTION_CHARS
         ),
         published=_iso_date(metadata.get("date")),
-        lead=_lead(_main_text(tree, url), title),
+        lead=_lead(main_text, title),
         canonical_url=canonical,
         og_url=og_url,
         amp_url=amp_url,
+        text=_body(main_text, title),
     )
 
 
@@ -253,3 +258,17 @@ def _lead(text: str, title: str | None) -> str:
     cut = text[:LEAD_CHARS]
     space = cut.rfind(" ")
     return cut[:space] if space > LEAD_CHARS // 2 else cut
+
+
+def _body(text: str, title: str | None) -> str:
+    """The main text, a paragraph a line (a line break ends a sentence), without the headline,
+    cut at a word boundary after MAX_TEXT_CHARS."""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    body = "\n".join(line for line in lines if line)
+    if title and not title.endswith("…") and body.startswith(title):
+        body = body[len(title) :].lstrip()
+    if len(body) <= MAX_TEXT_CHARS:
+        return body
+    cut = body[:MAX_TEXT_CHARS]
+    space = max(cut.rfind(" "), cut.rfind("\n"))
+    return cut[:space] if space > MAX_TEXT_CHARS // 2 else cut

@@ -24,8 +24,10 @@ from bot.store import CachedPage, Claim, SourceNote, Store
 
 log = logging.getLogger(__name__)
 
-# Text of an article handed to the matcher: enough for the lead, bounded for speed.
-MAX_MATCH_TEXT = 2000
+# Text of an article handed to the matcher: title, description and main text, bounded because
+# the cost grows with it. 30,000 characters is a 5,000-word article, longer than nearly every
+# news article; what a page says past that is rarely what it is shared for.
+MAX_MATCH_TEXT = 30_000
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Match:
     claim: Claim
     match: str  # "url" | "content" | "copy"
     score: float
+    quote: str | None = None  # content matches: the page's sentence that repeats the claim
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,6 +54,7 @@ class Match:
             "note": self.claim.note,
             "match": self.match,
             "score": round(self.score, 4),
+            "quote": self.quote,
             "sources": [
                 {"url": s.url, "title": s.title, "kind": s.kind} for s in self.claim.sources
             ],
@@ -223,25 +227,24 @@ class Checker:
         if not article_text:
             return report
         candidates = await self.ranker.rank(
-            store, article_text, guild_id=guild_id, limit=max(self.config.matching.candidates, 1)
+            store,
+            article_text,
+            guild_id=guild_id,
+            limit=max(self.config.matching.candidates, matching.MAX_REPLIES),
         )
-        threshold = self.reply_threshold
+        chosen = {c.claim_id for c in matching.replies(candidates, self.reply_threshold)}
         claims = {
             c.id: c
             for c in await store.get_claims([c.claim_id for c in candidates], guild_id=guild_id)
         }
         replied: list[Match] = []
         listed: list[Match] = []
-        for candidate in candidates:
+        for candidate in sorted(candidates, key=lambda c: c.confidence, reverse=True):
             candidate_claim = claims.get(candidate.claim_id)
             if candidate_claim is None:
                 continue
-            entry = Match(candidate_claim, "content", candidate.confidence)
-            # Only the best candidate is ever replied: two claims from one article is a guess.
-            if not replied and not listed and candidate.confidence >= threshold:
-                replied.append(entry)
-            else:
-                listed.append(entry)
+            entry = Match(candidate_claim, "content", candidate.confidence, candidate.quote)
+            (replied if candidate.claim_id in chosen else listed).append(entry)
         return _with(
             report,
             matches=replied,
@@ -258,7 +261,7 @@ class Checker:
             )
         }
         return [
-            Match(claims[c.claim_id], "content", c.confidence)
+            Match(claims[c.claim_id], "content", c.confidence, c.quote)
             for c in candidates
             if c.claim_id in claims
         ]
@@ -335,7 +338,7 @@ def _article_text(page: CachedPage | None, preview: Preview | None) -> str:
         page.description if page else None,
         preview.title if preview else None,
         preview.description if preview else None,
-        page.lead if page else None,
+        (page.text or page.lead) if page else None,
     ):
         if part and part not in parts:
             parts.append(part)

@@ -282,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="evaluate on PostgreSQL: a temporary schema in this database (default: SQLite)",
     )
     ev.add_argument("--json", action="store_true")
+    ev.add_argument(
+        "--replies",
+        metavar="FILE",
+        help="write one JSON line a query: the claims the bot would reply with, and quotes",
+    )
     ev.set_defaults(handler=cmd_eval)
     return parser
 
@@ -754,9 +759,17 @@ async def cmd_eval(args: argparse.Namespace) -> int:
             raise UsageError(f"{path}: no such file")
     if args.db is not None and not is_postgres_url(args.db):
         raise UsageError("eval --db: a postgresql:// URL (the SQLite store is a temporary file)")
-    figures = await evaluation.evaluate(
-        args.claims, args.queries, config=config, run_path=args.run, store_base=args.db
-    )
+    try:
+        figures = await evaluation.evaluate(
+            args.claims,
+            args.queries,
+            config=config,
+            run_path=args.run,
+            replies_path=args.replies,
+            store_base=args.db,
+        )
+    except evaluation.EvaluationError as exc:
+        raise UsageError(str(exc)) from None
     if args.json:
         print(json.dumps(figures))
     else:

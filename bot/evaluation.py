@@ -63,7 +63,8 @@ class VerifiedClaim:
 class Query:
     query_id: str
     text: str
-    gold: tuple[str, ...]
+    gold: tuple[str, ...]  # empty: the text repeats no annotated claim
+    likely_missed: tuple[str, ...] = ()  # claims it seems to repeat that annotators missed
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -105,13 +106,26 @@ def read_claims(path: str | Path) -> list[VerifiedClaim]:
     return claims
 
 
+def _id_list(value: object) -> tuple[str, ...] | None:
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        return None
+    return tuple(str(v) for v in value)
+
+
 def read_queries(path: str | Path) -> list[Query]:
+    """Queries; ``gold_vclaim_ids`` may be empty, fields the reader does not know are ignored."""
     queries = []
     for number, obj in _jsonl(path):
-        query_id, text, gold = obj.get("query_id"), obj.get("text"), obj.get("gold_vclaim_ids")
-        if query_id is None or not isinstance(text, str) or not isinstance(gold, list) or not gold:
-            raise EvaluationError(f"{path}:{number}: needs query_id, text and gold_vclaim_ids")
-        queries.append(Query(str(query_id), text, tuple(str(g) for g in gold)))
+        query_id, text = obj.get("query_id"), obj.get("text")
+        gold = _id_list(obj.get("gold_vclaim_ids"))
+        missed = _id_list(obj.get("likely_missed_vclaim_ids", []))
+        if not isinstance(query_id, str | int) or not isinstance(text, str) or gold is None:
+            raise EvaluationError(
+                f"{path}:{number}: needs query_id, text and a gold_vclaim_ids list"
+            )
+        if missed is None:
+            raise EvaluationError(f"{path}:{number}: likely_missed_vclaim_ids is not a list")
+        queries.append(Query(str(query_id), text, gold, missed))
     return queries
 
 
@@ -252,12 +266,17 @@ async def _replies_without(
     return matching.should_reply(candidates, threshold)
 
 
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
 async def evaluate(
     claims_path: str | Path,
     queries_path: str | Path,
     *,
     config: Config | None = None,
     run_path: str | Path | None = None,
+    replies_path: str | Path | None = None,
     ranker: Ranker | None = None,
     store_base: str | None = None,
 ) -> dict[str, Any]:
@@ -268,6 +287,9 @@ async def evaluate(
 
     ``ranker`` defaults to the one ``config`` asks for (semantic when configured and
     installed); the reply threshold is ``config.matching.reply_threshold`` or the default.
+    Ranking measures count the queries with gold; queries without gold are where false alarms
+    show. ``replies_path`` gets one JSON line a query, in input order: the claims the bot would
+    reply with if the text were a linked article.
     """
     from bot.ranking import Ranker, embed_missing_claims
 
@@ -284,6 +306,17 @@ async def evaluate(
     configured = config.matching.reply_threshold if config is not None else None
     threshold = matching.DEFAULT_REPLY_THRESHOLD if configured is None else configured
 
+    runs: list[Run] = []
+    replied: list[bool | None] = []  # per query with gold: its top reply is right, wrong, none
+    held_out: list[bool] = []
+    gold_only: list[bool] = []
+    replied_gold_only: list[bool | None] = []
+    replied_claims = right_claims = 0
+    recalled = 0
+    silent_queries = silent_alarms = 0
+    latencies: list[float] = []
+    run_lines: list[str] = []
+    reply_lines: list[str] = []
     async with scratch_target(store_base) as target:
         store = await open_store(target)
         try:
@@ -295,26 +328,46 @@ async def evaluate(
             claim_id_of = {v: k for k, v in vclaim_of.items()}
             twins = await _twins(store, list(vclaim_of))
 
-            runs: list[Run] = []
-            replied: list[bool | None] = []
-            held_out: list[bool] = []
-            gold_only: list[bool] = []
-            replied_gold_only: list[bool | None] = []
-            latencies: list[float] = []
-            run_lines: list[str] = []
             for query in queries:
-                gold = set(query.gold)
                 started = time.perf_counter()
                 candidates = await ranker.rank(store, query.text, guild_id=None, limit=RUN_DEPTH)
                 latencies.append((time.perf_counter() - started) * 1000)
                 ranked = [(vclaim_of[c.claim_id], c.score) for c in candidates]
-                runs.append(([v for v, _ in ranked], gold))
                 run_lines += trec_lines(query.query_id, ranked)
-                gold_ids = {claim_id_of[g] for g in gold}
-                with_twins = set().union(*(twins[c] for c in gold_ids))
-                replies = matching.should_reply(candidates, threshold)
+                answer = matching.replies(candidates, threshold)
+                reply_lines.append(
+                    json.dumps(
+                        {
+                            "query_id": query.query_id,
+                            "replies": [
+                                {
+                                    "vclaim_id": vclaim_of[c.claim_id],
+                                    "score": round(c.confidence, 4),
+                                    "quote": c.quote,
+                                }
+                                for c in answer
+                            ],
+                        },
+                        ensure_ascii=False,
+                    )
+                )
+                gold_ids = {claim_id_of[g] for g in query.gold}
+                with_twins: set[int] = set().union(*(twins[c] for c in gold_ids))
+                missed = {claim_id_of[m] for m in query.likely_missed if m in claim_id_of}
+                missed_twins: set[int] = set().union(*(twins[c] for c in missed))
+                right = [c for c in answer if c.claim_id in with_twins | missed_twins]
+                replied_claims += len(answer)
+                right_claims += len(right)
+                if not gold_ids:
+                    if not missed:
+                        silent_queries += 1
+                        silent_alarms += bool(answer)
+                    continue
+                recalled += any(c.claim_id in with_twins for c in answer)
+                runs.append(([v for v, _ in ranked], set(query.gold)))
+                replies = bool(answer)
                 replied.append(candidates[0].claim_id in with_twins if replies else None)
-                replied_gold_only.append(ranked[0][0] in gold if replies else None)
+                replied_gold_only.append(ranked[0][0] in query.gold if replies else None)
                 alarm = await _replies_without(store, ranker, query.text, with_twins, threshold)
                 held_out.append(alarm)
                 if with_twins != gold_ids:
@@ -323,13 +376,25 @@ async def evaluate(
         finally:
             await store.close()
 
-    if run_path is not None:
-        Path(run_path).write_text("".join(line + "\n" for line in run_lines), encoding="utf-8")
-    figures: dict[str, Any] = {"queries": len(queries), "claims": len(claims)}
+    for path, lines in ((run_path, run_lines), (replies_path, reply_lines)):
+        if path is None:
+            continue
+        try:
+            Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        except OSError as exc:
+            raise EvaluationError(f"{path}: cannot write ({exc.strerror})") from None
+    figures: dict[str, Any] = {
+        "queries": len(queries),
+        "queries_with_gold": len(runs),
+        "claims": len(claims),
+    }
     figures.update({k: round(v, 4) for k, v in ranking_metrics(runs).items()})
-    figures.update(
-        {k: None if v is None else round(v, 4) for k, v in reply_metrics(replied, held_out).items()}
-    )
+    top = reply_metrics(replied, held_out)
+    figures["reply_precision"] = _ratio(right_claims, replied_claims)
+    figures["reply_recall"] = _ratio(recalled, len(runs))
+    figures["reply_coverage"] = round(top["reply_coverage"] or 0.0, 4)
+    figures["false_alarm_rate"] = round(top["false_alarm_rate"] or 0.0, 4)
+    figures["passage_false_alarm_rate"] = _ratio(silent_alarms, silent_queries)
     strict = reply_metrics(replied_gold_only, held_out)["reply_precision"]
     figures["reply_precision_gold_only"] = None if strict is None else round(strict, 4)
     figures["false_alarm_rate_gold_only"] = round(_mean([float(a) for a in gold_only]), 4)

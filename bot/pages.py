@@ -146,6 +146,7 @@ class PageReader:
                 description=article.description,
                 published=article.published,
                 lead=article.lead,
+                text=article.text,
                 canonical_url=article.canonical_url,
                 og_url=article.og_url,
                 fingerprint=simhash(article.lead)

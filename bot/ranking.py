@@ -70,7 +70,7 @@ class Ranker:
         # 2022 train, gating on the fused score replied to fewer queries at the same false-alarm
         # rate (0.37 at 1.5%) than the lexical confidence of the fused top claim (0.43 at 1.1%).
         return [
-            matching.Candidate(pool[i].claim_id, fused[i], pool[i].confidence)
+            matching.Candidate(pool[i].claim_id, fused[i], pool[i].confidence, pool[i].quote)
             for i in order[:limit]
         ]
 

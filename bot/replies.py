@@ -31,6 +31,7 @@ MAX_EMBEDS = 10
 # Ours: a reply stays a few lines long.
 NOTE_CHARS = 600
 CLAIM_CHARS = 300
+QUOTE_CHARS = 240
 SOURCE_TITLE_CHARS = 80
 EXTRA_CLAIMS = 2
 DESCRIPTION_RESERVE = 120
@@ -195,7 +196,7 @@ def render_embed(
         colour = COLOURS.get(top.claim.verdict, 0x80868B)
         claim = safe(top.claim.claim, CLAIM_CHARS)
         note = safe(top.claim.note, NOTE_CHARS)
-        description = f"**Claim:** {claim}" + (f"\n{note}" if note else "")
+        description = f"**Claim:** {claim}" + _quote_line(top) + (f"\n{note}" if note else "")
     else:
         assert report.source is not None
         title = trim(f"ℹ️ Outlet: {safe(report.source.rating, 200, one_line=True)}", TITLE_LIMIT)
@@ -209,7 +210,7 @@ def render_embed(
             fields.append(
                 (
                     trim(f"Also: {verdict_label(extra.claim.verdict)}", FIELD_NAME_LIMIT),
-                    safe(extra.claim.claim, 200) or "-",
+                    trim((safe(extra.claim.claim, 200) or "-") + _quote_line(extra), 500),
                 )
             )
         if report.source is not None:
@@ -241,6 +242,12 @@ def render_embed(
         embed.add_field(name=name, value=value, inline=False)
     embed.set_footer(text=footer)
     return embed
+
+
+def _quote_line(match: Match) -> str:
+    """The page's own sentence that repeats the claim, on a line of its own, or nothing."""
+    quote = safe(match.quote, QUOTE_CHARS, one_line=True)
+    return f"\nThe article says: “{quote}”" if quote else ""
 
 
 def trim_lines(text: str, limit: int) -> str:

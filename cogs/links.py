@@ -58,6 +58,40 @@ class Links(commands.Cog):
         # The fast path: most messages have no link, and this runs for every message.
         if "http" not in content.lower():
             return
+        await self._answer(message, content)
+
+    @commands.Cog.listener()
+    async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
+        """Links a member added by editing, and Discord's link preview, which usually arrives
+        in an edit a second after the message: the page itself may not have been readable
+        (paywalls, bot walls), and the preview's title and description can still match.
+
+        Only links that are new in the text, or whose preview is new, are checked; the repeat
+        guard keeps it to one reply per link per channel, as for new messages.
+        """
+        content = after.content
+        if "http" not in content.lower():
+            return
+        limit = self.replies.max_links_per_message
+        old_links = {
+            links.canonical_url_or_none(u) for u in links.extract_links(before.content, limit)
+        }
+        old_previews = {(p.url, p.title, p.description) for p in previews_of(before)}
+        new_previews = {
+            links.canonical_url_or_none(p.url)
+            for p in previews_of(after)
+            if (p.url, p.title, p.description) not in old_previews
+        }
+        wanted = [
+            url
+            for url in links.extract_links(content, limit)
+            if (key := links.canonical_url_or_none(url)) not in old_links or key in new_previews
+        ]
+        if wanted:
+            await self._answer(after, " ".join(wanted))
+
+    async def _answer(self, message: discord.Message, content: str) -> None:
+        """Check the links in ``content`` and reply about those known and not yet answered."""
         author = message.author
         if author.bot or message.webhook_id is not None:
             return

@@ -99,6 +99,7 @@ def test_check_json_follows_the_contract(capsys: pytest.CaptureFixture[str], db:
         assert link[key] is None
     (match,) = link["matches"]
     assert match == {
+        "quote": None,
         "claim_id": claim_id,
         "claim": "The moon landing was staged",
         "verdict": "false",

@@ -176,6 +176,69 @@ async def test_evaluate_rejects_unknown_gold(tmp_path: Path) -> None:
         await evaluation.evaluate(claims, queries)
 
 
+async def test_queries_without_gold_measure_false_alarms_and_replies_are_written(
+    tmp_path: Path,
+) -> None:
+    claims = _write_jsonl(tmp_path / "vclaims.jsonl", CLAIMS)
+    rows = [
+        {**QUERIES[0], "transcript": "t1", "likely_missed_vclaim_ids": []},
+        {"query_id": "p1", "text": "The weather was fine. Nothing else.", "gold_vclaim_ids": []},
+        {"query_id": "p2", "text": "Drinking bleach cures the coronavirus, they say.",
+         "gold_vclaim_ids": [], "likely_missed_vclaim_ids": ["bleach"]},
+    ]  # fmt: skip
+    queries = _write_jsonl(tmp_path / "queries.jsonl", rows)
+    replies = tmp_path / "replies.jsonl"
+    figures = await evaluation.evaluate(claims, queries, replies_path=replies)
+    assert figures["queries"] == 3 and figures["queries_with_gold"] == 1
+    assert figures["map@5"] == 1.0
+    assert figures["passage_false_alarm_rate"] == 0.0  # p1 is silent; p2 is flagged, not counted
+    assert figures["reply_recall"] == 1.0 and figures["reply_precision"] == 1.0
+    lines = [json.loads(line) for line in replies.read_text(encoding="utf-8").splitlines()]
+    assert [line["query_id"] for line in lines] == ["q1", "p1", "p2"]
+    assert [r["vclaim_id"] for r in lines[0]["replies"]] == ["tower"]
+    assert lines[1]["replies"] == []
+    (bleach,) = lines[2]["replies"]
+    assert bleach["vclaim_id"] == "bleach"
+    assert bleach["quote"] == "Drinking bleach cures the coronavirus, they say."
+    assert 0.0 < bleach["score"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    "line",
+    ['{"query_id": "1", "text": "x", "gold_vclaim_ids": "bleach"}', "[1, 2]", "{oops",
+     '{"query_id": "1", "text": "x", "gold_vclaim_ids": [], "likely_missed_vclaim_ids": 3}'],
+)  # fmt: skip
+def test_a_bad_query_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str
+) -> None:
+    from bot.cli import main
+
+    claims = _write_jsonl(tmp_path / "vclaims.jsonl", CLAIMS)
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(line + "\n", encoding="utf-8")
+    code = main(["eval", "--claims", str(claims), "--queries", str(queries)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1 and "q.jsonl:1" in captured.err
+
+
+def test_an_unwritable_replies_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    claims = _write_jsonl(tmp_path / "vclaims.jsonl", CLAIMS)
+    queries = _write_jsonl(tmp_path / "queries.jsonl", QUERIES)
+    target = tmp_path / "no-such-folder" / "replies.jsonl"
+    code = main(
+        ["eval", "--claims", str(claims), "--queries", str(queries), "--replies", str(target)]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "cannot write" in err
+
+
 async def test_evaluate_on_postgresql_ranks_alike_and_leaves_nothing_behind(
     tmp_path: Path, postgres_cluster: PostgresCluster
 ) -> None:

@@ -254,12 +254,14 @@ async def test_retired_and_other_guilds_claims_are_not_ranked(store: Store) -> N
     assert seen[0].claim_id == own.claim_ids[0]
 
 
-def test_should_reply_compares_the_first_candidate_only() -> None:
+def test_replies_are_every_passing_claim_most_confident_first_three_at_most() -> None:
     low, high = matching.Candidate(1, 9.0, 0.2), matching.Candidate(2, 3.0, 0.99)
     assert not matching.should_reply([], 0.5)
-    assert not matching.should_reply([low, high], 0.5)
-    assert matching.should_reply([high, low], 0.5)
+    assert not matching.should_reply([low], 0.5)
+    assert matching.replies([low, high], 0.5) == [high]
     assert matching.should_reply([high], 0.99)
+    passing = [matching.Candidate(i, 10.0 - i, 0.6 + i / 100) for i in range(5)]
+    assert [c.claim_id for c in matching.replies(passing, 0.5)] == [4, 3, 2]
 
 
 def test_confidence_grows_with_coverage_and_margin() -> None:
@@ -271,10 +273,12 @@ def test_confidence_grows_with_coverage_and_margin() -> None:
     assert matching.confidence(1.0, 0.05) < matching.DEFAULT_REPLY_THRESHOLD
 
 
-def test_margins_skip_twins() -> None:
-    a, b = frozenset({"x", "y"}), frozenset({"z"})
-    assert matching.margins([10.0, 10.0, 5.0], [a, a, b]) == [0.5, 0.5, -1.0]
-    assert matching.margins([10.0], [a]) == [1.0]
+async def test_a_claim_imported_twice_is_not_its_own_rival(store: Store) -> None:
+    twice = "Scientists found that eating chocolate every day helps you lose weight."
+    await add_claims(store, [(twice, ""), (twice, ""), *CLAIMS])
+    text = "Eating chocolate every day helps you lose weight, scientists found!"
+    candidates = await matching.rank_claims(store, text, guild_id=None, limit=5)
+    assert all(c.confidence >= matching.DEFAULT_REPLY_THRESHOLD for c in candidates[:2])
 
 
 async def test_a_small_store_does_not_reply_on_one_shared_word(store: Store) -> None:

@@ -337,8 +337,12 @@ async def test_article_on_a_mirror_site_is_matched_by_content(
     http_server.route("/mirror/2026/02/tram", body=article_html())
     result = await checker.check_text(http_server.url("/mirror/2026/02/tram"), guild_id=None)
     (link,) = result.links
+    # The claim the article repeats is replied, quoting the page's own sentence; no other claim.
     assert [(m.claim.id, m.match) for m in link.matches] == [(ids[0], "content")]
-    assert link.matches[0].score >= checker.reply_threshold
+    (match,) = link.matches
+    assert match.score >= checker.reply_threshold
+    _, _, body = partisan_article()
+    assert match.quote and "41 million" in match.quote and match.quote in " ".join(body)
     # The rest are listed as candidates for /factcheck, never replied.
     assert all(c.score < checker.reply_threshold for c in link.candidates)
     assert result.known == (link,)
@@ -438,6 +442,7 @@ async def test_on_message_recognises_content(
     http_server.route("/mirror/tram", body=article_html())
     (content,) = replied_claims(await posted(fetching_bot, http_server.url("/mirror/tram")))
     assert "Dunmore Rail consortium 41 million pounds" in content
+    assert "The article says: “" in content
 
 
 async def test_on_message_uses_discords_preview_when_the_page_cannot_be_read(
@@ -456,6 +461,60 @@ async def test_on_message_uses_discords_preview_when_the_page_cannot_be_read(
     message = await posted(fetching_bot, url, embeds=[preview])
     (description,) = replied_claims(message)
     assert "al-Fu'ah and Kafriya" in description
+
+
+async def edited(bot: FactBot, before: FakeMessage, **changes: object) -> FakeMessage:
+    """The member (or Discord, adding its preview) edits ``before``; returns the new message."""
+    after = FakeMessage(
+        id=before.id,
+        content=changes.get("content", before.content),
+        embeds=changes.get("embeds", before.embeds),
+        author=before.author,
+        channel=before.channel,
+        guild=before.guild,
+    )
+    after.reply = before.reply  # one message: a reply to either is a reply to it
+    links_cog = bot.get_cog("Links")
+    assert links_cog is not None
+    await links_cog.on_message_edit(before, after)  # type: ignore[attr-defined]
+    return after
+
+
+async def test_a_preview_arriving_in_an_edit_is_used_once(
+    fetching_bot: FactBot, http_server: LocalServer
+) -> None:
+    store = fetching_bot.services.store
+    for i, claim in enumerate(EXAMPLE_CLAIMS):
+        await claim_at(store, f"https://elsewhere.example.org/{i}", claim)
+    http_server.route("/paywalled/siege", status=403, body=b"subscribe")
+    url = http_server.url("/paywalled/siege")
+    message = await posted(fetching_bot, f"read this {url}")
+    message.reply.assert_not_awaited()  # the page could not be read, and there is no preview
+    preview = discord.Embed(
+        url=url,
+        title="Why did the media ignore the siege of al-Fu'ah and Kafriya?",
+        description="Western media ignored the besieged Shia villages in Idlib.",
+    )
+    with_preview = await edited(fetching_bot, message, embeds=[preview])
+    (description,) = replied_claims(with_preview)
+    assert "al-Fu'ah and Kafriya" in description
+    # The member fixes a typo afterwards: the same link is never answered twice in the channel.
+    await edited(fetching_bot, with_preview, content=f"read this! {url}")
+    message.reply.assert_awaited_once()
+
+
+async def test_a_link_added_by_editing_is_checked(
+    fetching_bot: FactBot, http_server: LocalServer
+) -> None:
+    store = fetching_bot.services.store
+    article = http_server.url("/news/2026/bridge-closure")
+    await claim_at(store, article, "The bridge is closing for good")
+    http_server.route("/news/2026/bridge-closure", body=page("Bridge closes"))
+    message = await posted(fetching_bot, "what do you all think about the bridge?")
+    message.reply.assert_not_awaited()
+    after = await edited(fetching_bot, message, content=f"what about the bridge? {article}")
+    (description,) = replied_claims(after)
+    assert "The bridge is closing for good" in description
 
 
 async def test_on_message_with_an_unknown_page_is_silent(

@@ -48,12 +48,15 @@ def make_claim(claim: str, note: str, verdict: str = "false", sources=()) -> Cla
     )
 
 
-def report(url: str, claims: list[Claim], source: SourceNote | None = None) -> LinkReport:
+def report(
+    url: str, claims: list[Claim], source: SourceNote | None = None, quote: str | None = None
+) -> LinkReport:
+    kind = "url" if quote is None else "content"
     return LinkReport(
         url=url,
         canonical_url=url,
         source=source,
-        matches=tuple(Match(c, "url", 1.0) for c in claims),
+        matches=tuple(Match(c, kind, 1.0, quote) for c in claims),
     )
 
 
@@ -95,9 +98,10 @@ urls = st.builds(lambda s: "https://example.com/" + s, st.text(max_size=300))
     rating=hostile_text,
     n_claims=st.integers(min_value=1, max_value=4),
     verdict=st.sampled_from(VERDICTS),
+    quote=st.one_of(st.none(), hostile_text),
 )
 def test_every_discord_limit_holds_for_any_text(
-    n_links, claim, note, titles, source_urls, rating, n_claims, verdict
+    n_links, claim, note, titles, source_urls, rating, n_claims, verdict, quote
 ) -> None:
     sources = [
         Source(u, titles[i] if i < len(titles) else None, "fact-check" if i == 0 else "alternative")
@@ -106,11 +110,29 @@ def test_every_discord_limit_holds_for_any_text(
     claims = [make_claim(claim or "x", note, verdict, sources) for _ in range(n_claims)]
     note_on_outlet = SourceNote("example.com", None, rating or "r", note, "t", "now")
     result = CheckResult(
-        tuple(report(f"https://example.com/{i}", claims, note_on_outlet) for i in range(n_links))
+        tuple(
+            report(f"https://example.com/{i}", claims, note_on_outlet, quote)
+            for i in range(n_links)
+        )
     )
     embeds = render_embeds(result)
     assert len(embeds) == min(n_links, MAX_EMBEDS)
     assert_within_limits(embeds)
+    text = render_text(result)
+    assert text is not None and not set(text) & set(BIDI_AND_ZERO_WIDTH)
+
+
+def test_a_content_match_quotes_the_page_escaped_under_its_claim() -> None:
+    quote = "The mayor said 40,000 **jobs** left [town](https://evil.example) last year."
+    claim = make_claim("40,000 jobs left the town last year.", "The figure was 4,000.")
+    result = CheckResult((report("https://news.example/a", [claim], quote=quote),))
+    description = render_embeds(result)[0].description or ""
+    lines = description.split("\n")
+    assert lines[0].startswith("**Claim:** 40,000 jobs")
+    assert lines[1].startswith("The article says: “The mayor said 40,000 \\*\\*jobs")
+    assert "\\[town\\]\\(https" in lines[1]
+    text = render_text(result)
+    assert text is not None and "The article says: “The mayor said" in text
 
 
 def test_reply_reads_verdict_first_then_claim_note_sources_and_why() -> None:

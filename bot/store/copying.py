@@ -58,7 +58,7 @@ NOT_COPIED: frozenset[str] = frozenset(
         "claim_search_vocab",
         "claim_search_totals",
         "factbot_schema",
-        # PostgreSQL's minute-long agreements between processes (V5): nothing to carry over.
+        # PostgreSQL's minute-long agreements between processes (V6): nothing to carry over.
         "reply_window",
         "member_fetches",
     }

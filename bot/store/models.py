@@ -106,6 +106,7 @@ class CachedPage:
     og_url: str | None = None
     error: str | None = None
     fingerprint: int | None = None
+    text: str | None = None  # the main text, bounded; None for pages cached before it was kept
 
 
 @dataclass

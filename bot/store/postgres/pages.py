@@ -10,7 +10,7 @@ from bot.store.postgres.connection import PostgresBase
 
 _PAGE_COLUMNS = (
     "url_key, expires_at, final_url, title, site_name, description, published, lead, "
-    "canonical_url, og_url, error, fingerprint"
+    "canonical_url, og_url, error, fingerprint, text"
 )
 
 
@@ -38,7 +38,7 @@ class PagesMixin(PostgresBase):
         async with self._write() as db:
             await db.execute(
                 f"INSERT INTO page_cache ({_PAGE_COLUMNS}) "
-                f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+                f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
                 f"ON CONFLICT (url_key) DO UPDATE SET {updates}",
                 page.url_key,
                 float(page.expires_at),
@@ -52,6 +52,7 @@ class PagesMixin(PostgresBase):
                 page.og_url,
                 page.error,
                 signed,
+                page.text,
             )
             if page.fingerprint is not None:
                 await db.execute(

@@ -13,7 +13,7 @@ class PagesMixin(SQLiteBase):
     async def cached_page(self, url_key: str, *, now: float | None = None) -> CachedPage | None:
         rows = await self._fetchall(
             "SELECT url_key, expires_at, final_url, title, site_name, description, published, "
-            "lead, canonical_url, og_url, error, fingerprint FROM page_cache "
+            "lead, canonical_url, og_url, error, fingerprint, text FROM page_cache "
             "WHERE url_key = ? AND expires_at > ?",
             (url_key, time.time() if now is None else now),
         )
@@ -34,7 +34,7 @@ class PagesMixin(SQLiteBase):
             await db.execute(
                 "INSERT OR REPLACE INTO page_cache (url_key, expires_at, final_url, title, "
                 "site_name, description, published, lead, canonical_url, og_url, error, "
-                "fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "fingerprint, text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     page.url_key,
                     page.expires_at,
@@ -48,6 +48,7 @@ class PagesMixin(SQLiteBase):
                     page.og_url,
                     page.error,
                     signed,
+                    page.text,
                 ),
             )
             if page.fingerprint is not None:

@@ -1,5 +1,5 @@
--- factbot store, version 5 (issue 12), PostgreSQL dialect (the twin of
--- bot/migrations/V5__shared_once.sql): what several bot processes must agree on to answer once.
+-- factbot store, version 6 (issue 12), PostgreSQL dialect (the twin of
+-- bot/migrations/V6__shared_once.sql): what several bot processes must agree on to answer once.
 
 -- The repeat window: which process answers a link in a channel (the row's claim wins for the
 -- window; the next claim after it replaces the row).

@@ -1,0 +1,140 @@
+"""Content matching on whole articles: every repeated claim replied, each with its sentence.
+
+The pages are the invented ones of ``tests.article_fixtures``, served by a real HTTP server on
+127.0.0.1 (the copy on another loopback address, another site), read by the real fetcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.checking import Checker
+from bot.cli import main
+from bot.services import open_store
+from bot.store import NewClaim, Store
+from tests.article_fixtures import (
+    COPY_HEADLINE,
+    COPY_INTRO,
+    DAM_HEADLINE,
+    DAM_PARAGRAPHS,
+    DAM_STANDFIRST,
+    OTHER_TOPIC_CLAIMS,
+    REPEATED_CLAIMS,
+    SAME_TOPIC_PARAGRAPHS,
+    UNRELATED_CLAIMS,
+    UNRELATED_PARAGRAPHS,
+    html_page,
+)
+from tests.servers import LocalServer
+from tests.test_pipeline import config_for, reading_checker
+
+
+@pytest.fixture
+async def mirror_server() -> AsyncIterator[LocalServer]:
+    async with LocalServer(host="127.0.0.2") as server:
+        yield server
+
+
+@pytest.fixture
+async def checker(
+    store: Store, http_server: LocalServer, mirror_server: LocalServer
+) -> AsyncIterator[Checker]:
+    async with reading_checker(store, config_for(http_server, mirror_server)) as checker:
+        yield checker
+
+
+async def add_claims(store: Store, claims: list[str]) -> list[int]:
+    ids = []
+    for text in claims:
+        claim = await store.add_claim(NewClaim(text, "false"), actor="t", guild_id=None)
+        ids.append(claim.id)
+    return ids
+
+
+async def test_a_copy_with_its_own_headline_gets_every_repeated_claim_quoted(
+    store: Store, checker: Checker, mirror_server: LocalServer
+) -> None:
+    repeated = await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
+    await add_claims(store, OTHER_TOPIC_CLAIMS + UNRELATED_CLAIMS)
+    mirror_server.route(
+        "/2026/05/dam-scandal",
+        body=html_page(COPY_HEADLINE, DAM_PARAGRAPHS, intro=COPY_INTRO),
+    )
+    result = await checker.check_text(mirror_server.url("/2026/05/dam-scandal"), guild_id=None)
+    (link,) = result.links
+    quoted = {m.claim.id: m.quote for m in link.matches}
+    assert quoted == {
+        claim_id: sentence
+        for claim_id, (_, sentence) in zip(repeated, REPEATED_CLAIMS, strict=True)
+    }
+    assert all(m.match == "content" for m in link.matches)
+    assert [m.score for m in link.matches] == sorted((m.score for m in link.matches), reverse=True)
+    assert result.known == (link,)
+
+
+async def test_the_original_page_is_matched_the_same_way(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    repeated = await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
+    await add_claims(store, OTHER_TOPIC_CLAIMS)
+    http_server.route(
+        "/news/dam", body=html_page(DAM_HEADLINE, DAM_PARAGRAPHS, standfirst=DAM_STANDFIRST)
+    )
+    result = await checker.check_text(http_server.url("/news/dam"), guild_id=None)
+    assert {m.claim.id for m in result.links[0].matches} == set(repeated)
+
+
+@pytest.mark.parametrize(
+    ("headline", "paragraphs"),
+    [("Dam permit returns to the legislature", SAME_TOPIC_PARAGRAPHS),
+     ("Rovers snatch a draw in the rain", UNRELATED_PARAGRAPHS)],
+)  # fmt: skip
+async def test_a_page_that_repeats_none_of_the_claims_stays_silent(
+    store: Store, checker: Checker, http_server: LocalServer, headline: str, paragraphs: list[str]
+) -> None:
+    await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
+    await add_claims(store, OTHER_TOPIC_CLAIMS + UNRELATED_CLAIMS)
+    http_server.route("/news/other", body=html_page(headline, paragraphs))
+    result = await checker.check_text(http_server.url("/news/other"), guild_id=None)
+    assert result.known == ()
+    assert result.links[0].matches == ()
+
+
+async def test_a_short_post_is_matched_as_a_one_sentence_article(
+    store: Store, checker: Checker
+) -> None:
+    (flood, _) = await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
+    await add_claims(store, OTHER_TOPIC_CLAIMS + UNRELATED_CLAIMS)
+    text = "So the Marren dam floods 12,000 acres of Wexley County farmland?!"
+    (match, *_) = await checker.search_text(text, guild_id=None)
+    assert match.claim.id == flood
+    assert match.score >= checker.reply_threshold
+    assert match.quote == text
+
+
+async def test_check_json_quotes_the_sentence(
+    tmp_path: Path, mirror_server: LocalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "cli.db")
+    store = await open_store(db)
+    await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS] + OTHER_TOPIC_CLAIMS)
+    await store.close()
+    cfg = tmp_path / "factbot.toml"
+    cfg.write_text(
+        '[fetch]\nallowed_private_networks = ["127.0.0.0/8"]\n'
+        f"allowed_ports = [{mirror_server.port}]\n"
+    )
+    mirror_server.route("/dam", body=html_page(COPY_HEADLINE, DAM_PARAGRAPHS, intro=COPY_INTRO))
+    code = await asyncio.to_thread(
+        main, ["check", "--config", str(cfg), "--db", db, "--json", mirror_server.url("/dam")]
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    quotes = {m["claim"]: m["quote"] for m in data["links"][0]["matches"]}
+    assert quotes == dict(REPEATED_CLAIMS)
+    assert data["reply"].count("The article says: “") == 2
