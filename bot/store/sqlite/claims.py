@@ -10,26 +10,19 @@ from typing import Any
 import aiosqlite
 
 from bot import links
-from bot.store.models import AuditEntry, Claim, InvalidInput, NewClaim, NotFound, Source
+from bot.store.edits import ClaimEdits
+from bot.store.models import AuditEntry, Claim, NewClaim, NotFound, Source
 from bot.store.sqlite.audit import audit_entry, write_audit
 from bot.store.sqlite.connection import CLAIM_COLUMNS, checked_guild, now_iso, scope_sql
 from bot.store.sqlite.search import SearchMixin
 from bot.store.validation import (
-    MAX_CLAIM_CHARS,
-    MAX_NOTE_CHARS,
-    MAX_SOURCES_PER_CLAIM,
-    MAX_URLS_PER_CLAIM,
-    check_source,
-    check_url,
-    check_verdict,
-    clean_text,
     validate_new_claim,
 )
 
 log = logging.getLogger(__name__)
 
 
-class ClaimsMixin(SearchMixin):
+class ClaimsMixin(SearchMixin, ClaimEdits):
     async def _after_open(self) -> None:
         await super()._after_open()
         await self._rekey_urls()
@@ -287,111 +280,6 @@ class ClaimsMixin(SearchMixin):
                 after=after.snapshot(),
             )
         return after
-
-    async def edit_claim(
-        self,
-        claim_id: int,
-        *,
-        actor: str,
-        guild_id: int | None,
-        claim: str | None = None,
-        verdict: str | None = None,
-        note: str | None = None,
-    ) -> Claim:
-        """Change a claim's text, verdict or note (only in its own scope)."""
-        fields: dict[str, Any] = {}
-        if claim is not None:
-            fields["claim"] = clean_text(claim, "claim", MAX_CLAIM_CHARS, required=True)
-        if verdict is not None:
-            fields["verdict"] = check_verdict(verdict)
-        if note is not None:
-            fields["note"] = clean_text(note, "note", MAX_NOTE_CHARS)
-        if not fields:
-            raise InvalidInput("nothing to change")
-
-        def change(before: Claim) -> tuple[dict[str, Any], tuple[str, ...], tuple[Source, ...]]:
-            changed = {k: v for k, v in fields.items() if getattr(before, k) != v}
-            if "verdict" in changed:
-                # The imported label described the old verdict; keeping it would let an export
-                # carry the old rating back in.
-                changed["rating_label"] = None
-            return changed, before.urls, before.sources
-
-        return await self._update_claim(
-            claim_id, actor=actor, scope=guild_id, action="edit", change=change
-        )
-
-    async def link_url(self, claim_id: int, url: str, *, actor: str, guild_id: int | None) -> Claim:
-        """Attach a URL the claim appears at."""
-        url, key = check_url(url)
-
-        def change(before: Claim) -> tuple[dict[str, Any], tuple[str, ...], tuple[Source, ...]]:
-            keys = {links.canonical_url(u) for u in before.urls}
-            if key in keys:
-                return {}, before.urls, before.sources
-            if len(before.urls) >= MAX_URLS_PER_CLAIM:
-                raise InvalidInput(f"claim #{claim_id} already has {MAX_URLS_PER_CLAIM} URLs")
-            return {}, (*before.urls, url), before.sources
-
-        return await self._update_claim(
-            claim_id, actor=actor, scope=guild_id, action="link", change=change
-        )
-
-    async def unlink_url(
-        self, claim_id: int, url: str, *, actor: str, guild_id: int | None
-    ) -> Claim:
-        """Detach a URL (matched by canonical key)."""
-        _, key = check_url(url)
-
-        def change(before: Claim) -> tuple[dict[str, Any], tuple[str, ...], tuple[Source, ...]]:
-            kept = tuple(u for u in before.urls if links.canonical_url(u) != key)
-            if kept == before.urls:
-                raise NotFound(f"claim #{claim_id} has no URL {url[:80]}")
-            return {}, kept, before.sources
-
-        return await self._update_claim(
-            claim_id, actor=actor, scope=guild_id, action="unlink", change=change
-        )
-
-    async def add_source(
-        self,
-        claim_id: int,
-        source: Source,
-        *,
-        actor: str,
-        guild_id: int | None,
-    ) -> Claim:
-        """Add (or retitle) a source to read for a claim."""
-        source = check_source(source)
-
-        def change(before: Claim) -> tuple[dict[str, Any], tuple[str, ...], tuple[Source, ...]]:
-            others = tuple(s for s in before.sources if s.url != source.url)
-            if len(others) >= MAX_SOURCES_PER_CLAIM:
-                raise InvalidInput(f"claim #{claim_id} already has {MAX_SOURCES_PER_CLAIM} sources")
-            if source in before.sources:
-                return {}, before.urls, before.sources
-            return {}, before.urls, (*others, source)
-
-        return await self._update_claim(
-            claim_id, actor=actor, scope=guild_id, action="source", change=change
-        )
-
-    async def set_active(
-        self, claim_id: int, active: bool, *, actor: str, guild_id: int | None
-    ) -> Claim:
-        """Retire (or restore) a claim: retired claims are kept but never matched."""
-
-        def change(before: Claim) -> tuple[dict[str, Any], tuple[str, ...], tuple[Source, ...]]:
-            fields = {} if before.active == active else {"active": int(active)}
-            return fields, before.urls, before.sources
-
-        return await self._update_claim(
-            claim_id,
-            actor=actor,
-            scope=guild_id,
-            action="retire" if not active else "restore",
-            change=change,
-        )
 
     async def claim_history(self, claim_id: int, *, guild_id: int | None) -> list[AuditEntry]:
         """The audit trail of one claim visible to ``guild_id``, oldest first."""
