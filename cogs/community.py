@@ -151,6 +151,10 @@ class Community(commands.Cog):
         await self.store.forget_closed_requests(before=time.time() - horizon_s)
         forgotten = []
         for guild_id in await self.store.due_forgets():
+            # Only the process running a server's shard can tell whether the bot is back in it;
+            # to any other, every server looks absent.
+            if not self.bot.owns_guild(guild_id):
+                continue
             if self.bot.get_guild(guild_id) is not None:
                 await self.store.cancel_forget(guild_id)  # back while we were offline
                 continue

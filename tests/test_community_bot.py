@@ -328,6 +328,14 @@ async def test_leaving_schedules_deletion_rejoining_cancels_it(
 
     monkeypatch.setattr(bot, "get_guild", lambda guild_id: None)
     await store.schedule_forget(guild.id, grace_s=0)
+    # Of processes sharing a store, only the one running the server's shard can tell whether
+    # the bot is back in it: to the others every server looks absent.
+    shard = (guild.id >> 22) % 2
+    monkeypatch.setattr(bot, "shard_count", 2)
+    monkeypatch.setattr(bot, "shard_ids", [1 - shard])
+    assert await community.forget_departed() == []
+    assert guild.id in await store.scheduled_forgets()
+    monkeypatch.setattr(bot, "shard_ids", [shard])
     assert await community.forget_departed() == [guild.id]
     assert await store.open_requests(guild.id) == []
     assert await store.list_claims(guild_id=guild.id) == [
