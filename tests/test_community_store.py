@@ -316,3 +316,27 @@ def test_cli_requests_list_claims_show_and_forget(
     assert "requests\t1" in out and "votes\t2" in out
     assert main(["requests", "list", "--guild", str(GUILD), "--db", str(db), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+async def test_a_global_claims_history_shows_a_server_its_own_flags_and_not_anothers(
+    store: Store,
+) -> None:
+    from bot.store import NewClaim, ReplyRecord, ShownLink
+
+    claim = await store.add_claim(
+        NewClaim(claim="The moon is cheese", verdict="false", urls=("https://example.com/a",)),
+        actor="cli:op",
+        guild_id=None,
+    )
+    shown = (ShownLink("https://example.com/a", ((claim.id, "false", "url"),)),)
+    await store.record_replies(
+        [ReplyRecord(1111, 6, 7, 8, "full", links=shown, posted_at=time.time())]
+    )
+    for member in (101, 102):
+        outcome = await store.record_vote(1111, 7, member, False, flag_min_members=2)
+    assert outcome.flagged
+    flagging = await store.claim_history(claim.id, guild_id=1111)
+    other = await store.claim_history(claim.id, guild_id=2222)
+    assert [e.action for e in flagging][-1] == "flag"
+    assert [e.action for e in other] == [e.action for e in flagging][:-1]
+    assert all(e.guild_id in (None, 2222) for e in other)

@@ -289,10 +289,14 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
     async def claim_history(self, claim_id: int, *, guild_id: int | None) -> list[AuditEntry]:
         """The audit trail of one claim visible to ``guild_id``, oldest first."""
         await self.get_claim(claim_id, guild_id=guild_id)
+        # A global claim gathers rows from every server (their members' flags): a server sees
+        # the global rows and its own, never another server's.
         rows = await self._fetch(
             "SELECT id, at, actor, guild_id, action, claim_id, domain, before, after "
-            "FROM audit_log WHERE claim_id = $1 ORDER BY id",
+            "FROM audit_log WHERE claim_id = $1 "
+            "AND ($2::bigint IS NULL OR guild_id IS NULL OR guild_id = $2) ORDER BY id",
             claim_id,
+            guild_id,
         )
         return [audit_entry(r) for r in rows]
 

@@ -284,10 +284,15 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
     async def claim_history(self, claim_id: int, *, guild_id: int | None) -> list[AuditEntry]:
         """The audit trail of one claim visible to ``guild_id``, oldest first."""
         await self.get_claim(claim_id, guild_id=guild_id)
+        # A global claim gathers rows from every server (their members' flags): a server sees
+        # the global rows and its own, never another server's.
+        mine, params = (
+            ("", ()) if guild_id is None else (" AND ifnull(guild_id, ?) = ?", (guild_id, guild_id))
+        )
         rows = await self._fetchall(
             "SELECT id, at, actor, guild_id, action, claim_id, domain, before, after "
-            "FROM audit_log WHERE claim_id = ? ORDER BY id",
-            (claim_id,),
+            f"FROM audit_log WHERE claim_id = ?{mine} ORDER BY id",
+            (claim_id, *params),
         )
         return [audit_entry(r) for r in rows]
 
