@@ -121,12 +121,20 @@ class Recorder:
             seen, self._seen = self._seen, []
             try:
                 await self.store.record_replies(replies)
+                replies = []  # written: a failure below must not queue them a second time
                 await self.store.remember_links(seen)
             except BaseException:
                 # Kept for the next tick (a busy database is not the end of them).
                 self._replies[:0] = replies
                 self._seen[:0] = seen
                 raise
+
+
+async def _reported(work: Awaitable[object], what: str) -> None:
+    try:
+        await work
+    except Exception:
+        log.warning("%s failed", what, exc_info=True)
 
 
 def _shown_changed(entry: AuditEntry) -> bool:
@@ -236,10 +244,6 @@ class Follower:
                 corrected.add(entry.claim_id)
             if entry.action in URL_ACTIONS:
                 gaining.add(entry.claim_id)
-        if settings_changes and self.settings_changed is not None:
-            await self.settings_changed(settings_changes)
-        if self.mod_log is not None:
-            await self.mod_log(changes)
         if corrected:
             records = await self.store.replies_showing(
                 sorted(corrected), since=now - self.horizon_s
@@ -257,6 +261,12 @@ class Follower:
             if targets:
                 log.info("backfilling %d messages", len(targets))
                 await self.backfill(targets)
+        # Last, and each on its own: a mod-log post that fails must not cost the corrections,
+        # answered requests and backfill above, which this tick would otherwise skip for good.
+        if settings_changes and self.settings_changed is not None:
+            await _reported(self.settings_changed(settings_changes), "posting settings changes")
+        if self.mod_log is not None:
+            await _reported(self.mod_log(changes), "posting to the mod log")
 
     async def backfill_targets(self, claim_ids: Sequence[int], now: float) -> list[BackfillTarget]:
         """Messages in a backfill window whose links the claims now carry, not yet answered."""

@@ -632,3 +632,25 @@ async def test_a_channel_threshold_quiets_content_matches_there(bot: FactBot, st
         await on_message(bot, message)
         replied[channel is strict] = message.reply.await_count
     assert replied == {False: 1, True: 0}
+
+
+async def test_a_failing_mod_log_does_not_cost_the_corrections(
+    bot: FactBot,
+    store: Store,
+    channels: dict[int, FakePartialMessageable],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    claim_id, messages, guild = await _three_replies(bot, store)
+    mod_log = FakeTextChannel(guild=guild)
+    mod_log.send.side_effect = OSError("connection reset")  # not a discord.HTTPException
+    monkeypatch.setattr(bot, "get_channel", lambda channel_id: mod_log)
+    await store.set_setting(guild.id, "mod_log", mod_log.id, actor="discord:42")
+    await live(bot).follower.tick()  # the replies are recorded
+    await store.edit_claim(claim_id, actor="test", guild_id=None, verdict="mixed", note="Both.")
+    await live(bot).follower.tick()
+    await live(bot).corrections.drain()
+    for message in messages:
+        bot_message = _bot_message(message, channels)
+        (record,) = await store.replies_to_message(message.id, guild_id=guild.id)
+        edit = bot_message.get_partial_message(record.reply_id).edit
+        assert edit.await_args.kwargs["embeds"][0].title.endswith("Mixed")
