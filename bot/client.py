@@ -109,6 +109,12 @@ class FactBot(commands.AutoShardedBot):
         shard = 0 if guild_id is None else (guild_id >> 22) % self.shard_count
         return shard in self.shard_ids
 
+    def own_shards(self) -> tuple[list[int], int] | None:
+        """(shard ids, shard count) this process runs, or None when it runs them all."""
+        if self.shard_ids is None or not self.shard_count:
+            return None
+        return list(self.shard_ids), self.shard_count
+
     def start_background(self, coro: Any, *, name: str) -> asyncio.Task[Any]:
         """A task the bot keeps a reference to (else it may be garbage-collected mid-run)."""
         task = asyncio.create_task(coro, name=name)

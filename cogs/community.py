@@ -124,7 +124,8 @@ class Community(commands.Cog):
             await notify_answered(self.bot, closed)
         # Taken (marked logged) before posting: of several processes sharing a store, one
         # posts each digest; a crash in between loses a digest rather than doubling it.
-        fresh = await self.store.take_unlogged_requests()
+        # Only this process's servers: another's mod-log channels are not in its cache.
+        fresh = await self.store.take_unlogged_requests(shards=self.bot.own_shards())
         by_guild: dict[int, list[CheckRequest]] = {}
         for request in fresh:
             by_guild.setdefault(request.guild_id, []).append(request)

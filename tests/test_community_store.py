@@ -340,3 +340,12 @@ async def test_a_global_claims_history_shows_a_server_its_own_flags_and_not_anot
     assert [e.action for e in flagging][-1] == "flag"
     assert [e.action for e in other] == [e.action for e in flagging][:-1]
     assert all(e.guild_id in (None, 2222) for e in other)
+
+
+async def test_a_process_takes_only_its_own_shards_requests_for_the_mod_log(store: Store) -> None:
+    on_shard_0, on_shard_1 = 4 << 22, 5 << 22  # (guild_id >> 22) % 2: 0 and 1
+    await file(store, "https://unknown.example.net/story/a", 1, guild=on_shard_0)
+    await file(store, "https://unknown.example.net/story/b", 2, guild=on_shard_1)
+    taken = await store.take_unlogged_requests(shards=([1], 2))
+    assert [r.guild_id for r in taken] == [on_shard_1]
+    assert [r.guild_id for r in await store.take_unlogged_requests()] == [on_shard_0]

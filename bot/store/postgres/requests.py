@@ -199,13 +199,20 @@ class RequestsMixin(PostgresBase):
         )
         return [_request(r) for r in rows]
 
-    async def take_unlogged_requests(self) -> list[CheckRequest]:
+    async def take_unlogged_requests(
+        self, *, shards: tuple[Sequence[int], int] | None = None
+    ) -> list[CheckRequest]:
         """Like :meth:`unlogged_requests`, marked logged in the same transaction: of several
-        processes polling, exactly one takes (and posts) each request."""
+        processes polling, exactly one takes (and posts) each request; with ``shards``
+        (ids, count), only those of servers on these shards."""
+        ids_, count = shards if shards is not None else (None, 1)
         async with self._write() as db:
             taken = await db.fetch(
                 "SELECT id FROM check_requests WHERE NOT logged AND state = 'open' "
-                "ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED"
+                "AND ($1::int[] IS NULL OR ((guild_id >> 22) % $2) = ANY($1::int[])) "
+                "ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED",
+                None if ids_ is None else list(ids_),
+                count,
             )
             ids = [r[0] for r in taken]
             if not ids:

@@ -185,12 +185,22 @@ class RequestsMixin(SQLiteBase):
         )
         return [_request(r) for r in rows]
 
-    async def take_unlogged_requests(self) -> list[CheckRequest]:
-        """Like :meth:`unlogged_requests`, marked logged in the same transaction."""
+    async def take_unlogged_requests(
+        self, *, shards: tuple[Sequence[int], int] | None = None
+    ) -> list[CheckRequest]:
+        """Like :meth:`unlogged_requests`, marked logged in the same transaction; with
+        ``shards`` (ids, count), only those of servers on these shards."""
+        where = ""
+        params: tuple[int, ...] = ()
+        if shards is not None:
+            ids, count = shards
+            marks = ",".join("?" * len(ids))
+            where, params = f"AND ((r.guild_id >> 22) % ?) IN ({marks}) ", (count, *ids)
         async with self._write() as db:
             async with db.execute(
                 f"SELECT {_COLUMNS} FROM check_requests r WHERE r.logged = 0 "
-                f"AND r.state = 'open' ORDER BY r.id LIMIT 500"
+                f"AND r.state = 'open' {where}ORDER BY r.id LIMIT 500",
+                params,
             ) as cur:
                 rows = list(await cur.fetchall())
             if rows:
