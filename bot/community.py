@@ -49,7 +49,9 @@ def request_items(text: str, *, max_links: int = 5) -> list[RequestItem]:
 
 def request_label(request: CheckRequest, limit: int = 200) -> str:
     if request.kind == "url":
-        url = safe_url(request.url or request.key)
+        # The canonical key, not the first asker's own link: that may carry their tracking
+        # or personal query parameters, and this label is shown to moderators and other askers.
+        url = safe_url(request.key)
         if url is not None and len(url) <= limit:
             return f"<{url}>"  # <>: no preview embed
         return safe(request.key, limit, one_line=True)

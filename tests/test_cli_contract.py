@@ -106,6 +106,13 @@ CASES: list[Case] = [
     *(Case(f"{name} --db <folder>", argv, db="{folder}") for name, argv in SCOPED.items()),
     # A device is not a store (SQLite would put its journal beside it, in /dev).
     Case("claims add --db /dev/null", SCOPED["claims add"], db=os.devnull),
+    # A database URL that does not parse (bad IPv6 host, port out of range).
+    Case("claims list --db postgresql://[::1", ["claims", "list"], db="postgresql://[::1"),
+    Case(
+        "claims add --db postgresql://u@h:99999/x",
+        SCOPED["claims add"],
+        db="postgresql://u@h:99999/x",
+    ),
     # Another application's SQLite file: no command may add tables or switch it to WAL.
     *(Case(f"{name} on another app's db", argv, db="{other}") for name, argv in SCOPED.items()),
     # Read commands never create a store.
@@ -323,3 +330,11 @@ def test_migrate_store_bad_arguments_are_one_line_and_change_nothing(
     assert list(Path(places["folder"]).iterdir()) == []
     for name, files in before.items():
         assert fingerprint(Path(places[name])) == files
+
+
+@pytest.mark.parametrize("url", ["postgresql://[::1", "postgresql://u@h:99999/x"])
+def test_a_database_url_that_does_not_parse_says_so(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["claims", "list", "--db", url]) == 2
+    assert capsys.readouterr().err.startswith("factbot: error: not a valid database URL: ")

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.store.interface import Store
 from bot.store.models import (
@@ -79,6 +80,10 @@ async def open_target(target: str, *, create: bool = True) -> Store:
     ``create=False``: only an existing, up-to-date store opens (read commands).
     """
     if is_postgres_url(target):
+        try:
+            urlsplit(target).port  # noqa: B018 (parses host and port: "[::1", ":99999")
+        except ValueError as exc:
+            raise StoreError(f"not a valid database URL: {exc}") from None
         # Imported here: a SQLite-only install never loads asyncpg's engine.
         from bot.store.postgres import PostgresStore
 
