@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -219,3 +221,19 @@ class VoteOutcome:
     changed: bool
     claim_ids: tuple[int, ...]
     flagged: tuple[int, ...] = ()
+
+
+def audit_entry(row: Sequence[Any]) -> AuditEntry:
+    """An audit row as both engines read it: id, at, actor, guild_id, action, claim_id, domain,
+    and before/after as JSON text."""
+    return AuditEntry(
+        id=row[0],
+        at=row[1],
+        actor=row[2],
+        guild_id=row[3],
+        action=row[4],
+        claim_id=row[5],
+        domain=row[6],
+        before=json.loads(row[7]) if row[7] else None,
+        after=json.loads(row[8]) if row[8] else None,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import MutableMapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from bot import links
@@ -120,3 +121,32 @@ def validate_source_note(rating: str, note: str) -> tuple[str, str]:
         clean_text(rating, "rating", MAX_RATING_CHARS, required=True),
         clean_text(note, "note", MAX_NOTE_CHARS),
     )
+
+
+def now_iso() -> str:
+    """The time of a change as the store records it (UTC, seconds)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+MAX_GUILD_ID = 2**63 - 1  # a 64-bit signed INTEGER / BIGINT; Discord's ids are far below
+
+
+def checked_guild(guild_id: int | None) -> int | None:
+    """``guild_id`` if it can be a server's id (or None: global); InvalidInput otherwise.
+
+    Columns that need a non-NULL scope store global as 0, so 0 must never reach the store as a
+    server: it would read and write the global records.
+    """
+    if guild_id is None:
+        return None
+    if isinstance(guild_id, bool) or not isinstance(guild_id, int):
+        raise InvalidInput(f"not a server id: {guild_id!r}")
+    if not 0 < guild_id <= MAX_GUILD_ID:
+        raise InvalidInput(f"not a server id: {guild_id}")
+    return guild_id
+
+
+def scope_key(guild_id: int | None) -> int:
+    """The non-NULL scope of unique indexes: a server's id, or 0 for global."""
+    checked = checked_guild(guild_id)
+    return 0 if checked is None else checked

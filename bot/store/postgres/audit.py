@@ -7,8 +7,8 @@ from typing import Any
 
 import asyncpg
 
-from bot.store.models import AuditEntry
-from bot.store.postgres.connection import PostgresBase, now_iso
+from bot.store.postgres.connection import PostgresBase
+from bot.store.validation import now_iso
 
 _AUDIT_LOCK = 0x66616376
 
@@ -45,17 +45,3 @@ class AuditMixin(PostgresBase):
     async def audit_count(self) -> int:
         rows = await self._fetch("SELECT count(*) FROM audit_log")
         return int(rows[0][0])
-
-
-def audit_entry(row: asyncpg.Record | tuple[Any, ...]) -> AuditEntry:
-    return AuditEntry(
-        id=row[0],
-        at=row[1],
-        actor=row[2],
-        guild_id=row[3],
-        action=row[4],
-        claim_id=row[5],
-        domain=row[6],
-        before=json.loads(row[7]) if row[7] else None,
-        after=json.loads(row[8]) if row[8] else None,
-    )

@@ -8,8 +8,7 @@ the commit, so audit ids become visible in order, from every process.
 
 from __future__ import annotations
 
-from bot.store.models import AuditEntry
-from bot.store.postgres.audit import audit_entry
+from bot.store.models import AuditEntry, audit_entry
 from bot.store.postgres.connection import PostgresBase
 
 FEED_BATCH = 1000

@@ -11,11 +11,21 @@ import asyncpg
 
 from bot import links
 from bot.store.edits import ClaimEdits
-from bot.store.models import AuditEntry, Claim, InvalidInput, NewClaim, NotFound, Source
-from bot.store.postgres.audit import audit_entry, write_audit
-from bot.store.postgres.connection import CLAIM_COLUMNS, checked_guild, now_iso, scope_sql
+from bot.store.models import (
+    AuditEntry,
+    Claim,
+    InvalidInput,
+    NewClaim,
+    NotFound,
+    Source,
+    audit_entry,
+)
+from bot.store.postgres.audit import write_audit
+from bot.store.postgres.connection import CLAIM_COLUMNS, scope_sql
 from bot.store.postgres.search import SearchMixin
 from bot.store.validation import (
+    checked_guild,
+    now_iso,
     validate_new_claim,
 )
 

@@ -13,15 +13,15 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.store.models import InvalidInput, StoreBusy, StoreError
+from bot.store.models import StoreBusy, StoreError
 from bot.store.targets import redacted_url
+from bot.store.validation import checked_guild
 
 log = logging.getLogger(__name__)
 
@@ -38,26 +38,6 @@ _MIGRATION_LOCK = 0x66616374  # "fact"
 _VERSION_TABLE = "factbot_schema"
 
 _FACTBOT_TABLES = frozenset({"claims", "claim_urls", "audit_log"})
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def checked_guild(guild_id: int | None) -> int | None:
-    """``guild_id`` if it can be a server's id (or None: global); InvalidInput otherwise."""
-    if guild_id is None:
-        return None
-    if isinstance(guild_id, bool) or not isinstance(guild_id, int):
-        raise InvalidInput(f"not a server id: {guild_id!r}")
-    if not 0 < guild_id <= 2**63 - 1:
-        raise InvalidInput(f"not a server id: {guild_id}")
-    return guild_id
-
-
-def scope_key(guild_id: int | None) -> int:
-    checked = checked_guild(guild_id)
-    return 0 if checked is None else checked
 
 
 def scope_sql(guild_id: int | None, param: int) -> tuple[str, tuple[Any, ...]]:

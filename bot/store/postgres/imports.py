@@ -7,7 +7,7 @@ from collections.abc import Callable, MutableMapping, Sequence
 from bot.store.models import ImportResult, NewClaim
 from bot.store.postgres.audit import write_audit
 from bot.store.postgres.claims import ClaimsMixin
-from bot.store.postgres.connection import now_iso, scope_key
+from bot.store.validation import now_iso, scope_key
 
 #: Imports at least this large refresh the planner's statistics of the tables they grew.
 _ANALYZE_AFTER = 1000

@@ -9,9 +9,10 @@ from typing import Any
 import asyncpg
 
 from bot.store.models import CheckRequest, ClosedRequest, NotFound, RequestLimit
-from bot.store.postgres.connection import PostgresBase, checked_guild
+from bot.store.postgres.connection import PostgresBase
 from bot.store.postgres.seen import _row_count
 from bot.store.sqlite.requests import RequestItem
+from bot.store.validation import checked_guild
 
 _COLUMNS = (
     "r.id, r.guild_id, r.kind, r.key, r.url, r.channel_id, r.message_id, r.asked_at, "

@@ -6,8 +6,9 @@ import logging
 import time
 
 from bot.store.postgres.audit import write_audit
-from bot.store.postgres.connection import PostgresBase, checked_guild
+from bot.store.postgres.connection import PostgresBase
 from bot.store.postgres.seen import _row_count
+from bot.store.validation import checked_guild
 
 log = logging.getLogger(__name__)
 

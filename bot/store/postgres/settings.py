@@ -9,7 +9,8 @@ from typing import Any
 from bot import settings as model
 from bot.store.models import InvalidInput, SettingRow
 from bot.store.postgres.audit import write_audit
-from bot.store.postgres.connection import PostgresBase, now_iso
+from bot.store.postgres.connection import PostgresBase
+from bot.store.validation import now_iso
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ import asyncpg
 
 from bot.store.models import NotFound, SourceNote
 from bot.store.postgres.audit import write_audit
-from bot.store.postgres.connection import PostgresBase, now_iso, scope_key, scope_sql
-from bot.store.validation import validate_source_note
+from bot.store.postgres.connection import PostgresBase, scope_sql
+from bot.store.validation import now_iso, scope_key, validate_source_note
 
 _NOTE_COLUMNS = "domain, guild_id, rating, note, updated_by, updated_at"
 

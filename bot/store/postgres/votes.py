@@ -10,7 +10,8 @@ import asyncpg
 
 from bot.store.models import NotFound, VoteOutcome, VoteTally
 from bot.store.postgres.audit import write_audit
-from bot.store.postgres.connection import PostgresBase, checked_guild
+from bot.store.postgres.connection import PostgresBase
+from bot.store.validation import checked_guild
 
 FLAG_ACTOR = "members"
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 import aiosqlite
 
-from bot.store.models import AuditEntry
-from bot.store.sqlite.connection import SQLiteBase, now_iso
+from bot.store.sqlite.connection import SQLiteBase
+from bot.store.validation import now_iso
 
 
 async def write_audit(
@@ -43,19 +42,3 @@ class AuditMixin(SQLiteBase):
     async def audit_count(self) -> int:
         rows = await self._fetchall("SELECT count(*) FROM audit_log")
         return int(rows[0][0])
-
-
-def audit_entry(row: sqlite3.Row | tuple[Any, ...]) -> AuditEntry:
-    before = json.loads(row[7]) if row[7] else None
-    after = json.loads(row[8]) if row[8] else None
-    return AuditEntry(
-        id=row[0],
-        at=row[1],
-        actor=row[2],
-        guild_id=row[3],
-        action=row[4],
-        claim_id=row[5],
-        domain=row[6],
-        before=before,
-        after=after,
-    )

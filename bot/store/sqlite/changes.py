@@ -7,8 +7,7 @@ the primary key, whatever the log's size.
 
 from __future__ import annotations
 
-from bot.store.models import AuditEntry
-from bot.store.sqlite.audit import audit_entry
+from bot.store.models import AuditEntry, audit_entry
 from bot.store.sqlite.connection import SQLiteBase
 
 FEED_BATCH = 1000

@@ -11,11 +11,13 @@ import aiosqlite
 
 from bot import links
 from bot.store.edits import ClaimEdits
-from bot.store.models import AuditEntry, Claim, NewClaim, NotFound, Source
-from bot.store.sqlite.audit import audit_entry, write_audit
-from bot.store.sqlite.connection import CLAIM_COLUMNS, checked_guild, now_iso, scope_sql
+from bot.store.models import AuditEntry, Claim, NewClaim, NotFound, Source, audit_entry
+from bot.store.sqlite.audit import write_audit
+from bot.store.sqlite.connection import CLAIM_COLUMNS, scope_sql
 from bot.store.sqlite.search import SearchMixin
 from bot.store.validation import (
+    checked_guild,
+    now_iso,
     validate_new_claim,
 )
 

@@ -12,14 +12,14 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, Self
 
 import aiosqlite
 
-from bot.store.models import InvalidInput, StoreBusy, StoreError
+from bot.store.models import StoreBusy, StoreError
+from bot.store.validation import checked_guild
 
 log = logging.getLogger(__name__)
 
@@ -29,34 +29,6 @@ CLAIM_COLUMNS = (
     "c.id, c.guild_id, c.claim, c.verdict, c.note, c.rating_label, c.context, c.external_id, "
     "c.created_by, c.created_at, c.updated_by, c.updated_at, c.active"
 )
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-MAX_GUILD_ID = 2**63 - 1  # SQLite's INTEGER; Discord's ids are far below
-
-
-def checked_guild(guild_id: int | None) -> int | None:
-    """``guild_id`` if it can be a server's id (or None: global); InvalidInput otherwise.
-
-    Columns that need a non-NULL scope store global as 0, so 0 must never reach the store as a
-    server: it would read and write the global records.
-    """
-    if guild_id is None:
-        return None
-    if isinstance(guild_id, bool) or not isinstance(guild_id, int):
-        raise InvalidInput(f"not a server id: {guild_id!r}")
-    if not 0 < guild_id <= MAX_GUILD_ID:
-        raise InvalidInput(f"not a server id: {guild_id}")
-    return guild_id
-
-
-def scope_key(guild_id: int | None) -> int:
-    """The non-NULL scope of unique indexes: a server's id, or 0 for global."""
-    checked = checked_guild(guild_id)
-    return 0 if checked is None else checked
 
 
 def scope_sql(guild_id: int | None) -> tuple[str, tuple[Any, ...]]:

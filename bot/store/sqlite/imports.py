@@ -19,7 +19,7 @@ from bot import links
 from bot.store.models import Claim, ImportResult, NewClaim, Source
 from bot.store.sqlite.audit import write_audit
 from bot.store.sqlite.claims import ClaimsMixin, _claim
-from bot.store.sqlite.connection import checked_guild, now_iso, scope_key
+from bot.store.validation import checked_guild, now_iso, scope_key
 
 _CHUNK = 500  # ids in one "IN (...)": below SQLite's 999-parameter floor
 

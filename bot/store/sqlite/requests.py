@@ -10,7 +10,8 @@ from typing import Any
 import aiosqlite
 
 from bot.store.models import CheckRequest, ClosedRequest, NotFound, RequestLimit
-from bot.store.sqlite.connection import SQLiteBase, checked_guild
+from bot.store.sqlite.connection import SQLiteBase
+from bot.store.validation import checked_guild
 
 _COLUMNS = (
     "r.id, r.guild_id, r.kind, r.key, r.url, r.channel_id, r.message_id, r.asked_at, "

@@ -6,7 +6,8 @@ import logging
 import time
 
 from bot.store.sqlite.audit import write_audit
-from bot.store.sqlite.connection import SQLiteBase, checked_guild
+from bot.store.sqlite.connection import SQLiteBase
+from bot.store.validation import checked_guild
 
 log = logging.getLogger(__name__)
 

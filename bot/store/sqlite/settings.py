@@ -9,7 +9,8 @@ from typing import Any
 from bot import settings as model
 from bot.store.models import InvalidInput, SettingRow
 from bot.store.sqlite.audit import write_audit
-from bot.store.sqlite.connection import SQLiteBase, now_iso
+from bot.store.sqlite.connection import SQLiteBase
+from bot.store.validation import now_iso
 
 log = logging.getLogger(__name__)
 

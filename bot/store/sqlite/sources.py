@@ -9,8 +9,8 @@ import aiosqlite
 
 from bot.store.models import NotFound, SourceNote
 from bot.store.sqlite.audit import write_audit
-from bot.store.sqlite.connection import SQLiteBase, now_iso, scope_key, scope_sql
-from bot.store.validation import validate_source_note
+from bot.store.sqlite.connection import SQLiteBase, scope_sql
+from bot.store.validation import now_iso, scope_key, validate_source_note
 
 
 class SourcesMixin(SQLiteBase):

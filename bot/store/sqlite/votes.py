@@ -10,7 +10,8 @@ import aiosqlite
 
 from bot.store.models import NotFound, VoteOutcome, VoteTally
 from bot.store.sqlite.audit import write_audit
-from bot.store.sqlite.connection import SQLiteBase, checked_guild
+from bot.store.sqlite.connection import SQLiteBase
+from bot.store.validation import checked_guild
 
 FLAG_ACTOR = "members"
 
