@@ -32,6 +32,7 @@ from bot.store.models import (
     NewClaim,
     NotFound,
     ReplyRecord,
+    RequestItem,
     RequestLimit,
     SeenLink,
     SettingRow,
@@ -45,7 +46,6 @@ from bot.store.models import (
 )
 from bot.store.sqlite import SQLiteStore
 from bot.store.sqlite.connection import BUSY_TIMEOUT_MS
-from bot.store.sqlite.requests import RequestItem
 from bot.store.targets import is_postgres_url, redacted_url
 from bot.store.validation import (
     MAX_CLAIM_CHARS,

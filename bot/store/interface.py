@@ -19,6 +19,7 @@ from bot.store.models import (
     ImportResult,
     NewClaim,
     ReplyRecord,
+    RequestItem,
     SeenLink,
     SettingRow,
     ShownLink,
@@ -27,7 +28,6 @@ from bot.store.models import (
     VoteOutcome,
     VoteTally,
 )
-from bot.store.sqlite.requests import RequestItem
 
 if TYPE_CHECKING:
     from bot.store.copying import TableCopy

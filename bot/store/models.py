@@ -237,3 +237,49 @@ def audit_entry(row: Sequence[Any]) -> AuditEntry:
         before=json.loads(row[7]) if row[7] else None,
         after=json.loads(row[8]) if row[8] else None,
     )
+
+
+@dataclass(frozen=True)
+class RequestItem:
+    """One thing to check: a link's canonical key (``url`` as posted), or a message's text."""
+
+    kind: str
+    key: str
+    url: str | None = None
+
+
+REPLY_STATES = ("live", "deleted", "forbidden", "failed")
+
+
+def shown_json(links: Sequence[ShownLink]) -> str:
+    """What a reply showed, as both engines store it (JSON)."""
+    return json.dumps(
+        [
+            {"key": s.url_key, "claims": [list(c) for c in s.claims], "domain": s.domain}
+            for s in links
+        ]
+    )
+
+
+def reply_record(row: Any) -> ReplyRecord:
+    """A reply record from a row of either engine."""
+    links = tuple(
+        ShownLink(
+            url_key=item["key"],
+            claims=tuple((int(c[0]), str(c[1]), str(c[2])) for c in item["claims"]),
+            domain=item.get("domain"),
+        )
+        for item in json.loads(row[6])
+    )
+    return ReplyRecord(
+        id=row[0],
+        guild_id=row[1],
+        channel_id=row[2],
+        message_id=row[3],
+        reply_id=row[4],
+        style=row[5],
+        links=links,
+        posted_at=row[7],
+        state=row[8],
+        corrected_at=row[9],
+    )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.store.models import Claim, ReplyRecord, ShownLink
+from bot.store.models import REPLY_STATES, Claim, ReplyRecord, ShownLink, reply_record, shown_json
 from bot.store.postgres.claims import ClaimsMixin
 from bot.store.postgres.seen import _row_count
-from bot.store.sqlite.replies import REPLY_STATES, _record, _shown_json
 
 _COLUMNS = (
     "id, guild_id, channel_id, message_id, reply_id, style, shown, posted_at, state, corrected_at"
@@ -29,7 +28,7 @@ class RepliesMixin(ClaimsMixin):
                     record.message_id,
                     record.reply_id,
                     record.style,
-                    _shown_json(record.links),
+                    shown_json(record.links),
                     float(record.posted_at),
                 )
                 rows = [(claim_id, reply) for claim_id in record.claim_ids]
@@ -51,7 +50,7 @@ class RepliesMixin(ClaimsMixin):
             list(claim_ids),
             float(since),
         )
-        return [_record(r) for r in rows]
+        return [reply_record(r) for r in rows]
 
     async def replies_to_message(
         self, message_id: int, *, guild_id: int | None
@@ -63,7 +62,7 @@ class RepliesMixin(ClaimsMixin):
             message_id,
             guild_id or 0,
         )
-        return [_record(r) for r in rows]
+        return [reply_record(r) for r in rows]
 
     async def replied_keys(self, message_ids: Sequence[int]) -> set[tuple[int, str]]:
         """(message id, link key) pairs already answered, so nothing is replied twice."""
@@ -74,7 +73,7 @@ class RepliesMixin(ClaimsMixin):
             f"SELECT {_COLUMNS} FROM bot_replies WHERE message_id = ANY($1::bigint[])",
             list(message_ids),
         ):
-            record = _record(row)
+            record = reply_record(row)
             found.update((record.message_id, s.url_key) for s in record.links)
         return found
 
@@ -99,7 +98,7 @@ class RepliesMixin(ClaimsMixin):
                 )
             if links is not None:
                 await db.execute(
-                    "UPDATE bot_replies SET shown = $1 WHERE id = $2", _shown_json(links), reply
+                    "UPDATE bot_replies SET shown = $1 WHERE id = $2", shown_json(links), reply
                 )
 
     async def forget_replies(self, *, before: float) -> int:

@@ -8,10 +8,9 @@ from typing import Any
 
 import asyncpg
 
-from bot.store.models import CheckRequest, ClosedRequest, NotFound, RequestLimit
+from bot.store.models import CheckRequest, ClosedRequest, NotFound, RequestItem, RequestLimit
 from bot.store.postgres.connection import PostgresBase
 from bot.store.postgres.seen import _row_count
-from bot.store.sqlite.requests import RequestItem
 from bot.store.validation import checked_guild
 
 _COLUMNS = (

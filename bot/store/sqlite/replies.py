@@ -2,49 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any
 
-from bot.store.models import Claim, ReplyRecord, ShownLink
+from bot.store.models import REPLY_STATES, Claim, ReplyRecord, ShownLink, reply_record, shown_json
 from bot.store.sqlite.claims import ClaimsMixin
 
-REPLY_STATES = ("live", "deleted", "forbidden", "failed")
 _COLUMNS = (
     "id, guild_id, channel_id, message_id, reply_id, style, shown, posted_at, state, corrected_at"
 )
-
-
-def _shown_json(links: Sequence[ShownLink]) -> str:
-    return json.dumps(
-        [
-            {"key": s.url_key, "claims": [list(c) for c in s.claims], "domain": s.domain}
-            for s in links
-        ]
-    )
-
-
-def _record(row: Any) -> ReplyRecord:
-    links = tuple(
-        ShownLink(
-            url_key=item["key"],
-            claims=tuple((int(c[0]), str(c[1]), str(c[2])) for c in item["claims"]),
-            domain=item.get("domain"),
-        )
-        for item in json.loads(row[6])
-    )
-    return ReplyRecord(
-        id=row[0],
-        guild_id=row[1],
-        channel_id=row[2],
-        message_id=row[3],
-        reply_id=row[4],
-        style=row[5],
-        links=links,
-        posted_at=row[7],
-        state=row[8],
-        corrected_at=row[9],
-    )
 
 
 class RepliesMixin(ClaimsMixin):
@@ -63,7 +28,7 @@ class RepliesMixin(ClaimsMixin):
                         record.message_id,
                         record.reply_id,
                         record.style,
-                        _shown_json(record.links),
+                        shown_json(record.links),
                         record.posted_at,
                     ),
                 )
@@ -83,7 +48,7 @@ class RepliesMixin(ClaimsMixin):
             f"AND posted_at >= ? AND state = 'live' ORDER BY id",
             (*claim_ids, since),
         )
-        return [_record(r) for r in rows]
+        return [reply_record(r) for r in rows]
 
     async def replies_to_message(
         self, message_id: int, *, guild_id: int | None
@@ -94,7 +59,7 @@ class RepliesMixin(ClaimsMixin):
             f"AND ifnull(guild_id, 0) = ? ORDER BY id",
             (message_id, guild_id or 0),
         )
-        return [_record(r) for r in rows]
+        return [reply_record(r) for r in rows]
 
     async def replied_keys(self, message_ids: Sequence[int]) -> set[tuple[int, str]]:
         """(message id, link key) pairs already answered, so nothing is replied twice."""
@@ -105,7 +70,7 @@ class RepliesMixin(ClaimsMixin):
             for row in await self._fetchall(
                 f"SELECT {_COLUMNS} FROM bot_replies WHERE message_id IN ({marks})", chunk
             ):
-                record = _record(row)
+                record = reply_record(row)
                 found.update((record.message_id, s.url_key) for s in record.links)
         return found
 
@@ -128,7 +93,7 @@ class RepliesMixin(ClaimsMixin):
                 )
             if links is not None:
                 await db.execute(
-                    "UPDATE bot_replies SET shown = ? WHERE id = ?", (_shown_json(links), reply)
+                    "UPDATE bot_replies SET shown = ? WHERE id = ?", (shown_json(links), reply)
                 )
 
     async def forget_replies(self, *, before: float) -> int:

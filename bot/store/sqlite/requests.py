@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
 
-from bot.store.models import CheckRequest, ClosedRequest, NotFound, RequestLimit
+from bot.store.models import CheckRequest, ClosedRequest, NotFound, RequestItem, RequestLimit
 from bot.store.sqlite.connection import SQLiteBase
 from bot.store.validation import checked_guild
 
@@ -19,15 +18,6 @@ _COLUMNS = (
     "r.closed_at"
 )
 _ORDER = "ORDER BY 9 DESC, r.asked_at, r.id"  # most asked, then oldest
-
-
-@dataclass(frozen=True)
-class RequestItem:
-    """One thing to check: a link's canonical key (``url`` as posted), or a message's text."""
-
-    kind: str
-    key: str
-    url: str | None = None
 
 
 def _request(row: Any) -> CheckRequest:
