@@ -311,11 +311,13 @@ def confidence(coverage_: float, margin: float) -> float:
 
 @dataclass(frozen=True)
 class Sentence:
-    """A sentence of the text: where it is (for the quote) and its distinct query terms."""
+    """A sentence of the text: where it is (for the quote), its distinct query terms, and its
+    normalised tokens in order (for the phrases it repeats)."""
 
     start: int
     end: int
     terms: tuple[str, ...]
+    tokens: tuple[str, ...] = ()
 
 
 def split_sentences(text: str) -> list[Sentence]:
@@ -332,9 +334,9 @@ def split_sentences(text: str) -> list[Sentence]:
             at = position
         position = at + len(piece)
         for start, end in _bounded(text, at, position):
-            terms = query_terms(text[start:end])
-            if terms:
-                found.append(Sentence(start, end, tuple(terms)))
+            tokens = normalise(text[start:end])
+            if tokens:
+                found.append(Sentence(start, end, tuple(dict.fromkeys(tokens)), tuple(tokens)))
     return found
 
 
@@ -366,6 +368,8 @@ class _Unit:
     start: int
     end: int
     terms: frozenset[str]
+    first: int  # index of its first sentence
+    last: int  # and of its last
 
 
 def _units(sentences: Sequence[Sentence]) -> list[_Unit]:
@@ -375,14 +379,15 @@ def _units(sentences: Sequence[Sentence]) -> list[_Unit]:
     and a tweet is one such run. A run is chosen over a sentence only when it scores strictly
     higher, that is when its other sentences add words of the claim.
     """
-    units = [_Unit(s.start, s.end, frozenset(s.terms)) for s in sentences]
+    units = [_Unit(s.start, s.end, frozenset(s.terms), i, i) for i, s in enumerate(sentences)]
     for i, first in enumerate(sentences):
         terms = set(first.terms)
-        for last in sentences[i + 1 :]:
+        for j in range(i + 1, len(sentences)):
+            last = sentences[j]
             if last.end - first.start > MAX_WINDOW_CHARS:
                 break
             terms.update(last.terms)
-            units.append(_Unit(first.start, last.end, frozenset(terms)))
+            units.append(_Unit(first.start, last.end, frozenset(terms), i, j))
     return units
 
 
@@ -509,11 +514,15 @@ async def rank_claims(
         if at < 0:
             continue
         unit, unit_scores = scored_units[at]
-        if at not in unit_phrases:
-            unit_phrases[at] = _phrases(normalise(text[unit.start : unit.end]))
-        claim_phrases = _phrases(claim_tokens[index])
-        repeated = claim_phrases & unit_phrases[at]
-        phrase_share = len(repeated) / len(claim_phrases) if claim_phrases else 0.0
+        phrase_share = 0.0
+        if len(text) > MAX_WINDOW_CHARS and len(claim_terms[index] & unit.terms) > 1:
+            # Only the long-text correction reads it, and only claims sharing two terms.
+            if at not in unit_phrases:
+                run = sentences[unit.first : unit.last + 1]
+                unit_phrases[at] = _phrases([t for s in run for t in s.tokens])
+            claim_phrases = _phrases(claim_tokens[index])
+            repeated = claim_phrases & unit_phrases[at]
+            phrase_share = len(repeated) / len(claim_phrases) if claim_phrases else 0.0
         rival = max(
             (
                 s
