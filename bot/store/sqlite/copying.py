@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.store.copying import COPIED_TABLES, TableCopy, check_copied
-from bot.store.sqlite.search import SearchMixin
+from bot.store.sqlite.search import SearchMixin, rebuild_postings
 
 
 def _known(table: str) -> str:
@@ -45,6 +45,7 @@ class CopyMixin(SearchMixin):
             if trigger is not None:
                 await db.execute(trigger[0])
             await db.execute("DELETE FROM claim_search")
+            await rebuild_postings(db)  # empty, like the index: each claim below adds its own
             for copy in copies:
                 names = ", ".join(f'"{c}"' for c in copy.columns)
                 marks = ", ".join("?" for _ in copy.columns)
