@@ -234,3 +234,18 @@ async def test_sqlite_ranks_exactly_as_fts5_bm25(tmp_path: object) -> None:
     db.close()
     assert [i for i, _ in found] == [r[0] for r in fts]
     assert [s for _, s in found] == pytest.approx([r[1] for r in fts], rel=1e-12)
+
+
+async def test_one_identity_twice_in_one_import_is_found_by_its_last_words(store: Store) -> None:
+    records = [
+        validate_new_claim(new_claim("Bananas are radioactive", external_id="feed:7")),
+        validate_new_claim(new_claim("Bananas are blue inside", external_id="feed:7")),
+        validate_new_claim(new_claim("Radioactive rain falls in spring", external_id="feed:8")),
+    ]
+    result = await store.import_claims(records, actor="t", guild_id=None)
+    banana, rain = result.claim_ids[0], result.claim_ids[2]
+    found = await store.search_claims(expression("radioactive"), guild_id=None, limit=5)
+    assert [i for i, _ in found] == [rain]
+    await assert_ranked_as_bm25(
+        store, [banana, rain], [banana, rain], ["bananas", "blue", "radioactive"], None
+    )

@@ -108,8 +108,16 @@ class PostingsChange:
 
     def remove(self, claim_id: int, claim_terms: str, context_terms: str) -> None:
         chunk = chunk_of(claim_id)
+        offset = claim_id & _OFFSET_MASK
         for term in set(claim_terms.split()) | set(context_terms.split()):
             self.removed.setdefault((term, chunk), set()).add(claim_id)
+            pending = self.added.get((term, chunk))
+            if pending:  # added earlier in this same change (one import, one identity twice)
+                kept = [e for e in pending if _PACK.unpack(e)[0] != offset]
+                if kept:
+                    self.added[(term, chunk)] = kept
+                else:
+                    del self.added[(term, chunk)]
         self.docs -= 1
         self.tokens -= indexed_length(claim_terms, context_terms)
 

@@ -112,12 +112,11 @@ class SearchMixin(PostgresBase):
         terms = match_terms(match_expr)
         if limit <= 0:
             return []
-        async with self._pool.acquire() as conn:
-            totals = await conn.fetchrow("SELECT docs, tokens FROM claim_search_totals")
-            rows = await conn.fetch(
-                "SELECT term, chunk, data FROM claim_postings WHERE term = ANY($1::text[])", terms
-            )
-        docs, tokens = (int(totals[0]), int(totals[1])) if totals else (0, 0)
+        totals = await self._fetch("SELECT docs, tokens FROM claim_search_totals")
+        rows = await self._fetch(
+            "SELECT term, chunk, data FROM claim_postings WHERE term = ANY($1::text[])", terms
+        )
+        docs, tokens = (int(totals[0][0]), int(totals[0][1])) if totals else (0, 0)
         found = [(str(r[0]), int(r[1]), bytes(r[2])) for r in rows]
         # Rank the best few and keep those the scope shows; when hidden claims (retired,
         # another server's) leave too few, rank deeper until every holder was looked at.
@@ -159,9 +158,22 @@ class SearchMixin(PostgresBase):
         return {int(r[0]): (r[1], r[2]) for r in rows}
 
     async def _index_claim(
-        self, db: asyncpg.Connection, claim_id: int, claim: str, ctx: str, *, new: bool = False
+        self,
+        db: asyncpg.Connection,
+        claim_id: int,
+        claim: str,
+        ctx: str,
+        *,
+        new: bool = False,
+        pending: postings.PostingsChange | None = None,
     ) -> None:
-        change = postings.PostingsChange()
+        """Index the claim's text; its postings go into ``pending`` when given (the caller
+        applies it once), else are written now.
+
+        An import appends to each posting row once, not once a claim: a row of a common term
+        is tens of kilobytes, rewritten whole by every append.
+        """
+        change = postings.PostingsChange() if pending is None else pending
         if not new:
             old = await db.fetchrow(
                 "DELETE FROM claim_search WHERE claim_id = $1 RETURNING claim, context", claim_id
@@ -173,7 +185,8 @@ class SearchMixin(PostgresBase):
         claim_terms, context_terms = self._index_terms(claim), self._index_terms(ctx)
         await db.execute(_INSERT_SEARCH_ROW, *_search_row(claim_id, claim_terms, context_terms))
         change.add(claim_id, claim_terms, context_terms)
-        await apply_postings(db, change)
+        if pending is None:
+            await apply_postings(db, change)
 
     async def _unindex_claims(self, db: asyncpg.Connection, guild_id: int) -> int:
         """Drop the search rows (text and postings) of the server's claims."""
