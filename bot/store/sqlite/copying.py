@@ -45,7 +45,6 @@ class CopyMixin(SearchMixin):
             if trigger is not None:
                 await db.execute(trigger[0])
             await db.execute("DELETE FROM claim_search")
-            await rebuild_postings(db)  # empty, like the index: each claim below adds its own
             for copy in copies:
                 names = ", ".join(f'"{c}"' for c in copy.columns)
                 marks = ", ".join("?" for _ in copy.columns)
@@ -55,8 +54,12 @@ class CopyMixin(SearchMixin):
                 )
             async with db.execute("SELECT id, claim, context FROM claims") as cur:
                 claims = list(await cur.fetchall())
-            for claim_id, claim, context in claims:
-                await self._index_claim(db, claim_id, claim, context, new=True)
+            await db.executemany(
+                "INSERT INTO claim_search (rowid, claim, context) VALUES (?, ?, ?)",
+                [(r[0], self._index_terms(r[1]), self._index_terms(r[2])) for r in claims],
+            )
+            # Postings once for all: claim by claim, each common term's row is rewritten anew.
+            await rebuild_postings(db)
             for copy in copies:
                 names = ", ".join(f'"{c}"' for c in copy.columns)
                 async with db.execute(f"SELECT {names} FROM {_known(copy.table)}") as cur:
