@@ -157,6 +157,75 @@ async def test_syndicated_copy_inherits_the_original_matches(
     assert [(m.claim.id, m.match) for m in copy.links[0].matches] == [(claim_id, "copy")]
 
 
+async def test_every_copy_inherits_each_of_the_originals_claims_in_its_own_server_only(
+    store: Store, http_server: LocalServer, mirror_server: LocalServer
+) -> None:
+    async with (
+        LocalServer(host="127.0.0.3") as third_site,
+        reading_checker(store, config_for(http_server, mirror_server, third_site)) as checker,
+    ):
+        original = http_server.url("/original/bridge")
+        for server, path in ((http_server, "/original/bridge"), (mirror_server, "/copy")):
+            server.route(path, body=page("Bridge closes for six months"))
+        third_site.route("/copy", body=page("Bridge closes for six months"))
+        first = await claim_at(store, original)
+        second = await claim_at(store, original, "Ferries will replace the bridge for good")
+        local = await store.add_claim(
+            NewClaim("The bridge closure is a political stunt", "false", urls=(original,)),
+            actor="t",
+            guild_id=7,
+        )
+        await checker.check_text(original, guild_id=None)
+        # A first copy holds no claim of its own; a second, elsewhere, still finds the original.
+        await checker.check_text(mirror_server.url("/copy"), guild_id=None)
+        here = await checker.check_text(third_site.url("/copy"), guild_id=7)
+        elsewhere = await checker.check_text(third_site.url("/copy"), guild_id=8)
+    assert sorted((m.claim.id, m.match, m.score) for m in here.links[0].matches) == [
+        (first, "copy", 1.0),
+        (second, "copy", 1.0),
+        (local.id, "copy", 1.0),
+    ]
+    assert sorted(m.claim.id for m in elsewhere.links[0].matches) == [first, second]
+
+
+async def test_a_copy_posted_before_the_original_is_cached_is_still_recognised(
+    tmp_path: Path, http_server: LocalServer, mirror_server: LocalServer
+) -> None:
+    original = http_server.url("/original/bridge")
+    http_server.route("/original/bridge", body=page("Bridge closes for six months"))
+    mirror_server.route("/copy", body=page("Bridge closes for six months"))
+    path = tmp_path / "busy.db"
+    store = await SQLiteStore.open(path, busy_timeout_ms=60_000)
+    claim_id = await claim_at(store, original)
+    importer = sqlite3.connect(path, isolation_level=None)
+    importer.execute("BEGIN IMMEDIATE")  # a long import: the original's cache write waits
+    try:
+        async with reading_checker(store, config_for(http_server, mirror_server)) as checker:
+            await asyncio.wait_for(checker.check_text(original, guild_id=None), timeout=30)
+            copy = await asyncio.wait_for(
+                checker.check_text(mirror_server.url("/copy"), guild_id=None), timeout=30
+            )
+            assert importer.in_transaction
+            importer.execute("ROLLBACK")
+    finally:
+        if importer.in_transaction:
+            importer.execute("ROLLBACK")
+        importer.close()
+        await store.close()
+    assert [(m.claim.id, m.match) for m in copy.links[0].matches] == [(claim_id, "copy")]
+
+
+async def test_a_text_search_lists_the_five_best_claims(store: Store) -> None:
+    # /factcheck without a link: a short list, best first, not every claim sharing a word.
+    for n in range(7):
+        await claim_at(store, f"https://example.org/bridge/{n}", f"The bridge closes in {2030 + n}")
+    checker = Checker(store=store, config=Config())
+    matches = await checker.search_text("Is the bridge closing in 2033?", guild_id=None)
+    assert len(matches) == 5
+    assert matches[0].claim.claim == "The bridge closes in 2033"
+    assert {m.match for m in matches} == {"content"}
+
+
 async def test_the_same_text_on_the_same_site_is_not_a_copy(
     store: Store, checker: Checker, http_server: LocalServer
 ) -> None:
