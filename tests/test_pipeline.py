@@ -14,7 +14,7 @@ import discord
 import pytest
 
 from bot import links
-from bot.checking import Checker
+from bot.checking import Checker, Match
 from bot.cli import main
 from bot.client import FactBot
 from bot.config import Config, PagesConfig
@@ -224,6 +224,14 @@ async def test_a_text_search_lists_the_five_best_claims(store: Store) -> None:
     assert len(matches) == 5
     assert matches[0].claim.claim == "The bridge closes in 2033"
     assert {m.match for m in matches} == {"content"}
+
+
+async def test_check_json_gives_scores_to_four_decimals(store: Store) -> None:
+    # What scripts reading `factbot check --json` get: the score rounded, never a bare 0 or 1.
+    claim_id = await claim_at(store, "https://example.org/bridge")
+    (claim,) = await store.get_claims([claim_id], guild_id=None)
+    assert Match(claim, "content", 0.876543).to_json()["score"] == 0.8765
+    assert Match(claim, "content", 0.0000449).to_json()["score"] == 0.0
 
 
 async def test_the_same_text_on_the_same_site_is_not_a_copy(
