@@ -210,7 +210,8 @@ def host_address(host: str) -> IPAddress | None:
 
 def _is_localhost_name(host: str) -> bool:
     # RFC 6761: these always mean this machine; never ask DNS, which might say otherwise.
-    name = host.rstrip(".").lower()
+    # (A host here passed _checked_url: at most one trailing dot.)
+    name = host.lower().removesuffix(".")
     return name == "localhost" or name.endswith(".localhost")
 
 

@@ -382,6 +382,24 @@ async def test_bad_redirects(server: LocalServer, location: str | None, reason: 
     assert server.paths() == ["/"]
 
 
+async def test_a_redirect_with_an_empty_login_is_refused(server: LocalServer) -> None:
+    # "http://@host/" has no credentials left once parsed, but the "@" is the phishing trick.
+    server.redirect("/", f"http://@127.0.0.1:{server.port}/inside")
+    server.route("/inside", body=PAGE)
+    assert await fetch_error(open_config(server.port), server.url("/")) == "bad url"
+    assert server.paths() == ["/"]
+
+
+async def test_a_redirect_at_the_length_limit_is_followed(server: LocalServer) -> None:
+    base = server.url("/")
+    location = base + "b" * (FetchConfig().max_url_length - len(base))
+    server.redirect("/", location)
+    server.route(location[len(base) - 1 :], body=PAGE)
+    async with fetcher(open_config(server.port)) as f:
+        page = await f.fetch(base)
+    assert page.final_url == location
+
+
 # --- URLs refused before any request -----------------------------------------------------------
 
 
