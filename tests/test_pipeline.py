@@ -13,7 +13,7 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot import links
+from bot import fingerprint, links
 from bot.checking import Checker, Match
 from bot.cli import main
 from bot.client import FactBot
@@ -155,6 +155,26 @@ async def test_syndicated_copy_inherits_the_original_matches(
 
     copy = await checker.check_text(mirror_server.url("/mirror/2026/bridge-copy"), guild_id=None)
     assert [(m.claim.id, m.match) for m in copy.links[0].matches] == [(claim_id, "copy")]
+
+
+async def test_a_copy_with_an_edit_at_the_similarity_limit_is_still_a_copy(
+    store: Store, checker: Checker, http_server: LocalServer, mirror_server: LocalServer
+) -> None:
+    original = http_server.url("/original/bridge")
+    http_server.route("/original/bridge", body=page("Bridge closes for six months"))
+    edited = "ferry" + ARTICLE_TEXT.removeprefix("The")  # one word changed by the copier
+    mirror_server.route("/copy", body=page("Bridge closes for six months", body=edited))
+    claim_id = await claim_at(store, original)
+    await checker.check_text(original, guild_id=None)
+    copy = await checker.check_text(mirror_server.url("/copy"), guild_id=None)
+    assert [(m.claim.id, m.match) for m in copy.links[0].matches] == [(claim_id, "copy")]
+    # The edit is exactly as far as a copy may be from its original.
+    assert checker.reader is not None
+    await checker.reader.wait_for_writes()
+    pages = [await store.cached_page(links.canonical_url(u)) for u in (original, copy.links[0].url)]
+    hashes = [p.fingerprint for p in pages if p is not None and p.fingerprint is not None]
+    assert len(hashes) == 2
+    assert fingerprint.distance(*hashes) == fingerprint.MAX_DISTANCE
 
 
 async def test_every_copy_inherits_each_of_the_originals_claims_in_its_own_server_only(
