@@ -14,7 +14,7 @@ import discord
 import pytest
 
 from bot import fingerprint, links
-from bot.checking import Checker, Match
+from bot.checking import MAX_MATCH_TEXT, Checker, Match, Preview
 from bot.cli import main
 from bot.client import FactBot
 from bot.config import Config, PagesConfig
@@ -244,6 +244,23 @@ async def test_a_text_search_lists_the_five_best_claims(store: Store) -> None:
     assert len(matches) == 5
     assert matches[0].claim.claim == "The bridge closes in 2033"
     assert {m.match for m in matches} == {"content"}
+
+
+async def test_a_preview_is_matched_up_to_the_match_text_limit(store: Store) -> None:
+    # Pages not read: the message's own Discord preview is what the bot knows of the article.
+    cracks = "Engineers found cracks in three harbour bridge pillars"
+    claim_id = await claim_at(store, "https://example.org/cracks", cracks)
+    checker = Checker(store=store, config=Config(pages=PagesConfig(enabled=False)))
+    url = "https://news.example.com/2026/bridge"
+    claim = "Engineers found cracks in three pillars of the harbour bridge."
+    filler = "Fans of the local team gathered in the park on a sunny afternoon. " * 500
+    assert len(filler) > MAX_MATCH_TEXT
+    for description, expected in ((claim + " " + filler, [claim_id]), (filler + claim, [])):
+        result = await checker.check_text(
+            url, guild_id=None, previews=[Preview(url, "Bridge news", description)]
+        )
+        (link,) = result.links
+        assert (link.title, [m.claim.id for m in link.matches]) == ("Bridge news", expected)
 
 
 async def test_check_json_gives_scores_to_four_decimals(store: Store) -> None:
