@@ -281,6 +281,7 @@ async def test_pages_without_a_content_type_are_read_when_they_look_like_html(
     [
         b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj",
         b"plain text that mentions <!doctype html> later on",
+        b"XX<!doctype html> in a text file: a doctype counts only at the start",
         b"x" * 1024 + b"<html><body>too late to count</body></html>",
     ],
 )
