@@ -334,6 +334,34 @@ async def test_many_messages_with_one_new_link_fetch_it_once(
     assert {r.links[0].title for r in results} == {"Hot story"}
 
 
+async def test_posts_sharing_one_check_each_report_their_own_link(
+    checker: Checker, http_server: LocalServer
+) -> None:
+    http_server.route("/news/hot", body=page("Hot story"))
+    first, second = (http_server.url(f"/news/hot?utm_source={s}") for s in ("mail", "feed"))
+    reports = await asyncio.gather(*(checker.check_text(u, guild_id=None) for u in (first, second)))
+    assert [r.links[0].url for r in reports] == [first, second]
+    assert [r.links[0].title for r in reports] == ["Hot story", "Hot story"]
+    assert http_server.paths() == ["/news/hot"]
+
+
+async def test_one_members_rate_limit_is_not_shared_with_others_posting_the_same_link(
+    store: Store, http_server: LocalServer
+) -> None:
+    for i in range(3):
+        http_server.route(f"/p/{i}", body=page(f"Story {i}"))
+    config = config_for(http_server, user_fetches_per_minute=2)
+    async with reading_checker(store, config) as checker:
+        for i in range(2):
+            await checker.check_text(http_server.url(f"/p/{i}"), guild_id=None, user_id=7)
+        limited, other = await asyncio.gather(
+            checker.check_text(http_server.url("/p/2"), guild_id=None, user_id=7),
+            checker.check_text(http_server.url("/p/2"), guild_id=None, user_id=8),
+        )
+    assert limited.links[0].fetch_error == "rate limited"
+    assert (other.links[0].fetch_error, other.links[0].title) == (None, "Story 2")
+
+
 async def test_page_cache_survives_a_restart(tmp_path: Path, http_server: LocalServer) -> None:
     http_server.route("/news/cached", body=page("Cached story"))
     config = config_for(http_server)
