@@ -382,6 +382,33 @@ async def test_guard_runs_before_a_subcommand(bot: FactBot) -> None:
         await command._check_can_run(FakeInteraction(client=bot))
 
 
+@pytest.mark.parametrize(
+    ("command_path", "needs"),
+    [
+        (("claim", "retire"), "You need Manage Messages or a moderator role."),
+        (("settings",), "You need Manage Server."),
+    ],
+)
+async def test_a_refused_member_is_told_what_they_need_and_the_operator_can_see_it(
+    bot: FactBot, caplog: pytest.LogCaptureFixture, command_path: tuple[str, ...], needs: str
+) -> None:
+    command: Any = bot.tree.get_command(command_path[0])
+    for name in command_path[1:]:
+        command = command.get_command(name)
+    member = FakeInteraction(client=bot)
+    member.command = command
+    caplog.set_level(logging.DEBUG, logger="cogs._checks")
+    with pytest.raises(app_commands.CheckFailure) as refused:
+        await command._check_can_run(member)
+    # What the member reads: the tree's error handler answers the refusal privately.
+    await bot.tree.on_error(member, refused.value)
+    assert member.sent()[-1]["content"] == needs
+    assert member.sent()[-1]["ephemeral"] is True
+    # What an operator finds at DEBUG when a member asks why they were refused.
+    refusals = [r.getMessage() for r in caplog.records if r.name == "cogs._checks"]
+    assert [m for m in refusals if f"user {member.user.id} in guild {member.guild_id}" in m]
+
+
 # --- /claim -------------------------------------------------------------------------------
 
 
