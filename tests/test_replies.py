@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 import re
+from datetime import datetime
 
 import discord
 import pytest
@@ -14,15 +16,26 @@ from bot.replies import (
     FIELD_VALUE_LIMIT,
     FOOTER_LIMIT,
     MAX_EMBEDS,
+    NOTHING_KNOWN,
+    RELATED_NOTE,
+    SEARCH_FOOTER,
     TITLE_LIMIT,
     TOTAL_LIMIT,
     clean,
+    reaction_for,
     render_answer,
+    render_claim,
+    render_claim_list,
+    render_compact,
+    render_compact_current,
+    render_current,
     render_embeds,
+    render_history,
+    render_search_answer,
     render_text,
 )
-from bot.store import Claim, Source, SourceNote
-from bot.verdicts import VERDICTS
+from bot.store import AuditEntry, Claim, Source, SourceNote
+from bot.verdicts import COLOURS, VERDICTS
 
 BIDI_AND_ZERO_WIDTH = (
     "\u202e\u202d\u2066\u2067\u2068\u2069\u200b\u200c\u200d\u200e\u200f\ufeff\u061c"
@@ -338,3 +351,218 @@ def test_text_reply_is_the_embed_with_the_same_limits_and_escaping() -> None:
     assert "\\*\\*Huge\\*\\*" in text and "\\[click\\]" in text
     assert "\x1b" not in text
     assert len(text) < TOTAL_LIMIT
+
+
+# --- what moderators and members read besides the public reply -------------------------------
+
+DAY2 = "2026-01-02T00:00:00+00:00"
+DAY2_TS = int(datetime.fromisoformat(DAY2).timestamp())
+FACT_CHECK = Source("https://fc.example.org/moon", "Moon check", "fact-check")
+
+
+def scored(claim_id: int, text: str, score: float, verdict: str = "false") -> Match:
+    claim = dataclasses.replace(make_claim(text, "n", verdict), id=claim_id)
+    return Match(claim, "content", score)
+
+
+def history_entry(
+    action: str, before: dict | None, after: dict | None, actor: str = "discord:7"
+) -> AuditEntry:
+    return AuditEntry(1, DAY2, actor, None, action, 1, None, before, after)
+
+
+@pytest.mark.parametrize(
+    ("action", "before", "after", "says"),
+    [
+        ("create", None, {"claim": "The moon is *cheese*"}, "The moon is \\*cheese\\*"),
+        ("import", {}, {"claim": "x" * 200}, "x" * 119 + "…"),
+        ("create", {"claim": "old"}, {"claim": "new"}, "claim changed"),
+        ("edit", {"verdict": "false"}, {"verdict": "true"}, "verdict false → true"),
+        (
+            "edit",
+            {"claim": "a", "note": "b", "context": "c"},
+            {"claim": "A", "note": "B", "context": "C"},
+            "claim changed, note changed, context changed",
+        ),
+        ("edit", {"urls": ["u1"]}, {"urls": ["u1", "u2"]}, "+1 url"),
+        ("edit", {}, {"urls": ["u1", "u2"]}, "+2 urls"),
+        ("edit", {"sources": [{"url": "s1"}]}, {"sources": []}, "-1 source"),
+        ("edit", {"sources": ["s1", "s2"]}, {"sources": ["s3"]}, "+1 source, -2 sources"),
+        ("retire", {"active": True}, {"active": False}, "retired"),
+        ("restore", {"active": False}, {"active": True}, "restored"),
+        ("edit", {"note": "same"}, {"note": "same"}, "no visible change"),
+    ],
+)
+def test_a_history_line_says_who_did_what(
+    action: str, before: dict | None, after: dict | None, says: str
+) -> None:
+    embed = render_history(make_claim("c", "n"), [history_entry(action, before, after)])
+    assert embed.title == "History of claim #1"
+    assert embed.description == f"`{DAY2}` discord:7 **{action}**: {says}"
+
+
+def test_a_long_history_keeps_the_newest_entries_and_says_how_many_are_left_out() -> None:
+    entries = [
+        history_entry("edit", {"note": "a"}, {"note": "b"}, actor=f"discord:{n:03}")
+        for n in range(80)
+    ]
+    description = render_history(make_claim("c", "n"), entries).description or ""
+    lines = description.split("\n")
+    assert len(description) <= DESCRIPTION_LIMIT
+    shown = len(lines) - 1
+    assert lines[0] == f"… {80 - shown} earlier entries not shown"
+    assert lines[-1].startswith(f"`{DAY2}` discord:079 ")
+    assert [line.split()[1] for line in lines[1:]] == [
+        f"discord:{n:03}" for n in range(80 - shown, 80)
+    ]
+    # As many as fit: one more would pass the limit.
+    assert len(description) + len(lines[1]) + 1 > DESCRIPTION_LIMIT - 60
+    assert render_history(make_claim("c", "n"), []).description == "No recorded changes."
+
+
+def test_a_moderator_sees_the_whole_claim() -> None:
+    claim = dataclasses.replace(
+        make_claim("The moon is cheese", "It is rock.", sources=[FACT_CHECK]),
+        id=5,
+        guild_id=42,
+        urls=("https://news.example.com/a", "https://news.example.com/b"),
+        sources=(FACT_CHECK, Source("https://other.example.net/r", None, "alternative")),
+        created_by="discord:1",
+        updated_by="import:feed",
+        updated_at=DAY2,
+        active=False,
+    )
+    embed = render_claim(claim)
+    assert embed.title == "Claim #5: ❌ False (retired)"
+    assert embed.description == "The moon is cheese\n\nIt is rock."
+    assert embed.colour == discord.Colour(COLOURS["false"])
+    assert [(f.name, f.value) for f in embed.fields] == [
+        (
+            "Appears at (2)",
+            "• [news.example.com/a](https://news.example.com/a)\n"
+            "• [news.example.com/b](https://news.example.com/b)",
+        ),
+        (
+            "Sources (2)",
+            "• [fc.example.org/moon](https://fc.example.org/moon) (fact-check): Moon check\n"
+            "• [other.example.net/r](https://other.example.net/r) (alternative)",
+        ),
+    ]
+    assert embed.footer.text == (
+        "this server · added by discord:1 2026-01-01T00:00:00+00:00 · "
+        f"updated by import:feed {DAY2}"
+    )
+    plain = render_claim(make_claim("Just a claim", "", "true"))
+    assert plain.title == "Claim #1: ✅ True"
+    assert plain.description == "Just a claim" and plain.fields == []
+    assert (plain.footer.text or "").startswith("global · added by t ")
+
+
+def test_a_claim_list_shows_each_claim_with_its_score() -> None:
+    empty = render_claim_list("Search: moon", [])
+    assert (empty.title, empty.description) == ("Search: moon", "No claim matches.")
+    matches = [scored(n, f"claim {n}", 1 - n / 100, "mixed") for n in range(1, 13)]
+    listed = render_claim_list("Search: moon", matches)
+    lines = (listed.description or "").split("\n")
+    assert lines[0] == "• #1 ⚖️ Mixed: claim 1 (0.99)"
+    assert len(lines) == 10 and lines[-1].startswith("• #10 ")
+
+
+def test_the_compact_reply_is_one_line_with_the_count_of_other_links() -> None:
+    first = report(
+        "https://a.example.com/1", [make_claim("Moon is **cheese**", "n", "mostly-false")]
+    )
+    other = report("https://b.example.com/2", [make_claim("Other", "n")])
+    unknown = LinkReport("https://c.example.com/3", "k")
+    assert render_compact(CheckResult((first,))) == "❌ Mostly false: Moon is \\*\\*cheese\\*\\*"
+    assert render_compact(CheckResult((unknown, first, other))).endswith("cheese\\*\\* (+1 more)")
+    note = SourceNote("tabloid.example.net", None, "Unreliable", "Often wrong.", "t", "now")
+    outlet = LinkReport("https://tabloid.example.net/x", "k", source=note)
+    assert render_compact(CheckResult((outlet,))) == "ℹ️ Outlet: Unreliable"
+    assert reaction_for(CheckResult((first,))) == "❌"
+    assert reaction_for(CheckResult((outlet, first))) == "ℹ️"
+    odd = report("https://a.example.com/1", [make_claim("c", "n", "no-such-verdict")])
+    assert reaction_for(CheckResult((odd,))) == "❔"
+    assert render_compact(CheckResult((odd,))) == "❔ no-such-verdict: c"
+
+
+def test_the_compact_reply_as_it_reads_after_a_correction_or_withdrawal() -> None:
+    claim = dataclasses.replace(make_claim("Moon cheese", "n"), updated_at=DAY2)
+    reports = [report("https://a.example.com/1", [claim])]
+    # Edited in the reply's own second: known as corrected by its id only.
+    assert render_compact_current(reports, posted_at=DAY2_TS) == "❌ False: Moon cheese"
+    corrected = f"❌ False: Moon cheese · ✏️ corrected <t:{DAY2_TS}:f>"
+    assert render_compact_current(reports, posted_at=DAY2_TS, corrected={1}) == corrected
+    assert render_compact_current(reports, posted_at=DAY2_TS - 1) == corrected
+    assert render_compact_current(reports, posted_at=DAY2_TS - 0.5) == "❌ False: Moon cheese"
+    retired = [report("https://a.example.com/1", [dataclasses.replace(claim, active=False)])]
+    assert render_compact_current(retired, posted_at=0) == (
+        f"🚫 ~~Moon cheese~~ (note withdrawn <t:{DAY2_TS}:f>)"
+    )
+    assert render_compact_current([LinkReport("https://x.example/", "k")], posted_at=0) is None
+
+
+def test_a_reply_as_it_reads_after_a_correction_or_withdrawal() -> None:
+    claim = dataclasses.replace(
+        make_claim("Moon cheese", "Rock.\nSee the samples."), updated_at=DAY2
+    )
+    reports = [report("https://a.example.com/1", [claim])]
+    (same,) = render_current(reports, posted_at=DAY2_TS)
+    assert same.description == "**Claim:** Moon cheese\nRock.\nSee the samples."
+    (changed,) = render_current(reports, posted_at=DAY2_TS, shown_verdicts={1: "true"})
+    assert changed.description == (
+        "**Claim:** Moon cheese\nRock.\nSee the samples.\n"
+        f"✏️ Corrected <t:{DAY2_TS}:f> (was ✅ True)"
+    )
+    (by_id,) = render_current(
+        reports, posted_at=DAY2_TS, shown_verdicts={1: "false"}, corrected={1}
+    )
+    assert (by_id.description or "").endswith(f"\n✏️ Corrected <t:{DAY2_TS}:f>")
+    retired = [report("https://a.example.com/1", [dataclasses.replace(claim, active=False)])]
+    (withdrawn,) = render_current(retired, posted_at=0)
+    assert withdrawn.title == "🚫 Note withdrawn"
+    assert withdrawn.description == (
+        "~~Claim: Moon cheese~~\n~~Rock.~~\n~~See the samples.~~\n"
+        f"The moderators withdrew this note <t:{DAY2_TS}:f>."
+    )
+    assert render_current([LinkReport("https://x.example/", "k")], posted_at=0) == []
+
+
+def test_a_search_answer_gives_the_best_claim_then_the_related_ones() -> None:
+    matches = [scored(1, "best", 0.9), scored(2, "close", 0.5), scored(3, "noise", 0.005)]
+    best, related = render_search_answer(matches, threshold=0.8)
+    assert best.title == "❌ False" and best.footer.text == SEARCH_FOOTER
+    assert related.title == "Also possibly related"
+    assert related.description == f"{RELATED_NOTE}\n• #2 ❌ False: close (0.50)"
+    (below,) = render_search_answer(matches[1:], threshold=0.8)
+    assert below.title == "Nothing close enough"
+    assert below.description == f"{RELATED_NOTE}\n• #2 ❌ False: close (0.50)"
+    (nothing,) = render_search_answer(matches[2:], threshold=0.8)
+    assert (nothing.title, nothing.description) == ("Nothing known", NOTHING_KNOWN)
+    many = [scored(n, f"claim {n}", 0.5) for n in range(1, 13)]
+    (listed,) = render_search_answer(many, threshold=0.8)
+    assert (listed.description or "").count("\n• #") == 10
+
+
+def test_a_private_answer_names_the_unknown_links_and_what_came_close() -> None:
+    known = report("https://a.example.com/1", [make_claim("Moon cheese", "n")])
+    near = LinkReport(
+        "https://b.example.com/2",
+        "k",
+        candidates=(scored(7, "Moon rock", 0.42), scored(8, "noise", 0.001)),
+    )
+    alone = render_answer(CheckResult((near,)))
+    assert [e.title for e in alone] == ["Nothing known"]
+    assert alone[0].description == (
+        "[b.example.com/2](https://b.example.com/2)\n"
+        f"{RELATED_NOTE}\n• #7 ❌ False: Moon rock (0.42)\n\n{NOTHING_KNOWN}"
+    )
+    both = render_answer(CheckResult((known, near)))
+    assert [e.title for e in both] == ["❌ False", "Nothing known about the other links"]
+    assert NOTHING_KNOWN not in (both[1].description or "")
+    (empty,) = render_answer(CheckResult(()))
+    assert empty.description == f"No link in it could be read.\n\n{NOTHING_KNOWN}"
+    eleven = tuple(report(f"https://a.example.com/{n}", [make_claim("c", "n")]) for n in range(11))
+    answer = render_answer(CheckResult((*eleven, near)))
+    assert len(answer) == MAX_EMBEDS and answer[-1].title == "Nothing known about the other links"
+    assert len(render_answer(CheckResult(eleven))) == MAX_EMBEDS
