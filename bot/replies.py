@@ -255,7 +255,7 @@ def trim_lines(text: str, limit: int) -> str:
     out: list[str] = []
     used = 0
     for line in text.split("\n"):
-        if used + len(line) + 1 > limit:
+        if used + len(line) > limit:  # used counts the newline before this line
             break
         out.append(line)
         used += len(line) + 1

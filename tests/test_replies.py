@@ -33,6 +33,9 @@ from bot.replies import (
     render_history,
     render_search_answer,
     render_text,
+    safe_url,
+    trim,
+    trim_lines,
 )
 from bot.store import AuditEntry, Claim, Source, SourceNote
 from bot.verdicts import COLOURS, VERDICTS
@@ -566,3 +569,92 @@ def test_a_private_answer_names_the_unknown_links_and_what_came_close() -> None:
     answer = render_answer(CheckResult((*eleven, near)))
     assert len(answer) == MAX_EMBEDS and answer[-1].title == "Nothing known about the other links"
     assert len(render_answer(CheckResult(eleven))) == MAX_EMBEDS
+
+
+WIKI = Source("https://wiki.example.org/moon", "Moon", "alternative")
+
+
+def embed_of(*reports: LinkReport, max_sources: int = 3) -> discord.Embed:
+    (embed,) = render_embeds(CheckResult(reports), max_sources=max_sources)
+    return embed
+
+
+def test_a_reply_shows_up_to_two_more_claims_the_outlets_note_and_the_sources() -> None:
+    claims = [
+        make_claim(
+            "Moon cheese",
+            "Rock.",
+            "false",
+            [FACT_CHECK, Source("https://wiki.example.org/moon", "Moon", "alternative")],
+        ),
+        make_claim("Moon hollow", "n", "misleading"),
+        make_claim("Moon **far**", "n", "mostly-true"),
+        make_claim("Moon flat", "n", "satire"),
+    ]
+    note = SourceNote("news.example.com", None, "Satire site", "Writes jokes.", "t", "now")
+    (embed,) = render_embeds(CheckResult((report("https://news.example.com/a", claims, note),)))
+    assert embed.colour == discord.Colour(COLOURS["false"])
+    assert [(f.name, f.value) for f in embed.fields] == [
+        ("Also: ⚠️ Misleading", "Moon hollow"),
+        ("Also: ✅ Mostly true", "Moon \\*\\*far\\*\\*"),
+        ("Outlet: Satire site", "Writes jokes."),
+        (
+            "Read more",
+            "• [Moon check](https://fc.example.org/moon) (fact-check)\n"
+            "• [Moon](https://wiki.example.org/moon) (read)",
+        ),
+    ]
+    (one_source,) = render_embeds(
+        CheckResult((report("https://news.example.com/a", claims),)), max_sources=1
+    )
+    assert one_source.fields[-1].value == "• [Moon check](https://fc.example.org/moon) (fact-check)"
+    quiet = SourceNote("news.example.com", None, "Unreliable", "", "t", "now")
+    (outlet,) = render_embeds(
+        CheckResult((LinkReport("https://news.example.com/a", "k", source=quiet),))
+    )
+    assert (outlet.title, outlet.description) == ("ℹ️ Outlet: Unreliable", "A note on this outlet.")
+    assert outlet.colour == discord.Colour(0x5865F2) and outlet.fields == []
+    (odd,) = render_embeds(
+        CheckResult((report("https://x.example/", [make_claim("c", "", "odd")], quiet),))
+    )
+    assert odd.title == "❔ odd" and odd.description == "**Claim:** c"
+    assert odd.colour == discord.Colour(0x80868B)
+    assert [(f.name, f.value) for f in odd.fields] == [("Outlet: Unreliable", "-")]
+
+
+def test_a_long_note_is_cut_at_a_word_never_mid_escape() -> None:
+    note = "word " * 200
+    description = rendered_note(note)
+    assert description.endswith("word…") and len(description) <= 600
+    escaped = rendered_note("a" * 598 + "*b")  # the cut falls inside "\\*"
+    assert escaped == "a" * 598 + "…"
+    assert trim("abcdef", 1) == "a" and trim("abcdef", 0) == ""
+    assert trim("abcdef", 6) == "abcdef" and trim("abcdef", 5) == "abcd…"
+    # A cut at a word only when it keeps most of the text.
+    assert trim("ab cdefghij", 8) == "ab cdef…"
+    assert trim("abcdefg hij", 10) == "abcdefg…"
+    assert trim("abcdef ghij", 9) == "abcdef g…"
+
+
+def test_long_source_lists_keep_whole_lines() -> None:
+    assert trim_lines("aa\nbb\ncc", 4) == "aa"
+    assert trim_lines("aa\nbb\ncc", 5) == "aa\nbb"
+    assert trim_lines("aa\nbb\ncc", 7) == "aa\nbb"
+    assert trim_lines("aa\nbb\ncc", 8) == "aa\nbb\ncc"
+    assert trim_lines("a long first line", 8) == "a long…"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://fc.example.org/a_(b)", "https://fc.example.org/a_%28b%29"),
+        ("https://fc.example.org/a b<c>", "https://fc.example.org/a%20b%3Cc%3E"),
+        ("https://fc.example.org/q?a=1&b=%7E#x", "https://fc.example.org/q?a=1&b=%7E#x"),
+        ("HTTPS://FC.example.org:8443/x", "https://fc.example.org:8443/x"),
+        ("javascript:alert(1)", None),
+        ("https://fc.example.org/" + "a" * 977, "https://fc.example.org/" + "a" * 977),
+        ("https://fc.example.org/" + "a" * 978, None),
+    ],
+)
+def test_a_source_link_cannot_break_out_of_its_markdown(url: str, shown: str | None) -> None:
+    assert safe_url(url) == shown
