@@ -331,8 +331,8 @@ def _nothing_known_embed(
         blocks.append("No link in it could be read.")
     if not others:
         blocks.append(NOTHING_KNOWN)
-    room = max(0, min(DESCRIPTION_LIMIT, budget - len(title)))
-    description = trim_lines("\n\n".join(blocks), room)
+    # budget is at least a tenth of the total: far more than the title.
+    description = trim_lines("\n\n".join(blocks), min(DESCRIPTION_LIMIT, budget - len(title)))
     return discord.Embed(title=title, description=description, colour=0x80868B)
 
 

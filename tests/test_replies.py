@@ -363,6 +363,9 @@ DAY2_TS = int(datetime.fromisoformat(DAY2).timestamp())
 FACT_CHECK = Source("https://fc.example.org/moon", "Moon check", "fact-check")
 
 
+GREY = discord.Colour(0x80868B)
+
+
 def scored(claim_id: int, text: str, score: float, verdict: str = "false") -> Match:
     claim = dataclasses.replace(make_claim(text, "n", verdict), id=claim_id)
     return Match(claim, "content", score)
@@ -466,6 +469,7 @@ def test_a_claim_list_shows_each_claim_with_its_score() -> None:
     assert (empty.title, empty.description) == ("Search: moon", "No claim matches.")
     matches = [scored(n, f"claim {n}", 1 - n / 100, "mixed") for n in range(1, 13)]
     listed = render_claim_list("Search: moon", matches)
+    assert (listed.title, listed.colour) == ("Search: moon", GREY)
     lines = (listed.description or "").split("\n")
     assert lines[0] == "• #1 ⚖️ Mixed: claim 1 (0.99)"
     assert len(lines) == 10 and lines[-1].startswith("• #10 ")
@@ -552,14 +556,20 @@ def test_a_private_answer_names_the_unknown_links_and_what_came_close() -> None:
     near = LinkReport(
         "https://b.example.com/2",
         "k",
-        candidates=(scored(7, "Moon rock", 0.42), scored(8, "noise", 0.001)),
+        candidates=(
+            scored(7, "Moon rock", 0.42),
+            scored(9, "Moon dust", 0.01),
+            scored(8, "x", 0.009),
+        ),
     )
     alone = render_answer(CheckResult((near,)))
     assert [e.title for e in alone] == ["Nothing known"]
     assert alone[0].description == (
         "[b.example.com/2](https://b.example.com/2)\n"
-        f"{RELATED_NOTE}\n• #7 ❌ False: Moon rock (0.42)\n\n{NOTHING_KNOWN}"
+        f"{RELATED_NOTE}\n• #7 ❌ False: Moon rock (0.42)\n• #9 ❌ False: Moon dust (0.01)\n\n"
+        f"{NOTHING_KNOWN}"
     )
+    assert alone[0].colour == GREY
     both = render_answer(CheckResult((known, near)))
     assert [e.title for e in both] == ["❌ False", "Nothing known about the other links"]
     assert NOTHING_KNOWN not in (both[1].description or "")
@@ -658,3 +668,25 @@ def test_long_source_lists_keep_whole_lines() -> None:
 )
 def test_a_source_link_cannot_break_out_of_its_markdown(url: str, shown: str | None) -> None:
     assert safe_url(url) == shown
+
+
+def test_the_unknown_links_embed_keeps_to_its_share_of_a_full_answer() -> None:
+    sources = [
+        Source(f"https://fc{i}.example.org/{'r' * 200}", "T" * 300, "fact-check") for i in range(3)
+    ]
+    known = tuple(
+        report(
+            f"https://news{n}.example.com/a",
+            [make_claim("C" * 300, "Note. " * 700, sources=sources)],
+        )
+        for n in range(9)
+    )
+    near = LinkReport(
+        "https://b.example.com/2",
+        "k",
+        candidates=tuple(scored(n, "D " * 80, 0.5) for n in range(10)),
+    )
+    embeds = render_answer(CheckResult((*known, near)))
+    assert len(embeds) == MAX_EMBEDS and embeds[-1].title == "Nothing known about the other links"
+    assert len(embeds[-1]) <= TOTAL_LIMIT // MAX_EMBEDS
+    assert_within_limits(embeds)
