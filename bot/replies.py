@@ -336,7 +336,7 @@ def _nothing_known_embed(
     return discord.Embed(title=title, description=description, colour=0x80868B)
 
 
-def render_answer(result: CheckResult, *, max_sources: int = 3) -> list[discord.Embed]:
+def render_answer(result: CheckResult, *, max_sources: int) -> list[discord.Embed]:
     """A private answer about links (``/factcheck``, "Check links"): never empty.
 
     Known links as in a public reply, then one embed for the unknown ones, listing claims that
@@ -353,7 +353,7 @@ def render_answer(result: CheckResult, *, max_sources: int = 3) -> list[discord.
 
 
 def render_search_answer(
-    matches: list[Match], *, threshold: float, max_sources: int = 3
+    matches: list[Match], *, threshold: float, max_sources: int
 ) -> list[discord.Embed]:
     """A private answer about text without links: the best claim if it is close enough, then
     the rest as possibly related, or "nothing known". Never empty."""
@@ -367,9 +367,10 @@ def render_search_answer(
         rest = matches[1:]
     rest = [m for m in rest if m.score >= MIN_LISTED_CONFIDENCE]
     if rest:
+        # At most LISTED_CLAIMS lines of under 200 characters: well within the other half.
         lines = [RELATED_NOTE, *(_scored_line(m) for m in rest[:LISTED_CLAIMS])]
         title = "Also possibly related" if embeds else "Nothing close enough"
-        description = trim_lines("\n".join(lines), TOTAL_LIMIT // 2 - 100)
+        description = "\n".join(lines)
         embeds.append(discord.Embed(title=title, description=description, colour=0x80868B))
     if not embeds:
         embeds.append(
@@ -522,7 +523,8 @@ def _withdrawn_embed(claim: Claim, budget: int) -> discord.Embed:
     struck = "\n".join(f"~~{line}~~" for line in lines if line.strip())
     when = int(_timestamp(claim.updated_at))
     withdrawn = f"The moderators withdrew this note <t:{when}:f>."
-    room = max(0, min(DESCRIPTION_LIMIT, budget) - len(withdrawn) - 50)
+    # budget is at least a tenth of the total: room is never negative.
+    room = min(DESCRIPTION_LIMIT, budget) - len(withdrawn) - 50
     return discord.Embed(
         title="🚫 Note withdrawn",
         description=f"{trim_lines(struck, room)}\n{withdrawn}",

@@ -201,7 +201,7 @@ def test_five_known_links_with_long_notes_fit_discords_total() -> None:
         for n in range(5)
     )
     for render in (render_embeds, render_answer):
-        embeds = render(CheckResult(reports))
+        embeds = render(CheckResult(reports), max_sources=3)
         assert len(embeds) == 5
         assert sum(len(e) for e in embeds) <= TOTAL_LIMIT
         assert_within_limits(embeds)
@@ -537,17 +537,17 @@ def test_a_reply_as_it_reads_after_a_correction_or_withdrawal() -> None:
 
 def test_a_search_answer_gives_the_best_claim_then_the_related_ones() -> None:
     matches = [scored(1, "best", 0.9), scored(2, "close", 0.5), scored(3, "noise", 0.005)]
-    best, related = render_search_answer(matches, threshold=0.8)
+    best, related = render_search_answer(matches, threshold=0.8, max_sources=3)
     assert best.title == "❌ False" and best.footer.text == SEARCH_FOOTER
     assert related.title == "Also possibly related"
     assert related.description == f"{RELATED_NOTE}\n• #2 ❌ False: close (0.50)"
-    (below,) = render_search_answer(matches[1:], threshold=0.8)
+    (below,) = render_search_answer(matches[1:], threshold=0.8, max_sources=3)
     assert below.title == "Nothing close enough"
     assert below.description == f"{RELATED_NOTE}\n• #2 ❌ False: close (0.50)"
-    (nothing,) = render_search_answer(matches[2:], threshold=0.8)
+    (nothing,) = render_search_answer(matches[2:], threshold=0.8, max_sources=3)
     assert (nothing.title, nothing.description) == ("Nothing known", NOTHING_KNOWN)
     many = [scored(n, f"claim {n}", 0.5) for n in range(1, 13)]
-    (listed,) = render_search_answer(many, threshold=0.8)
+    (listed,) = render_search_answer(many, threshold=0.8, max_sources=3)
     assert (listed.description or "").count("\n• #") == 10
 
 
@@ -562,7 +562,7 @@ def test_a_private_answer_names_the_unknown_links_and_what_came_close() -> None:
             scored(8, "x", 0.009),
         ),
     )
-    alone = render_answer(CheckResult((near,)))
+    alone = render_answer(CheckResult((near,)), max_sources=3)
     assert [e.title for e in alone] == ["Nothing known"]
     assert alone[0].description == (
         "[b.example.com/2](https://b.example.com/2)\n"
@@ -570,15 +570,15 @@ def test_a_private_answer_names_the_unknown_links_and_what_came_close() -> None:
         f"{NOTHING_KNOWN}"
     )
     assert alone[0].colour == GREY
-    both = render_answer(CheckResult((known, near)))
+    both = render_answer(CheckResult((known, near)), max_sources=3)
     assert [e.title for e in both] == ["❌ False", "Nothing known about the other links"]
     assert NOTHING_KNOWN not in (both[1].description or "")
-    (empty,) = render_answer(CheckResult(()))
+    (empty,) = render_answer(CheckResult(()), max_sources=3)
     assert empty.description == f"No link in it could be read.\n\n{NOTHING_KNOWN}"
     eleven = tuple(report(f"https://a.example.com/{n}", [make_claim("c", "n")]) for n in range(11))
-    answer = render_answer(CheckResult((*eleven, near)))
+    answer = render_answer(CheckResult((*eleven, near)), max_sources=3)
     assert len(answer) == MAX_EMBEDS and answer[-1].title == "Nothing known about the other links"
-    assert len(render_answer(CheckResult(eleven))) == MAX_EMBEDS
+    assert len(render_answer(CheckResult(eleven), max_sources=3)) == MAX_EMBEDS
 
 
 WIKI = Source("https://wiki.example.org/moon", "Moon", "alternative")
@@ -686,7 +686,67 @@ def test_the_unknown_links_embed_keeps_to_its_share_of_a_full_answer() -> None:
         "k",
         candidates=tuple(scored(n, "D " * 80, 0.5) for n in range(10)),
     )
-    embeds = render_answer(CheckResult((*known, near)))
+    embeds = render_answer(CheckResult((*known, near)), max_sources=3)
     assert len(embeds) == MAX_EMBEDS and embeds[-1].title == "Nothing known about the other links"
     assert len(embeds[-1]) <= TOTAL_LIMIT // MAX_EMBEDS
     assert_within_limits(embeds)
+
+
+def test_claim_text_in_lists_and_one_line_replies_stays_on_one_line() -> None:
+    two_lines = make_claim("Moon\ncheese " + "x" * 300, "Rock.", "false")
+    listed = render_claim_list("Search", [Match(two_lines, "content", 0.5)])
+    assert listed.description == "• #1 ❌ False: Moon cheese " + "x" * 137 + "… (0.50)"
+    reports = [report("https://a.example.com/1", [two_lines])]
+    line = render_compact_current(reports, posted_at=0, corrected=())
+    assert line is not None and "\n" not in line
+    retired = dataclasses.replace(two_lines, active=False, updated_at=DAY2)
+    struck = render_compact_current([report("https://a.example.com/1", [retired])], posted_at=0)
+    assert struck == f"🚫 ~~Moon cheese {'x' * 187}…~~ (note withdrawn <t:{DAY2_TS}:f>)"
+    (withdrawn,) = render_current([report("https://a.example.com/1", [retired])], posted_at=0)
+    assert (withdrawn.description or "").startswith("~~Claim: Moon cheese xxx")
+    note = SourceNote("tabloid.example.net", None, "Unreliable", "Often wrong.", "t", "now")
+    outlet = [LinkReport("https://tabloid.example.net/x", "k", source=note)]
+    assert render_compact_current(outlet, posted_at=0) == "ℹ️ Outlet: Unreliable"
+
+
+def full_report(url: str) -> LinkReport:
+    """A known link whose reply fills more than half of Discord's total."""
+    sources = [
+        Source(f"https://fc{i}.example.org/{'r' * 200}", "T" * 80, "fact-check") for i in range(5)
+    ]
+    claims = [make_claim("C " * 150, "Note. " * 100, sources=sources) for _ in range(3)]
+    note = SourceNote("example.com", None, "R " * 100, "N " * 150, "t", "now")
+    return report(url, claims, note, quote="Q " * 150)
+
+
+def test_a_private_answer_reads_like_the_public_reply() -> None:
+    known = full_report("https://news.example.com/a")
+    alone = render_answer(CheckResult((known,)), max_sources=3)
+    assert [e.to_dict() for e in alone] == [
+        e.to_dict() for e in render_embeds(CheckResult((known,)))
+    ]
+    assert len(alone[0]) > TOTAL_LIMIT // 2
+    # Beside an unknown link it has the share of one of two links.
+    unknown = LinkReport("https://other.example.org/b", "k2")
+    both = render_answer(CheckResult((known, unknown)), max_sources=3)
+    public = render_embeds(CheckResult((known, full_report("https://news.example.com/b"))))
+    assert both[0].to_dict() == public[0].to_dict()
+    fewer = render_answer(CheckResult((known,)), max_sources=1)
+    assert (fewer[0].fields[-1].value or "").count("\n") == 0
+
+
+def test_a_search_answer_at_the_threshold_with_its_full_share() -> None:
+    top = full_report("https://x.example/").matches[0]
+    at_threshold = Match(top.claim, "content", 0.8, top.quote)
+    edge = scored(2, "edge", 0.01)
+    best, related = render_search_answer([at_threshold, edge], threshold=0.8, max_sources=3)
+    assert TOTAL_LIMIT // 3 < len(best) <= TOTAL_LIMIT // 2
+    assert (best.fields[-1].name, best.fields[-1].value.count("\n")) == ("Read more", 2)
+    assert related.description == f"{RELATED_NOTE}\n• #2 ❌ False: edge (0.01)"
+    assert related.colour == GREY
+    (one,) = render_search_answer([at_threshold], threshold=0.8, max_sources=1)
+    assert (one.fields[-1].value or "").count("\n") == 0
+    (below,) = render_search_answer([edge], threshold=0.8, max_sources=3)
+    assert below.colour == GREY
+    (nothing,) = render_search_answer([], threshold=0.8, max_sources=3)
+    assert nothing.colour == GREY
