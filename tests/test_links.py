@@ -763,3 +763,21 @@ def test_a_plain_url_takes_the_fast_path(url: str) -> None:
     # The import's speed rests on it; the property test above says it gives the same keys.
     assert links._plain_key(url) is not None
     assert links._plain_key(url) == links._canonical_slow(url) == canonical_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://xn--e1afmkfd.xn--p1ai/a", "пример.рф/a"),
+        ("HTTPS://Example.com:8443/a?b=c#d", "example.com:8443/a?b=c#d"),
+        # Not fit to click: shown as typed, without its scheme, never rewritten to look safe.
+        ("https://user@evil.example/x", "user@evil.example/x"),
+        (
+            "ftp://files.example/a?next=https://b.example/",
+            "files.example/a?next=https://b.example/",
+        ),
+        ("no scheme at all", "no scheme at all"),
+    ],
+)
+def test_a_link_label_reads_as_the_site_it_leads_to(url: str, shown: str) -> None:
+    assert links.display_url(url) == shown

@@ -377,34 +377,71 @@ def history_entry(
     return AuditEntry(1, DAY2, actor, None, action, 1, None, before, after)
 
 
+def snapshot(**changes: object) -> dict:
+    """What the audit log records of a claim (a full snapshot), with some fields changed."""
+    return dataclasses.replace(make_claim("Moon cheese", "Rock."), **changes).snapshot()
+
+
+S1, S2, S3 = (Source(f"https://fc{n}.example.org/", None, "fact-check") for n in (1, 2, 3))
+
+
 @pytest.mark.parametrize(
     ("action", "before", "after", "says"),
     [
-        ("create", None, {"claim": "The moon is *cheese*"}, "The moon is \\*cheese\\*"),
-        ("import", {}, {"claim": "x" * 200}, "x" * 119 + "…"),
-        ("create", {"claim": "old"}, {"claim": "new"}, "claim changed"),
-        ("edit", {"verdict": "false"}, {"verdict": "true"}, "verdict false → true"),
+        ("create", None, snapshot(claim="The moon\nis *cheese*"), "The moon is \\*cheese\\*"),
+        ("import", None, snapshot(claim="x" * 200), "x" * 119 + "…"),
+        ("create", snapshot(claim="old"), snapshot(claim="new"), "claim changed"),
+        ("edit", snapshot(), snapshot(verdict="true"), "verdict false → true"),
         (
             "edit",
-            {"claim": "a", "note": "b", "context": "c"},
-            {"claim": "A", "note": "B", "context": "C"},
+            snapshot(),
+            snapshot(claim="A", note="B", context="C"),
             "claim changed, note changed, context changed",
         ),
-        ("edit", {"urls": ["u1"]}, {"urls": ["u1", "u2"]}, "+1 url"),
-        ("edit", {}, {"urls": ["u1", "u2"]}, "+2 urls"),
-        ("edit", {"sources": [{"url": "s1"}]}, {"sources": []}, "-1 source"),
-        ("edit", {"sources": ["s1", "s2"]}, {"sources": ["s3"]}, "+1 source, -2 sources"),
-        ("retire", {"active": True}, {"active": False}, "retired"),
-        ("restore", {"active": False}, {"active": True}, "restored"),
-        ("edit", {"note": "same"}, {"note": "same"}, "no visible change"),
+        ("edit", snapshot(urls=("u1",)), snapshot(urls=("u1", "u2")), "+1 url"),
+        ("edit", snapshot(), snapshot(urls=("u1", "u2")), "+2 urls"),
+        ("edit", snapshot(sources=(S1,)), snapshot(), "-1 source"),
+        ("edit", snapshot(sources=(S1, S2)), snapshot(sources=(S3,)), "+1 source, -2 sources"),
+        ("retire", snapshot(), snapshot(active=False), "retired"),
+        ("restore", snapshot(active=False), snapshot(), "restored"),
+        ("edit", snapshot(), snapshot(), "no visible change"),
     ],
 )
 def test_a_history_line_says_who_did_what(
     action: str, before: dict | None, after: dict | None, says: str
 ) -> None:
     embed = render_history(make_claim("c", "n"), [history_entry(action, before, after)])
-    assert embed.title == "History of claim #1"
+    assert (embed.title, embed.colour) == ("History of claim #1", GREY)
     assert embed.description == f"`{DAY2}` discord:7 **{action}**: {says}"
+    one_line = history_entry("edit", None, None, actor="import:\nfeed " + "f" * 100)
+    shown = render_history(make_claim("c", "n"), [one_line]).description
+    assert shown == f"`{DAY2}` import: feed {'f' * 46}… **edit**: no visible change"
+
+
+def test_a_history_fills_the_description_with_as_many_entries_as_fit() -> None:
+    def line_length(actor: str) -> int:
+        entry = history_entry("edit", None, None, actor=actor)
+        return len(render_history(make_claim("c", "n"), [entry]).description or "")
+
+    room = DESCRIPTION_LIMIT - 60  # the rest is for the "earlier entries" line
+    base = line_length("a" * 10)
+    count = room // (base + 1)
+    actors = ["a" * 10] * count
+    spare = room - count * (base + 1)
+    actors[0] += "b" * (spare // 2)
+    actors[1] += "b" * (spare - spare // 2)
+    assert sum(line_length(a) + 1 for a in actors) == room
+    full = render_history(
+        make_claim("c", "n"), [history_entry("edit", None, None, a) for a in actors]
+    )
+    assert (full.description or "").split("\n")[0].startswith(f"`{DAY2}` aaaaaaaaaab")
+    assert (full.description or "").count("\n") == count - 1
+    actors[0] += "b"  # one character too many: the oldest entry gives way
+    over = render_history(
+        make_claim("c", "n"), [history_entry("edit", None, None, a) for a in actors]
+    )
+    lines = (over.description or "").split("\n")
+    assert lines[0] == "… 1 earlier entries not shown" and len(lines) == count
 
 
 def test_a_long_history_keeps_the_newest_entries_and_says_how_many_are_left_out() -> None:
@@ -750,3 +787,18 @@ def test_a_search_answer_at_the_threshold_with_its_full_share() -> None:
     assert below.colour == GREY
     (nothing,) = render_search_answer([], threshold=0.8, max_sources=3)
     assert nothing.colour == GREY
+
+
+def test_withdrawn_notes_keep_to_their_share_of_a_full_reply() -> None:
+    retired = dataclasses.replace(
+        make_claim("C " * 150, "\n".join(["A line of the withdrawn note."] * 20)), active=False
+    )
+    reports = [report(f"https://a.example.com/{n}", [retired]) for n in range(MAX_EMBEDS)]
+    embeds = render_current(reports, posted_at=0)
+    assert len(embeds) == MAX_EMBEDS
+    for embed in embeds:
+        assert embed.title == "🚫 Note withdrawn" and embed.colour == GREY
+        assert TOTAL_LIMIT // MAX_EMBEDS - 80 < len(embed) <= TOTAL_LIMIT // MAX_EMBEDS
+        assert (embed.description or "").endswith(
+            "The moderators withdrew this note <t:1767225600:f>."
+        )
