@@ -300,12 +300,13 @@ RELATED_NOTE = "Possibly related (below the reply threshold; the number is the c
 MIN_LISTED_CONFIDENCE = 0.01
 SEARCH_FOOTER = "Matched: your text repeats a checked claim"
 HISTORY_LINE_CHARS = 300
+LINK_LABEL_CHARS = 100
 LISTED_CLAIMS = 10
 
 
-def _link_text(url: str, limit: int = 100) -> str:
+def _link_text(url: str) -> str:
     """A URL shown as a masked link (its own text escaped), or as plain text if not http(s)."""
-    label = link_label(links.display_url(url), limit)
+    label = link_label(links.display_url(url), LINK_LABEL_CHARS)
     target = safe_url(url)
     return f"[{label}]({target})" if target else label
 
@@ -538,7 +539,7 @@ def render_current(
     posted_at: float,
     shown_verdicts: dict[int, str] | None = None,
     corrected: Collection[int] = (),
-    max_sources: int = 3,
+    max_sources: int,
 ) -> list[discord.Embed]:
     """A reply as it reads now: claims changed since ``posted_at`` say they were corrected and
     when (and the verdict shown before, if it differed); a retired claim's note is struck."""

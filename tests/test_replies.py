@@ -551,25 +551,27 @@ def test_a_reply_as_it_reads_after_a_correction_or_withdrawal() -> None:
         make_claim("Moon cheese", "Rock.\nSee the samples."), updated_at=DAY2
     )
     reports = [report("https://a.example.com/1", [claim])]
-    (same,) = render_current(reports, posted_at=DAY2_TS)
+    (same,) = render_current(reports, posted_at=DAY2_TS, max_sources=3)
     assert same.description == "**Claim:** Moon cheese\nRock.\nSee the samples."
-    (changed,) = render_current(reports, posted_at=DAY2_TS, shown_verdicts={1: "true"})
+    (changed,) = render_current(
+        reports, posted_at=DAY2_TS, max_sources=3, shown_verdicts={1: "true"}
+    )
     assert changed.description == (
         "**Claim:** Moon cheese\nRock.\nSee the samples.\n"
         f"✏️ Corrected <t:{DAY2_TS}:f> (was ✅ True)"
     )
     (by_id,) = render_current(
-        reports, posted_at=DAY2_TS, shown_verdicts={1: "false"}, corrected={1}
+        reports, posted_at=DAY2_TS, max_sources=3, shown_verdicts={1: "false"}, corrected={1}
     )
     assert (by_id.description or "").endswith(f"\n✏️ Corrected <t:{DAY2_TS}:f>")
     retired = [report("https://a.example.com/1", [dataclasses.replace(claim, active=False)])]
-    (withdrawn,) = render_current(retired, posted_at=0)
+    (withdrawn,) = render_current(retired, posted_at=0, max_sources=3)
     assert withdrawn.title == "🚫 Note withdrawn"
     assert withdrawn.description == (
         "~~Claim: Moon cheese~~\n~~Rock.~~\n~~See the samples.~~\n"
         f"The moderators withdrew this note <t:{DAY2_TS}:f>."
     )
-    assert render_current([LinkReport("https://x.example/", "k")], posted_at=0) == []
+    assert render_current([LinkReport("https://x.example/", "k")], posted_at=0, max_sources=3) == []
 
 
 def test_a_search_answer_gives_the_best_claim_then_the_related_ones() -> None:
@@ -739,7 +741,9 @@ def test_claim_text_in_lists_and_one_line_replies_stays_on_one_line() -> None:
     retired = dataclasses.replace(two_lines, active=False, updated_at=DAY2)
     struck = render_compact_current([report("https://a.example.com/1", [retired])], posted_at=0)
     assert struck == f"🚫 ~~Moon cheese {'x' * 187}…~~ (note withdrawn <t:{DAY2_TS}:f>)"
-    (withdrawn,) = render_current([report("https://a.example.com/1", [retired])], posted_at=0)
+    (withdrawn,) = render_current(
+        [report("https://a.example.com/1", [retired])], posted_at=0, max_sources=3
+    )
     assert (withdrawn.description or "").startswith("~~Claim: Moon cheese xxx")
     note = SourceNote("tabloid.example.net", None, "Unreliable", "Often wrong.", "t", "now")
     outlet = [LinkReport("https://tabloid.example.net/x", "k", source=note)]
@@ -794,7 +798,7 @@ def test_withdrawn_notes_keep_to_their_share_of_a_full_reply() -> None:
         make_claim("C " * 150, "\n".join(["A line of the withdrawn note."] * 20)), active=False
     )
     reports = [report(f"https://a.example.com/{n}", [retired]) for n in range(MAX_EMBEDS)]
-    embeds = render_current(reports, posted_at=0)
+    embeds = render_current(reports, posted_at=0, max_sources=3)
     assert len(embeds) == MAX_EMBEDS
     for embed in embeds:
         assert embed.title == "🚫 Note withdrawn" and embed.colour == GREY
@@ -802,3 +806,45 @@ def test_withdrawn_notes_keep_to_their_share_of_a_full_reply() -> None:
         assert (embed.description or "").endswith(
             "The moderators withdrew this note <t:1767225600:f>."
         )
+
+
+def test_a_corrected_full_reply_keeps_every_link_within_its_share() -> None:
+    claim = dataclasses.replace(full_report("x").matches[0].claim, updated_at=DAY2)
+    known = [report(f"https://news.example.com/{n}", [claim], quote="Q " * 150) for n in range(9)]
+    retired = report("https://a.example.com/r", [dataclasses.replace(claim, active=False)])
+    note = SourceNote("tabloid.example.net", None, "Unreliable", "Often wrong.", "t", "now")
+    outlet = LinkReport("https://tabloid.example.net/x", "k", source=note)
+    embeds = render_current([retired, outlet, *known], posted_at=0, max_sources=1)
+    assert len(embeds) == MAX_EMBEDS
+    assert [e.title for e in embeds[:3]] == [
+        "🚫 Note withdrawn",
+        "ℹ️ Outlet: Unreliable",
+        "❌ False",
+    ]
+    assert_within_limits(embeds)
+    for embed in embeds[2:]:
+        assert len(embed) <= TOTAL_LIMIT // MAX_EMBEDS
+        assert (embed.description or "").endswith(f"✏️ Corrected <t:{DAY2_TS}:f>")
+    (one,) = render_current([known[0]], posted_at=0, max_sources=1)
+    assert (one.fields[-1].name, (one.fields[-1].value or "").count("\n")) == ("Read more", 0)
+
+
+def test_the_compact_reply_cuts_the_claim_and_the_rating_to_one_short_line() -> None:
+    long_claim = make_claim("Moon\ncheese " + "x" * 300, "n")
+    line = render_compact(CheckResult((report("https://a.example.com/1", [long_claim]),)))
+    assert line == "❌ False: Moon cheese " + "x" * 187 + "…"
+    note = SourceNote("t.example.net", None, "Very\nunreliable " + "y" * 100, "", "t", "now")
+    outlet = render_compact(CheckResult((LinkReport("https://t.example.net/x", "k", source=note),)))
+    assert outlet == "ℹ️ Outlet: Very unreliable " + "y" * 43 + "…"
+
+
+def test_a_claims_addresses_are_labelled_links_or_plain_text_when_not_clickable() -> None:
+    claim = dataclasses.replace(
+        make_claim("c", "n"),
+        urls=("https://news.example.com/" + "a" * 200, "https://user@evil.example/x"),
+    )
+    (appears,) = render_claim(claim).fields
+    first, second = (appears.value or "").split("\n")
+    assert first.startswith("• [news.example.com/" + "a" * 82 + "…](https://news.example.com/aaa")
+    assert len(first.split("](")[0]) == len("• [") + 100
+    assert second == "• user@evil.example/x"
