@@ -560,7 +560,8 @@ def render_current(
             line = f"✏️ Corrected <t:{int(_timestamp(top.updated_at))}:f>"
             if before is not None and before != top.verdict:
                 line += f" (was {verdict_label(before)})"
-            embed.description = f"{embed.description or ''}\n{line}".strip()
+            # A claim's embed always has a description (its "Claim:" line).
+            embed.description = f"{embed.description}\n{line}"
         embeds.append(embed)
     return embeds
 

@@ -495,6 +495,16 @@ def test_a_moderator_sees_the_whole_claim() -> None:
         "this server · added by discord:1 2026-01-01T00:00:00+00:00 · "
         f"updated by import:feed {DAY2}"
     )
+    assert [f.inline for f in embed.fields] == [False, False]  # one under the other
+    long = dataclasses.replace(
+        make_claim("c" * 1200, "n" * 2000),
+        urls=tuple(f"https://news.example.com/{n:02}/{'a' * 40}" for n in range(30)),
+    )
+    full = render_claim(long)
+    claim_part, note_part = (full.description or "").split("\n\n")
+    assert (claim_part, note_part) == ("c" * 999 + "…", "n" * 1499 + "…")
+    urls = full.fields[0].value or ""
+    assert len(urls) <= 1000 < len(urls) + len(urls.split("\n")[0]) + 1
     plain = render_claim(make_claim("Just a claim", "", "true"))
     assert plain.title == "Claim #1: ✅ True"
     assert plain.description == "Just a claim" and plain.fields == []
@@ -553,6 +563,9 @@ def test_a_reply_as_it_reads_after_a_correction_or_withdrawal() -> None:
     reports = [report("https://a.example.com/1", [claim])]
     (same,) = render_current(reports, posted_at=DAY2_TS, max_sources=3)
     assert same.description == "**Claim:** Moon cheese\nRock.\nSee the samples."
+    # Shown with the verdict it still has, not edited since: nothing to say.
+    (kept,) = render_current(reports, posted_at=DAY2_TS, max_sources=3, shown_verdicts={1: "false"})
+    assert kept.description == same.description
     (changed,) = render_current(
         reports, posted_at=DAY2_TS, max_sources=3, shown_verdicts={1: "true"}
     )
