@@ -443,7 +443,8 @@ async def test_a_refused_member_is_told_what_they_need_and_the_operator_can_see_
     assert member.sent()[-1]["ephemeral"] is True
     # What an operator finds at DEBUG when a member asks why they were refused.
     refusals = [r.getMessage() for r in caplog.records if r.name == "cogs._checks"]
-    assert [m for m in refusals if f"user {member.user.id} in guild {member.guild_id}" in m]
+    said = f" to user {member.user.id} in guild {member.guild_id}"
+    assert [m for m in refusals if m.startswith("refused ") and m.endswith(said)]
 
 
 # --- /claim -------------------------------------------------------------------------------
