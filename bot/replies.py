@@ -362,7 +362,8 @@ def render_search_answer(
     rest = matches
     if matches and matches[0].score >= threshold:
         top = LinkReport(url="", canonical_url="", matches=(matches[0],))
-        embed = render_embed(top, max_sources=max_sources, budget=TOTAL_LIMIT // 2)
+        # One claim, no outlet: at most ~2,300 characters, whatever the budget.
+        embed = render_embed(top, max_sources=max_sources)
         embed.set_footer(text=SEARCH_FOOTER)
         embeds.append(embed)
         rest = matches[1:]

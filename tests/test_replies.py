@@ -469,7 +469,10 @@ def test_a_moderator_sees_the_whole_claim() -> None:
         id=5,
         guild_id=42,
         urls=("https://news.example.com/a", "https://news.example.com/b"),
-        sources=(FACT_CHECK, Source("https://other.example.net/r", None, "alternative")),
+        sources=(
+            dataclasses.replace(FACT_CHECK, title="Moon\ncheck"),
+            Source("https://other.example.net/r", None, "alternative"),
+        ),
         created_by="discord:1",
         updated_by="import:feed",
         updated_at=DAY2,
@@ -795,6 +798,20 @@ def test_a_search_answer_at_the_threshold_with_its_full_share() -> None:
     edge = scored(2, "edge", 0.01)
     best, related = render_search_answer([at_threshold, edge], threshold=0.8, max_sources=3)
     assert TOTAL_LIMIT // 3 < len(best) <= TOTAL_LIMIT // 2
+    # The largest a search answer can be: a full claim, ten long sources, ten related lines.
+    sources = tuple(
+        Source(f"https://fc{i}.example.org/{'r' * 900}", "T " * 99, "fact-check") for i in range(10)
+    )
+    widest = Match(
+        dataclasses.replace(top.claim, sources=sources, verdict="missing-context"),
+        "content",
+        1.0,
+        "Q " * 500,
+    )
+    related_lines = [scored(10**9 + n, "W " * 200, 0.5, "missing-context") for n in range(10)]
+    largest = render_search_answer([widest, *related_lines], threshold=0.8, max_sources=10)
+    assert len(largest) == 2
+    assert_within_limits(largest)
     assert (best.fields[-1].name, best.fields[-1].value.count("\n")) == ("Read more", 2)
     assert related.description == f"{RELATED_NOTE}\n• #2 ❌ False: edge (0.01)"
     assert related.colour == GREY
