@@ -781,3 +781,17 @@ def test_a_plain_url_takes_the_fast_path(url: str) -> None:
 )
 def test_a_link_label_reads_as_the_site_it_leads_to(url: str, shown: str) -> None:
     assert links.display_url(url) == shown
+
+
+def test_a_link_that_cannot_be_read_is_on_no_site() -> None:
+    assert not links.same_site("https://example.com/a", "javascript:alert(1)")
+    assert not links.same_site("not a link", "not a link")
+
+
+@pytest.mark.parametrize(
+    "name", ["пример1.рф", "при-мер.рф", "東京のカフェ.jp", "서울한식.kr", "exаmple.com"]
+)
+def test_scripts_written_together_read_as_unicode_but_not_a_mixed_latin_name(name: str) -> None:
+    ascii_name = name.encode("idna").decode("ascii")
+    shown = links.display_host(ascii_name)
+    assert shown == (ascii_name if name == "exаmple.com" else name)

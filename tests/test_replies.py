@@ -878,3 +878,22 @@ def test_a_claims_addresses_are_labelled_links_or_plain_text_when_not_clickable(
     assert first.startswith("• [news.example.com/" + "a" * 82 + "…](https://news.example.com/aaa")
     assert len(first.split("](")[0]) == len("• [") + 100
     assert second == "• user@evil.example/x"
+
+
+@pytest.mark.parametrize(
+    ("line", "escaped"),
+    [("1. first", "1\\. first"), ("12. twelfth", "12\\. twelfth"), ("- item", "\\- item")],
+)
+def test_a_list_mark_is_escaped_and_still_reads_the_same(line: str, escaped: str) -> None:
+    assert rendered_note(f"first line\n{line}") == f"first line\n{escaped}"
+
+
+def test_a_title_with_a_number_is_not_taken_for_another_site() -> None:
+    value = sources_field(Source("https://fc.example.org/pi", "Pi is 3.14, not 3.2", "fact-check"))
+    assert value.startswith("• [Pi is 3.14, not 3.2](https://fc.example.org/pi)")
+
+
+def test_a_withdrawal_with_an_unreadable_time_says_the_epoch() -> None:
+    odd = dataclasses.replace(make_claim("c", "n"), active=False, updated_at="not a time")
+    line = render_compact_current([report("https://a.example.com/1", [odd])], posted_at=0)
+    assert line == "🚫 ~~c~~ (note withdrawn <t:0:f>)"
