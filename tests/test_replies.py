@@ -897,3 +897,16 @@ def test_a_withdrawal_with_an_unreadable_time_says_the_epoch() -> None:
     odd = dataclasses.replace(make_claim("c", "n"), active=False, updated_at="not a time")
     line = render_compact_current([report("https://a.example.com/1", [odd])], posted_at=0)
     assert line == "🚫 ~~c~~ (note withdrawn <t:0:f>)"
+
+
+def test_a_quote_and_a_source_title_with_line_breaks_stay_on_one_line() -> None:
+    # A line break inside [label](url) breaks the masked link; a quote is one line of the reply.
+    claim = make_claim(
+        "c", "n", sources=[Source("https://fc.example.org/a", "Moon\ncheck", "fact-check")]
+    )
+    result = CheckResult(
+        (report("https://news.example.com/a", [claim], quote="It is\nmade of cheese"),)
+    )
+    embed = embed_of(*result.links)
+    assert (embed.description or "").split("\n")[1] == "The article says: “It is made of cheese”"
+    assert embed.fields[-1].value == "• [Moon check](https://fc.example.org/a) (fact-check)"
