@@ -234,7 +234,7 @@ QUERY_WRAPPERS: tuple[QueryWrapper, ...] = (
 
 def _with_scheme(target: str, secure: bool) -> str:
     # Archives print "https:/example.com" after collapsing slashes; put them back.
-    fixed, count = _SCHEME_SLASHES_RE.subn(r"\1://", target, count=1)
+    fixed, count = _SCHEME_SLASHES_RE.subn(r"\1://", target)  # anchored: one match at most
     if count:
         return fixed
     return ("https://" if secure else "http://") + target

@@ -255,7 +255,7 @@ def trim_lines(text: str, limit: int) -> str:
     out: list[str] = []
     used = 0
     for line in text.split("\n"):
-        if used + len(line) + 1 > limit:
+        if used + len(line) > limit:  # used counts the newline before this line
             break
         out.append(line)
         used += len(line) + 1
@@ -300,12 +300,13 @@ RELATED_NOTE = "Possibly related (below the reply threshold; the number is the c
 MIN_LISTED_CONFIDENCE = 0.01
 SEARCH_FOOTER = "Matched: your text repeats a checked claim"
 HISTORY_LINE_CHARS = 300
+LINK_LABEL_CHARS = 100
 LISTED_CLAIMS = 10
 
 
-def _link_text(url: str, limit: int = 100) -> str:
+def _link_text(url: str) -> str:
     """A URL shown as a masked link (its own text escaped), or as plain text if not http(s)."""
-    label = link_label(links.display_url(url), limit)
+    label = link_label(links.display_url(url), LINK_LABEL_CHARS)
     target = safe_url(url)
     return f"[{label}]({target})" if target else label
 
@@ -331,12 +332,12 @@ def _nothing_known_embed(
         blocks.append("No link in it could be read.")
     if not others:
         blocks.append(NOTHING_KNOWN)
-    room = max(0, min(DESCRIPTION_LIMIT, budget - len(title)))
-    description = trim_lines("\n\n".join(blocks), room)
+    # budget is at least a tenth of the total: far more than the title.
+    description = trim_lines("\n\n".join(blocks), min(DESCRIPTION_LIMIT, budget - len(title)))
     return discord.Embed(title=title, description=description, colour=0x80868B)
 
 
-def render_answer(result: CheckResult, *, max_sources: int = 3) -> list[discord.Embed]:
+def render_answer(result: CheckResult, *, max_sources: int) -> list[discord.Embed]:
     """A private answer about links (``/factcheck``, "Check links"): never empty.
 
     Known links as in a public reply, then one embed for the unknown ones, listing claims that
@@ -353,7 +354,7 @@ def render_answer(result: CheckResult, *, max_sources: int = 3) -> list[discord.
 
 
 def render_search_answer(
-    matches: list[Match], *, threshold: float, max_sources: int = 3
+    matches: list[Match], *, threshold: float, max_sources: int
 ) -> list[discord.Embed]:
     """A private answer about text without links: the best claim if it is close enough, then
     the rest as possibly related, or "nothing known". Never empty."""
@@ -361,15 +362,17 @@ def render_search_answer(
     rest = matches
     if matches and matches[0].score >= threshold:
         top = LinkReport(url="", canonical_url="", matches=(matches[0],))
-        embed = render_embed(top, max_sources=max_sources, budget=TOTAL_LIMIT // 2)
+        # One claim, no outlet: at most ~2,300 characters, whatever the budget.
+        embed = render_embed(top, max_sources=max_sources)
         embed.set_footer(text=SEARCH_FOOTER)
         embeds.append(embed)
         rest = matches[1:]
     rest = [m for m in rest if m.score >= MIN_LISTED_CONFIDENCE]
     if rest:
+        # At most LISTED_CLAIMS lines of under 200 characters: well within the other half.
         lines = [RELATED_NOTE, *(_scored_line(m) for m in rest[:LISTED_CLAIMS])]
         title = "Also possibly related" if embeds else "Nothing close enough"
-        description = trim_lines("\n".join(lines), TOTAL_LIMIT // 2 - 100)
+        description = "\n".join(lines)
         embeds.append(discord.Embed(title=title, description=description, colour=0x80868B))
     if not embeds:
         embeds.append(
@@ -522,7 +525,8 @@ def _withdrawn_embed(claim: Claim, budget: int) -> discord.Embed:
     struck = "\n".join(f"~~{line}~~" for line in lines if line.strip())
     when = int(_timestamp(claim.updated_at))
     withdrawn = f"The moderators withdrew this note <t:{when}:f>."
-    room = max(0, min(DESCRIPTION_LIMIT, budget) - len(withdrawn) - 50)
+    # budget is at least a tenth of the total: room is never negative.
+    room = min(DESCRIPTION_LIMIT, budget) - len(withdrawn) - 50
     return discord.Embed(
         title="🚫 Note withdrawn",
         description=f"{trim_lines(struck, room)}\n{withdrawn}",
@@ -536,7 +540,7 @@ def render_current(
     posted_at: float,
     shown_verdicts: dict[int, str] | None = None,
     corrected: Collection[int] = (),
-    max_sources: int = 3,
+    max_sources: int,
 ) -> list[discord.Embed]:
     """A reply as it reads now: claims changed since ``posted_at`` say they were corrected and
     when (and the verdict shown before, if it differed); a retired claim's note is struck."""
@@ -557,7 +561,8 @@ def render_current(
             line = f"✏️ Corrected <t:{int(_timestamp(top.updated_at))}:f>"
             if before is not None and before != top.verdict:
                 line += f" (was {verdict_label(before)})"
-            embed.description = f"{embed.description or ''}\n{line}".strip()
+            # A claim's embed always has a description (its "Claim:" line).
+            embed.description = f"{embed.description}\n{line}"
         embeds.append(embed)
     return embeds
 

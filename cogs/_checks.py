@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 from discord.utils import maybe_coroutine
+
+if TYPE_CHECKING:
+    from bot.client import FactBot
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +54,8 @@ def check_manager(interaction: discord.Interaction) -> bool:
 
 async def moderator_role_ids(interaction: discord.Interaction) -> tuple[int, ...]:
     """The server's moderator roles (its settings, else the config file's)."""
-    book = getattr(interaction.client, "settings", None)
-    if book is None:
-        return ()
-    settings = await book.get(interaction.guild_id)
+    bot: FactBot = interaction.client  # type: ignore[assignment]
+    settings = await bot.settings.get(interaction.guild_id)
     return tuple(settings.moderator_roles)
 
 

@@ -3,9 +3,10 @@
 Order of precedence (the first that applies wins; Discord's wrappers are unwrapped first):
 
 1. ``NoPrivateMessage``              -> "Use this in a server." (it is also a CheckFailure)
-2. ``NotServerManager``              -> "You need Manage Server." (``/settings``)
+2. ``NotServerManager``, ``NotModerator`` -> their own text: "You need Manage Server."
+   (``/settings``), "You need Manage Messages or a moderator role."
 3. any other ``CheckFailure``        -> "You need Manage Messages or a moderator role."
-   (NotModerator, MissingPermissions, MissingAnyRole, ...)
+   (MissingPermissions, MissingAnyRole, ...)
 4. ``TransformerError``              -> "That value doesn't fit: ..." (a bad option value)
 5. ``bot.store.StoreError`` family   -> its own short text (NotFound, InvalidInput, StoreBusy,
    and any other StoreError; the last two are also logged as warnings)
@@ -28,7 +29,7 @@ from discord.ext import commands
 
 from bot import links
 from bot.store import InvalidInput, NotFound, StoreBusy, StoreError
-from cogs._checks import NotServerManager
+from cogs._checks import NotModerator, NotServerManager
 from cogs._interactions import send_ephemeral
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def explain(interaction: discord.Interaction, error: BaseException) -> str:
     error = _unwrap(error)
     if isinstance(error, app_commands.NoPrivateMessage):
         return USE_IN_SERVER
-    if isinstance(error, NotServerManager):
+    if isinstance(error, NotServerManager | NotModerator):
         return str(error)
     if isinstance(error, app_commands.CheckFailure):
         return NEED_MODERATOR

@@ -12,6 +12,7 @@ from typing import Any
 import discord
 import pytest
 from discord import app_commands
+from discord.ext import commands
 
 from bot.checking import RepeatGuard
 from bot.client import FactBot
@@ -21,7 +22,7 @@ from bot.services import open_services
 from bot.store import InvalidInput, NewClaim, NotFound, Source, Store
 from bot.verdicts import VERDICTS
 from cogs import errors
-from cogs._checks import NotModerator, check_moderator
+from cogs._checks import NotModerator, check_moderator, moderator_only
 from tests.fakes import (
     FakeGuild,
     FakeInteraction,
@@ -398,6 +399,70 @@ async def test_guard_runs_before_a_subcommand(bot: FactBot) -> None:
     assert await command._check_can_run(moderator_interaction(bot))
     with pytest.raises(NotModerator):
         await command._check_can_run(FakeInteraction(client=bot))
+
+
+async def test_a_guarded_cog_keeps_its_own_check_after_the_moderator_check(bot: FactBot) -> None:
+    # A cog with its own interaction_check (here: only in one channel) keeps it: a moderator
+    # elsewhere is refused, a member in that channel is still not a moderator.
+    @moderator_only()
+    class Pinned(commands.GroupCog, group_name="pinned"):
+        def __init__(self, channel_id: int) -> None:
+            self.channel_id = channel_id
+
+        async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+            return interaction.channel_id == self.channel_id
+
+    guild = FakeGuild()
+    allowed = FakeTextChannel(guild=guild)
+    pinned = Pinned(allowed.id)
+    moderator = discord.Permissions(manage_messages=True)
+    here = FakeInteraction(client=bot, guild=guild, channel=allowed, permissions=moderator)
+    assert await pinned.interaction_check(here)
+    assert not await pinned.interaction_check(moderator_interaction(bot, guild))
+    with pytest.raises(NotModerator):
+        await pinned.interaction_check(FakeInteraction(client=bot, guild=guild, channel=allowed))
+
+
+async def test_a_guarded_command_is_hidden_and_checked(bot: FactBot) -> None:
+    # moderator_only on a single command's callback, not a cog.
+    @app_commands.command(name="purge", description="Moderators: purge")
+    @moderator_only()
+    async def purge(interaction: discord.Interaction) -> None:
+        del interaction
+
+    assert purge.default_permissions == discord.Permissions(manage_messages=True)
+    assert purge.guild_only
+    assert await purge._check_can_run(moderator_interaction(bot))
+    with pytest.raises(NotModerator):
+        await purge._check_can_run(FakeInteraction(client=bot))
+
+
+@pytest.mark.parametrize(
+    ("command_path", "needs"),
+    [
+        (("claim", "retire"), "You need Manage Messages or a moderator role."),
+        (("settings",), "You need Manage Server."),
+    ],
+)
+async def test_a_refused_member_is_told_what_they_need_and_the_operator_can_see_it(
+    bot: FactBot, caplog: pytest.LogCaptureFixture, command_path: tuple[str, ...], needs: str
+) -> None:
+    command: Any = bot.tree.get_command(command_path[0])
+    for name in command_path[1:]:
+        command = command.get_command(name)
+    member = FakeInteraction(client=bot)
+    member.command = command
+    caplog.set_level(logging.DEBUG, logger="cogs._checks")
+    with pytest.raises(app_commands.CheckFailure) as refused:
+        await command._check_can_run(member)
+    # What the member reads: the tree's error handler answers the refusal privately.
+    await bot.tree.on_error(member, refused.value)
+    assert member.sent()[-1]["content"] == needs
+    assert member.sent()[-1]["ephemeral"] is True
+    # What an operator finds at DEBUG when a member asks why they were refused.
+    refusals = [r.getMessage() for r in caplog.records if r.name == "cogs._checks"]
+    said = f" to user {member.user.id} in guild {member.guild_id}"
+    assert [m for m in refusals if m.startswith("refused ") and m.endswith(said)]
 
 
 # --- /claim -------------------------------------------------------------------------------

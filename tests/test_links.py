@@ -293,6 +293,11 @@ def test_long_input_is_refused_before_unwrapping() -> None:
         ("https://web.archive.org/web/2020/example.com/a", "http://example.com/a"),
         ("https://www.google.com/amp/s/example.com/a", "https://example.com/a"),
         ("https://www.google.co.uk/amp/example.com/a", "http://example.com/a"),
+        # the target's own "=" (unescaped, as Tumblr writes it) belongs to the target
+        (
+            "https://t.umblr.com/redirect?z=https://example.com/a?id=5&t=abc",
+            "https://example.com/a?id=5",
+        ),
         # nested: safelinks around google around the article
         (
             "https://nam02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.google.com"
@@ -758,3 +763,35 @@ def test_a_plain_url_takes_the_fast_path(url: str) -> None:
     # The import's speed rests on it; the property test above says it gives the same keys.
     assert links._plain_key(url) is not None
     assert links._plain_key(url) == links._canonical_slow(url) == canonical_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://xn--e1afmkfd.xn--p1ai/a", "пример.рф/a"),
+        ("HTTPS://Example.com:8443/a?b=c#d", "example.com:8443/a?b=c#d"),
+        # Not fit to click: shown as typed, without its scheme, never rewritten to look safe.
+        ("https://user@evil.example/x", "user@evil.example/x"),
+        (
+            "ftp://files.example/a?next=https://b.example/",
+            "files.example/a?next=https://b.example/",
+        ),
+        ("no scheme at all", "no scheme at all"),
+    ],
+)
+def test_a_link_label_reads_as_the_site_it_leads_to(url: str, shown: str) -> None:
+    assert links.display_url(url) == shown
+
+
+def test_a_link_that_cannot_be_read_is_on_no_site() -> None:
+    assert not links.same_site("https://example.com/a", "javascript:alert(1)")
+    assert not links.same_site("not a link", "not a link")
+
+
+@pytest.mark.parametrize(
+    "name", ["пример1.рф", "при-мер.рф", "東京のカフェ.jp", "서울한식.kr", "exаmple.com"]
+)
+def test_scripts_written_together_read_as_unicode_but_not_a_mixed_latin_name(name: str) -> None:
+    ascii_name = name.encode("idna").decode("ascii")
+    shown = links.display_host(ascii_name)
+    assert shown == (ascii_name if name == "exаmple.com" else name)
