@@ -69,7 +69,7 @@ class Ranker:
             self.embedder.embed,
             units,
             batch_size=semantic.UNIT_BATCH,
-            max_tokens=semantic.UNIT_MAX_TOKENS,
+            max_tokens=semantic.unit_max_tokens(text),
         )
         claim_vectors = np.stack([semantic.blob_to_vector(vectors[c.claim_id]) for c in pool])
         similarity = claim_vectors @ unit_vectors.T  # (claims, units) cosines: unit vectors

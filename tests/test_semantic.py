@@ -86,12 +86,15 @@ def test_choose_units_takes_each_candidates_best_place_first() -> None:
     assert semantic.choose_units([], long_text) == []
 
 
-def test_choose_units_embeds_a_short_text_whole_too() -> None:
+def test_choose_units_embeds_a_short_text_whole_as_one_unit() -> None:
     tweet = "The vaccine has a chip.  Gates put it\nthere."
-    chosen = semantic.choose_units([("The vaccine has a chip.",)], tweet)
-    assert chosen == ["The vaccine has a chip.", "The vaccine has a chip. Gates put it there."]
+    chosen = semantic.choose_units([("The vaccine has a chip.",), ("Gates put it there.",)], tweet)
+    assert chosen == ["The vaccine has a chip. Gates put it there."]
+    assert semantic.choose_units([], "   ") == []
     article = "A sentence. " * 40
     assert semantic.choose_units([("A sentence.",)], article) == ["A sentence."]
+    assert semantic.unit_max_tokens(tweet) == semantic.WHOLE_TEXT_MAX_TOKENS
+    assert semantic.unit_max_tokens(article) == semantic.UNIT_MAX_TOKENS
 
 
 def test_confidence_of_a_short_text_is_the_lexical_one() -> None:
