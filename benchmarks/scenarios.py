@@ -258,6 +258,22 @@ async def content_matches(store: Any, texts: Sequence[str], limit: int = 5) -> l
     return timings
 
 
+async def semantic_matches(
+    store: Any, ranker: Any, texts: Sequence[str], limit: int = 5
+) -> list[float]:
+    """Milliseconds per ``Ranker.rank`` call with the semantic stage (one ONNX thread).
+
+    Run it twice over the same texts: the first pass embeds the claims that have no vector
+    yet (an imported store has them all), the second is the figure.
+    """
+    timings = []
+    for text in texts:
+        started = time.perf_counter()
+        await ranker.rank(store, text, guild_id=GUILD, limit=limit)
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
 class Bm25sIndex:
     """The same claims in ``bm25s``, tokenised with PyStemmer's English stemmer and stopwords."""
 

@@ -37,7 +37,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
 from typing import Protocol
@@ -284,6 +284,9 @@ class Candidate:
     score: float  # BM25, higher is better; comparable only within one query
     confidence: float  # in [0, 1]; compare with the reply threshold
     quote: str | None = None  # the text's sentence (or two) that repeats the claim best
+    #: With ``rank_claims(unit_choices=n)``: the candidate's best n non-overlapping units of
+    #: the text, best first (the first is the quote), for the semantic stage to embed.
+    units: tuple[str, ...] = ()
 
 
 def idf(doc_count: int, total: int) -> float:
@@ -435,6 +438,7 @@ async def rank_claims(
     guild_id: int | None,
     limit: int = 10,
     exclude: Collection[int] = (),
+    unit_choices: int = 0,
 ) -> list[Candidate]:
     """The best ``limit`` claims for ``text``, best first, each with a reply confidence and the
     sentence (or two adjacent sentences) of the text that repeats it best.
@@ -443,7 +447,8 @@ async def rank_claims(
     Python, against every sentence and pair of adjacent sentences with FTS5's own BM25 formula,
     and ranked by its best one. A tweet is a one-sentence text: the same code, the same score.
     ``exclude`` drops claims as if they were not in the store (evaluation holds gold claims out
-    with it); rivals for the margin are looked for among the rest only.
+    with it); rivals for the margin are looked for among the rest only. ``unit_choices``: how
+    many units each returned candidate lists in ``Candidate.units`` (see :func:`best_units`).
     """
     text = text[:MAX_TEXT_CHARS]
     sentences = split_sentences(text)
@@ -552,7 +557,50 @@ async def rank_claims(
             )
         )
     ranked.sort(key=lambda c: c.score, reverse=True)
-    return ranked[:limit]
+    ranked = ranked[:limit]
+    if unit_choices > 0:
+        # The semantic stage's hook: each returned candidate's best few places in the text.
+        at_of = {claim_id: index for index, claim_id in enumerate(ids)}
+        chosen = best_units(
+            [(u.start, u.end) for u, _ in scored_units],
+            [scores for _, scores in scored_units],
+            [at_of[c.claim_id] for c in ranked],
+            unit_choices,
+        )
+        ranked = [
+            replace(c, units=tuple(" ".join(text[a:b].split()) for a, b in spans))
+            for c, spans in zip(ranked, chosen, strict=True)
+        ]
+    return ranked
+
+
+def best_units(
+    spans: Sequence[tuple[int, int]],
+    scores: Sequence[dict[int, float]],
+    candidates: Sequence[int],
+    per_candidate: int,
+) -> list[list[tuple[int, int]]]:
+    """For each candidate (an index into the pool), the spans of its best ``per_candidate``
+    units by score, best first, none overlapping a better one: a sentence and the runs that
+    contain it say the same thing, so the next choice is another place in the text."""
+    wanted = set(candidates)
+    by_candidate: dict[int, list[tuple[float, int]]] = {c: [] for c in wanted}
+    for at, unit_scores in enumerate(scores):
+        for index, score in unit_scores.items():
+            if index in wanted:
+                by_candidate[index].append((score, at))
+    chosen: list[list[tuple[int, int]]] = []
+    for index in candidates:
+        picked: list[tuple[int, int]] = []
+        # Ties go to the earlier unit: a sentence comes before the runs that contain it.
+        for _, at in sorted(by_candidate[index], key=lambda p: (-p[0], p[1])):
+            start, end = spans[at]
+            if all(end <= a or start >= b for a, b in picked):
+                picked.append((start, end))
+                if len(picked) >= per_candidate:
+                    break
+        chosen.append(picked)
+    return chosen
 
 
 def _confidence(

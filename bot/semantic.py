@@ -16,9 +16,14 @@ at run time.
 The pipeline is the model's own: lower-cased WordPiece, at most :data:`MAX_TOKENS` tokens,
 mean pooling over the attention mask, L2 normalisation. The session runs on one thread.
 
-Fusion (:func:`fuse_scores`) re-ranks the first stage's top :data:`DEFAULT_CANDIDATES`
-candidates by ``w * bm25 / S + (1 - w) * cosine`` where ``S`` is the largest BM25 score
-among those candidates.
+Per sentence, as the lexical stage: the lexical stage names, for each candidate claim, the
+places in the text (sentences or short runs of them) that repeat it best; a few of those are
+embedded (:func:`choose_units`, bounded: a 5,000-word page is not embedded whole), and each
+candidate's ``cosine`` is its best one with any of them. Fusion (:func:`fuse_scores`)
+re-ranks the first stage's top :data:`DEFAULT_CANDIDATES` candidates by
+``w * bm25 / S + (1 - w) * cosine`` where ``S`` is the largest BM25 score among those
+candidates; the unit with that best cosine is the quote. The reply gate (:func:`confidence`)
+is the lexical confidence, corrected for long texts by that cosine.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import logging
+import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -51,16 +57,32 @@ _BUNDLED_TOKENIZER = Path(__file__).parent / "data" / "all-MiniLM-L6-v2.tokenize
 
 #: Longest input in WordPiece tokens (the model was trained with 256); the rest is cut off.
 MAX_TOKENS = 256
-#: Cut for query texts (articles): the model costs about 0.3 ms of one core per token. At 64
-#: tokens (an article's title and standfirst) 2022 dev MAP@5 is the same as at 96 (0.956) and
-#: the whole ranking's p95 drops from 35 to 30 ms.
-QUERY_MAX_TOKENS = 64
 #: Texts per ONNX run when embedding many (claims at import).
 BATCH_SIZE = 32
 #: Weight of the normalised BM25 score in :func:`fuse_scores` (tuned on the CLEF train splits).
 DEFAULT_FUSION_WEIGHT = 0.3
 #: How many first-stage (BM25) candidates the semantic stage re-ranks.
 DEFAULT_CANDIDATES = 50
+
+#: Which units of a text are embedded (see :func:`choose_units`): the best
+#: UNITS_PER_CANDIDATE places of each of the UNIT_CANDIDATES lexically best candidates, at most
+#: MAX_UNITS in all, each cut at UNIT_MAX_TOKENS, UNIT_BATCH to an ONNX run. The model costs
+#: 0.2-0.3 ms of one core per token; measured on CheckThat 2B train passages (MAP@5 after
+#: re-ranking; lexical 0.460), units cut at 64 tokens: 4 units 0.488, 6 units 0.499, 8 units
+#: 0.498, 24 units 0.504; 8 units cut at 48 tokens 0.496 (~320 tokens a passage against ~380;
+#: a sentence has 17 tokens at the median, 40 at p90), at 32 tokens 0.481. Chosen: 6 units of
+#: at most 48 tokens, 0.493 (about 240 tokens a passage).
+UNIT_CANDIDATES = 6
+UNITS_PER_CANDIDATE = 2
+MAX_UNITS = 6
+UNIT_MAX_TOKENS = 48
+UNIT_BATCH = 8
+#: A text at most this long is embedded whole, as one unit (a tweet, a message), cut at
+#: WHOLE_TEXT_MAX_TOKENS (the cut the whole-text stage was tuned with: on CheckThat 2020 train
+#: tweets MAP@5 0.889 cut at 48 against 0.887 embedding the candidates' units as well; on dev
+#: both were below the 64-token whole text, 0.846 and 0.850 against 0.853).
+WHOLE_TEXT_CHARS = 300  # bot.matching.MAX_WINDOW_CHARS: the same long-text boundary
+WHOLE_TEXT_MAX_TOKENS = 64
 
 _EXTRA_MODULES = ("numpy", "onnxruntime", "tokenizers")
 
@@ -133,12 +155,19 @@ class Embedder:
         self._wants_token_types = any(i.name == "token_type_ids" for i in session.get_inputs())
         self.dim = dim
 
-    def _run(self, texts: list[str], max_tokens: int) -> np.ndarray:
+    def encode(self, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> list[list[int]]:
+        """Each text's WordPiece ids, cut to ``max_tokens`` keeping the closing [SEP]."""
+        max_tokens = max(2, min(max_tokens, MAX_TOKENS))
+        rows = [list(e.ids) for e in self._tokenizer.encode_batch(list(texts))]
+        return [r if len(r) <= max_tokens else [*r[: max_tokens - 1], r[-1]] for r in rows]
+
+    def vectors(self, rows: Sequence[Sequence[int]]) -> np.ndarray:
+        """One ONNX run: (len(rows), dim) unit vectors of encoded texts (see :meth:`encode`).
+
+        Rows are padded to the longest: give rows of similar lengths.
+        """
         import numpy as np
 
-        rows = [list(e.ids) for e in self._tokenizer.encode_batch(texts)]
-        if max_tokens < MAX_TOKENS:  # cut, keeping the closing [SEP]
-            rows = [r if len(r) <= max_tokens else [*r[: max_tokens - 1], r[-1]] for r in rows]
         width = max(len(r) for r in rows)
         ids = np.zeros((len(rows), width), dtype=np.int64)  # [PAD] is id 0
         mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -165,22 +194,30 @@ class Embedder:
     ) -> np.ndarray:
         """(len(texts), dim) float32 unit vectors, in the order given.
 
-        Texts are batched by length (less padding); ``progress(done, total)`` is called after
-        each batch, for a progress bar. ``max_tokens`` (at most :data:`MAX_TOKENS`) cuts
-        long inputs shorter: the cost grows with the tokens, so a query from a long article
-        should use :data:`QUERY_MAX_TOKENS`. An empty or blank text gets a unit vector too
-        (that of the empty input), so callers need no special case.
+        Texts are batched by token count (no padding between equal lengths), and a text given
+        twice is embedded once; ``progress(done, total)`` is called after each batch, for a
+        progress bar. ``max_tokens`` (at most :data:`MAX_TOKENS`) cuts long inputs shorter: the
+        cost grows with the tokens. An empty or blank text gets a unit vector too (that of the
+        empty input), so callers need no special case.
         """
         import numpy as np
 
         total = len(texts)
         out = np.zeros((total, self.dim), dtype=np.float32)
-        order = sorted(range(total), key=lambda i: len(texts[i]))
-        for start in range(0, total, max(1, batch_size)):
-            idx = order[start : start + max(1, batch_size)]
-            out[idx] = self._run([texts[i] for i in idx], max(2, min(max_tokens, MAX_TOKENS)))
+        if not total:
+            return out
+        distinct = list(dict.fromkeys(texts))
+        rows = self.encode(distinct, max_tokens)
+        vectors = np.zeros((len(distinct), self.dim), dtype=np.float32)
+        order = sorted(range(len(distinct)), key=lambda i: len(rows[i]))
+        step = max(1, batch_size)
+        for start in range(0, len(order), step):
+            idx = order[start : start + step]
+            vectors[idx] = self.vectors([rows[i] for i in idx])
             if progress is not None:
-                progress(min(start + len(idx), total), total)
+                progress(min(start + len(idx), len(order)), len(order))
+        position = {text: i for i, text in enumerate(distinct)}
+        out[:] = vectors[[position[t] for t in texts]]
         return out
 
 
@@ -257,3 +294,76 @@ def fuse_scores(bm25: Sequence[float], cosine: Sequence[float], weight: float) -
     top = max(bm25, default=0.0)
     scale = 1.0 / top if top > 0 else 0.0
     return [weight * b * scale + (1.0 - weight) * c for b, c in zip(bm25, cosine, strict=True)]
+
+
+def unit_max_tokens(text: str) -> int:
+    """The token cut for the units of ``text`` (see :func:`choose_units`)."""
+    return WHOLE_TEXT_MAX_TOKENS if len(text) <= WHOLE_TEXT_CHARS else UNIT_MAX_TOKENS
+
+
+def choose_units(
+    candidate_units: Sequence[Sequence[str]],
+    text: str,
+    *,
+    candidates: int = UNIT_CANDIDATES,
+    per_candidate: int = UNITS_PER_CANDIDATE,
+    max_units: int = MAX_UNITS,
+) -> list[str]:
+    """The pieces of ``text`` to embed, deduplicated: the first-stage candidates' best units
+    (``candidate_units``, best candidate first, each its units best first), round by round
+    (every candidate's best, then every candidate's second best), at most ``max_units``.
+    A text within one window (a tweet, a message) is one unit, the whole text, as the lexical
+    stage scores it as one run, embedded as before per-sentence matching (at most
+    :data:`WHOLE_TEXT_MAX_TOKENS`): one embedding instead of up to seven, and the tweet
+    figures stay those the stage was tuned with.
+
+    Embedding costs about a third of a millisecond a token on one core, so a 5,000-word page
+    cannot have every sentence embedded: the lexical stage already knows where each likely
+    claim is said, and a claim it missed entirely is rarely rescued by its vector alone.
+    """
+    whole = " ".join(text.split())
+    if len(text) <= WHOLE_TEXT_CHARS:
+        return [whole] if whole else []
+    chosen: dict[str, None] = {}
+    for round_ in range(per_candidate):
+        for units in candidate_units[:candidates]:
+            if len(chosen) >= max_units:
+                break
+            if round_ < len(units) and units[round_].strip():
+                chosen.setdefault(units[round_], None)
+    return list(chosen)
+
+
+#: (a, b, c) of :func:`confidence`, fitted (logistic, the lexical logit as an offset, L2 1.0)
+#: on the top 10 candidates (after re-ranking) of CheckThat 2B train passages (the 315 with
+#: gold, the 76 with likely-missed claims and 700 of the rest; gold and likely-missed claims
+#: positive), then ``a`` set (0.80 above the fit) to reply most while at most 1.5 % of those
+#: train passages with neither get a reply (1.4 %; the dev limit is 2 %). There: reply
+#: precision 0.89, recall 0.31 (the lexical gate alone: 1.4 %, 0.92, 0.25). Five-fold
+#: cross-validation within train (folds by transcript, each fold's gate fitted and set on the
+#: other four): 1.5 % false alarms, precision 0.88, recall 0.29. Refit whenever the lexical
+#: confidence changes.
+_LONG_TEXT_WEIGHTS = (-1.105, 2.470, -0.117)
+#: Lexical logits are clipped to this: beyond it the lexical model is no surer of anything.
+_MAX_LOGIT = 8.0
+
+
+def confidence(lexical: float, cosine: float, text_chars: int) -> float:
+    """The reply confidence of a candidate: its lexical confidence, corrected for a text
+    longer than one window by how close its best unit's vector is to the claim's.
+
+    ``z = logit(lexical) + log(chars / 300) * (a + b * cosine + c * logit(lexical))``, fitted
+    on the CheckThat 2B train passages. A text within one window (a tweet, a message) gets
+    its lexical confidence unchanged, so the short-text calibration stands; a lexical
+    confidence of 0 (the text shares too little of the claim, see ``bot.matching``) stays 0.
+    """
+    if lexical <= 0.0:
+        return 0.0
+    length = math.log(max(1.0, text_chars / WHOLE_TEXT_CHARS))
+    if length <= 0.0:
+        return lexical
+    lexical = min(lexical, 1.0 - 1e-12)
+    logit = max(-_MAX_LOGIT, min(_MAX_LOGIT, math.log(lexical / (1.0 - lexical))))
+    a, b, c = _LONG_TEXT_WEIGHTS
+    z = logit + length * (a + b * cosine + c * logit)
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))

@@ -7,6 +7,7 @@ import pytest
 from bot import matching, semantic
 from bot.ranking import Ranker, embed_missing_claims
 from bot.store import NewClaim, Store
+from tests.articles import ARTICLE_CLAIMS, partisan_article
 
 # Without the semantic extra there is nothing to rank with: skip, as tests/test_semantic.py does.
 pytestmark = pytest.mark.skipif(
@@ -83,3 +84,35 @@ async def test_bulk_embedding_stores_each_claim_its_own_vector(
     for i, claim_id in enumerate(ids):
         assert float(semantic.blob_to_vector(stored[claim_id]) @ alone[i]) > 0.999, texts[i]
     assert await embed_missing_claims(store, embedder, workers=2) == 0
+
+
+async def test_an_article_is_matched_and_quoted_by_the_sentence_that_repeats_the_claim(
+    store: Store, embedder: semantic.Embedder
+) -> None:
+    ids = [
+        (await store.add_claim(NewClaim(c, "false"), actor="t", guild_id=None)).id
+        for c in ARTICLE_CLAIMS
+    ]
+    headline, standfirst, body = partisan_article()
+    page = "\n".join([f"{headline} | Another Site", "Our view, reposted.", standfirst, *body])
+    candidates = await Ranker(embedder).rank(store, page, guild_id=None, limit=5)
+    replied = matching.replies(candidates, matching.DEFAULT_REPLY_THRESHOLD)
+    # Only the claim the page repeats is replied, and the quote is the page's own sentence.
+    assert [c.claim_id for c in replied] == [ids[0]]
+    quote = replied[0].quote
+    assert quote is not None and "41 million pounds" in quote
+    assert quote in " ".join(" ".join(body).split())
+
+
+async def test_an_article_on_the_same_topic_that_repeats_no_claim_stays_silent(
+    store: Store, embedder: semantic.Embedder
+) -> None:
+    for claim in ARTICLE_CLAIMS:
+        await store.add_claim(NewClaim(claim, "false"), actor="t", guild_id=None)
+    headline, standfirst, body = partisan_article()
+    # The same article without the paragraph that repeats the payment claim.
+    rest = [p for p in body if "41 million" not in p]
+    assert len(rest) < len(body)
+    page = "\n".join([headline, standfirst, *rest])
+    candidates = await Ranker(embedder).rank(store, page, guild_id=None, limit=5)
+    assert matching.replies(candidates, matching.DEFAULT_REPLY_THRESHOLD) == []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import semantic
+from bot import matching, semantic
 from bot.semantic import (
     DEFAULT_CANDIDATES,
     DEFAULT_FUSION_WEIGHT,
@@ -61,6 +61,71 @@ def test_fuse_scores_edge_cases() -> None:
         fuse_scores([1.0], [0.5, 0.2], 0.3)
     with pytest.raises(ValueError):
         fuse_scores([1.0], [0.5], 1.5)
+
+
+def test_choose_units_takes_each_candidates_best_place_first() -> None:
+    units = [("a1", "a2"), ("b1", "b2"), ("a1", "c2")]  # the third candidate's best is a1 too
+    long_text = "x" * 1000
+    assert semantic.choose_units(units, long_text, candidates=3, per_candidate=2, max_units=9) == [
+        "a1",
+        "b1",
+        "a2",
+        "b2",
+        "c2",
+    ]
+    # The budget keeps the best places of the best candidates.
+    assert semantic.choose_units(units, long_text, candidates=3, per_candidate=2, max_units=3) == [
+        "a1",
+        "b1",
+        "a2",
+    ]
+    assert semantic.choose_units(units, long_text, candidates=1, per_candidate=2, max_units=9) == [
+        "a1",
+        "a2",
+    ]
+    assert semantic.choose_units([], long_text) == []
+
+
+def test_choose_units_embeds_a_short_text_whole_as_one_unit() -> None:
+    tweet = "The vaccine has a chip.  Gates put it\nthere."
+    chosen = semantic.choose_units([("The vaccine has a chip.",), ("Gates put it there.",)], tweet)
+    assert chosen == ["The vaccine has a chip. Gates put it there."]
+    assert semantic.choose_units([], "   ") == []
+    article = "A sentence. " * 40
+    assert semantic.choose_units([("A sentence.",)], article) == ["A sentence."]
+    assert semantic.unit_max_tokens(tweet) == semantic.WHOLE_TEXT_MAX_TOKENS
+    assert semantic.unit_max_tokens(article) == semantic.UNIT_MAX_TOKENS
+
+
+def test_confidence_of_a_short_text_is_the_lexical_one() -> None:
+    # A tweet or a message keeps the calibration it was tuned with, whatever its vector says.
+    for lexical in (0.0, 0.2, 0.85, 0.99):
+        for cosine in (-0.2, 0.3, 0.95):
+            assert semantic.confidence(lexical, cosine, 280) == pytest.approx(lexical)
+
+
+def test_confidence_of_a_long_text_follows_the_best_units_meaning() -> None:
+    article_chars = 1600
+    close = semantic.confidence(0.5, 0.9, article_chars)
+    far = semantic.confidence(0.5, 0.2, article_chars)
+    assert far < close
+    assert 0.0 <= far <= 1.0 and 0.0 <= close <= 1.0
+    # Sharing too little of the claim to reply stays a no, however close the vectors.
+    assert semantic.confidence(0.0, 0.99, article_chars) == 0.0
+    # A very long text with an unrelated best unit is never confident.
+    assert semantic.confidence(0.9, 0.1, 30_000) < matching.DEFAULT_REPLY_THRESHOLD
+
+
+def test_best_units_are_distinct_places_best_first() -> None:
+    # Units: two sentences and the run over both, then a third sentence far away.
+    spans = [(0, 10), (11, 20), (0, 20), (30, 40)]
+    scores = [{0: 1.0, 1: 3.0}, {0: 2.0}, {0: 2.5, 1: 3.0}, {0: 0.5}]
+    chosen = matching.best_units(spans, scores, [0, 1], 2)
+    # Candidate 0: the run is best; both its sentences overlap it, so next is the far one.
+    assert chosen[0] == [(0, 20), (30, 40)]
+    # Candidate 1: a tie between a sentence and the run holding it goes to the sentence.
+    assert chosen[1] == [(0, 10)]
+    assert matching.best_units(spans, scores, [1], 1) == [[(0, 10)]]
 
 
 def test_unavailable_reason_is_short(tmp_path: Path) -> None:
@@ -175,7 +240,7 @@ def test_max_tokens_cuts_long_inputs(embedder: semantic.Embedder) -> None:
     import numpy as np
 
     long_text = "The mayor said the bridge will close. " + "Traffic was heavy today. " * 200
-    cut = embedder.embed([long_text], max_tokens=semantic.QUERY_MAX_TOKENS)
+    cut = embedder.embed([long_text], max_tokens=semantic.UNIT_MAX_TOKENS)
     full = embedder.embed([long_text])
     assert np.allclose(np.linalg.norm(cut, axis=1), 1.0, atol=1e-5)
     assert not np.allclose(cut, full, atol=1e-4)  # the cut really is shorter
