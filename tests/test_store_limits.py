@@ -1,0 +1,238 @@
+"""The store's limits hold exactly where they say, and the claim edits change what they name.
+
+A limit one off lets a moderator store what a Discord modal or embed cannot show, or refuses
+what the command's help promises; an edit that loses a URL or a source loses a moderator's work.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import links
+from bot.store import (
+    MAX_CLAIM_CHARS,
+    MAX_NOTE_CHARS,
+    MAX_RATING_CHARS,
+    MAX_SOURCES_PER_CLAIM,
+    MAX_TITLE_CHARS,
+    MAX_URLS_PER_CLAIM,
+    InvalidInput,
+    NewClaim,
+    NotFound,
+    Source,
+    Store,
+    validate_new_claim,
+    validate_source_note,
+)
+
+GUILD = 111
+
+
+def claim_with(**kw: object) -> NewClaim:
+    fields: dict[str, object] = {"claim": "The moon is made of cheese", "verdict": "false"}
+    fields.update(kw)
+    return NewClaim(**fields)  # type: ignore[arg-type]
+
+
+def urls(n: int) -> tuple[str, ...]:
+    return tuple(f"https://news.example/story-{i}" for i in range(n))
+
+
+def sources(n: int) -> tuple[Source, ...]:
+    return tuple(Source(f"https://fc.example/check-{i}", f"Check {i}") for i in range(n))
+
+
+@pytest.mark.parametrize(
+    ("field", "limit", "what"),
+    [
+        ("claim", MAX_CLAIM_CHARS, "claim"),
+        ("note", MAX_NOTE_CHARS, "note"),
+        ("context", MAX_NOTE_CHARS, "context"),
+    ],
+)
+def test_text_fields_take_their_limit_and_not_one_more(field: str, limit: int, what: str) -> None:
+    assert getattr(validate_new_claim(claim_with(**{field: "x" * limit})), field) == "x" * limit
+    with pytest.raises(InvalidInput, match=f"^{what} is longer than {limit} characters$"):
+        validate_new_claim(claim_with(**{field: "x" * (limit + 1)}))
+
+
+def test_surrounding_spaces_are_dropped_and_do_not_count_against_the_limit() -> None:
+    padded = " \n" + "x" * MAX_CLAIM_CHARS + "\t "
+    stored = validate_new_claim(claim_with(claim=padded, note="  a note  ", context=" ctx "))
+    assert (stored.claim, stored.note, stored.context) == ("x" * MAX_CLAIM_CHARS, "a note", "ctx")
+
+
+def test_a_claim_of_spaces_is_empty_but_an_empty_note_is_fine() -> None:
+    with pytest.raises(InvalidInput, match=r"^claim is empty$"):
+        validate_new_claim(claim_with(claim=" \u200b "))
+    assert validate_new_claim(claim_with(note="   ")).note == ""
+
+
+def test_source_notes_take_their_limits_and_need_a_rating() -> None:
+    assert validate_source_note("  unreliable ", " n ") == ("unreliable", "n")
+    assert validate_source_note("r" * MAX_RATING_CHARS, "n" * MAX_NOTE_CHARS)[0] == "r" * 60
+    with pytest.raises(InvalidInput, match=f"^rating is longer than {MAX_RATING_CHARS} char"):
+        validate_source_note("r" * (MAX_RATING_CHARS + 1), "")
+    with pytest.raises(InvalidInput, match=f"^note is longer than {MAX_NOTE_CHARS} char"):
+        validate_source_note("r", "n" * (MAX_NOTE_CHARS + 1))
+    with pytest.raises(InvalidInput, match=r"^rating is empty$"):
+        validate_source_note("  ", "a note")
+
+
+def test_a_claim_takes_50_urls_and_20_sources_and_not_one_more() -> None:
+    full = validate_new_claim(
+        claim_with(urls=urls(MAX_URLS_PER_CLAIM), sources=sources(MAX_SOURCES_PER_CLAIM))
+    )
+    assert (len(full.urls), len(full.sources)) == (MAX_URLS_PER_CLAIM, MAX_SOURCES_PER_CLAIM)
+    with pytest.raises(InvalidInput, match=f"^more than {MAX_URLS_PER_CLAIM} URLs$"):
+        validate_new_claim(claim_with(urls=urls(MAX_URLS_PER_CLAIM + 1)))
+    with pytest.raises(InvalidInput, match=f"^more than {MAX_SOURCES_PER_CLAIM} sources$"):
+        validate_new_claim(claim_with(sources=sources(MAX_SOURCES_PER_CLAIM + 1)))
+
+
+def test_source_titles_take_their_limit_and_an_empty_title_is_none() -> None:
+    long = Source("https://fc.example/a", "t" * MAX_TITLE_CHARS, "fact-check")
+    (kept,) = validate_new_claim(claim_with(sources=(long,))).sources
+    assert kept == long
+    with pytest.raises(InvalidInput, match=f"^source title is longer than {MAX_TITLE_CHARS}"):
+        validate_new_claim(claim_with(sources=(Source("https://fc.example/a", "t" * 301),)))
+    untitled = Source("https://fc.example/b", "  ")
+    (untitled,) = validate_new_claim(claim_with(sources=(untitled,))).sources
+    assert untitled == Source("https://fc.example/b", None, "alternative")
+
+
+def test_one_article_spelled_twice_is_kept_once_as_first_entered() -> None:
+    stored = validate_new_claim(
+        claim_with(
+            urls=(
+                " https://www.example.com/news/a?utm_source=x ",
+                "http://example.com/news/a/",
+                "https://example.com/news/b",
+            ),
+            sources=(
+                Source("https://fc.example/a", "Old title"),
+                Source("https://fc.example/a", "New title", "fact-check"),
+            ),
+        )
+    )
+    assert stored.urls == (
+        "https://www.example.com/news/a?utm_source=x",
+        "https://example.com/news/b",
+    )
+    assert stored.sources == (Source("https://fc.example/a", "New title", "fact-check"),)
+
+
+def test_a_bad_url_is_named_in_at_most_80_characters() -> None:
+    bad = "not a url " + "y" * 500
+    with pytest.raises(InvalidInput) as caught:
+        validate_new_claim(claim_with(urls=(bad,)))
+    assert str(caught.value).startswith(f"bad URL {bad[:80]!r}: ")
+    for source in (Source(bad), Source("https://a.example@b.example/" + "z" * 500)):
+        with pytest.raises(InvalidInput) as caught:
+            validate_new_claim(claim_with(sources=(source,)))
+        assert str(caught.value).startswith(f"bad URL {source.url[:80]!r}: ")
+    with pytest.raises(InvalidInput, match=r"^unknown source kind 'opinion'; use fact-check"):
+        validate_new_claim(claim_with(sources=(Source("https://fc.example/", None, "opinion"),)))
+
+
+def test_a_source_link_up_to_the_url_limit_is_kept() -> None:
+    base = "https://fc.example/"
+    longest = base + "a" * (links.MAX_URL_LENGTH - len(base))
+    (kept,) = validate_new_claim(claim_with(sources=(Source(longest),))).sources
+    assert kept.url == longest
+    with pytest.raises(InvalidInput, match="not an http"):
+        validate_new_claim(claim_with(sources=(Source(longest + "a"),)))
+    with pytest.raises(InvalidInput, match="not an http"):
+        validate_new_claim(claim_with(sources=(Source("https://fc.example/a b"),)))
+
+
+@pytest.mark.parametrize("guild", [1, 2**63 - 1])
+async def test_the_smallest_and_largest_server_ids_are_servers(store: Store, guild: int) -> None:
+    mine = await store.add_claim(claim_with(), actor="t", guild_id=guild)
+    assert (await store.get_claim(mine.id, guild_id=guild)).guild_id == guild
+    with pytest.raises(NotFound):
+        await store.get_claim(mine.id, guild_id=None)
+
+
+async def test_edits_to_the_limit_are_kept_and_one_more_is_refused(store: Store) -> None:
+    claim = await store.add_claim(
+        claim_with(urls=urls(MAX_URLS_PER_CLAIM - 1)), actor="t", guild_id=GUILD
+    )
+    await store.link_url(claim.id, "https://news.example/last", actor="t", guild_id=GUILD)
+    with pytest.raises(InvalidInput, match=f"^claim #{claim.id} already has 50 URLs$"):
+        await store.link_url(claim.id, "https://news.example/one-more", actor="t", guild_id=GUILD)
+    # A URL the claim has already is no change, even when full.
+    same = await store.link_url(claim.id, "http://news.example/last/", actor="t", guild_id=GUILD)
+    assert len(same.urls) == MAX_URLS_PER_CLAIM
+
+    for source in sources(MAX_SOURCES_PER_CLAIM):
+        claim = await store.add_source(claim.id, source, actor="t", guild_id=GUILD)
+    extra = Source("https://fc.example/extra", "Extra")
+    with pytest.raises(InvalidInput, match=f"^claim #{claim.id} already has 20 sources$"):
+        await store.add_source(claim.id, extra, actor="t", guild_id=GUILD)
+    # Retitling a source the full claim has replaces it in place of adding one.
+    retitled = Source("https://fc.example/check-0", "Better title", "fact-check")
+    after = await store.add_source(claim.id, retitled, actor="t", guild_id=GUILD)
+    assert len(after.sources) == MAX_SOURCES_PER_CLAIM
+    assert retitled in after.sources
+    assert Source("https://fc.example/check-0", "Check 0") not in after.sources
+
+    text = "y" * MAX_CLAIM_CHARS
+    edited = await store.edit_claim(claim.id, actor="t", guild_id=GUILD, claim=f" {text} ")
+    assert edited.claim == text
+    with pytest.raises(InvalidInput, match="longer than 1000"):
+        await store.edit_claim(claim.id, actor="t", guild_id=GUILD, claim=text + "y")
+    with pytest.raises(InvalidInput, match="longer than 4000"):
+        await store.edit_claim(claim.id, actor="t", guild_id=GUILD, note="n" * 4001)
+    assert await store.get_claim(claim.id, guild_id=GUILD) == edited
+
+
+async def test_an_edit_that_changes_nothing_writes_nothing(store: Store) -> None:
+    claim = await store.add_claim(
+        claim_with(note="Rock.", sources=sources(1)), actor="t", guild_id=GUILD
+    )
+    rows = await store.audit_count()
+    for unchanged in (
+        store.edit_claim(claim.id, actor="m", guild_id=GUILD, note=" Rock. ", verdict="false"),
+        store.add_source(claim.id, sources(1)[0], actor="m", guild_id=GUILD),
+        store.set_active(claim.id, True, actor="m", guild_id=GUILD),
+    ):
+        assert await unchanged == claim
+    assert await store.audit_count() == rows
+    with pytest.raises(InvalidInput, match=r"^nothing to change$"):
+        await store.edit_claim(claim.id, actor="m", guild_id=GUILD)
+    # Only what changed is changed: the note edit keeps the imported label.
+    labelled = await store.add_claim(
+        claim_with(rating_label="Pants on fire"), actor="t", guild_id=GUILD
+    )
+    noted = await store.edit_claim(labelled.id, actor="m", guild_id=GUILD, note="New note")
+    assert (noted.note, noted.rating_label, noted.updated_by) == ("New note", "Pants on fire", "m")
+
+
+async def test_unlinking_removes_only_that_article_and_is_audited(store: Store) -> None:
+    claim = await store.add_claim(
+        claim_with(urls=("https://www.example.com/news/a?utm_source=x", "https://example.com/b")),
+        actor="t",
+        guild_id=GUILD,
+    )
+    after = await store.unlink_url(
+        claim.id, "http://example.com/news/a/", actor="m", guild_id=GUILD
+    )
+    assert after.urls == ("https://example.com/b",)
+    key = links.canonical_url("https://example.com/news/a")
+    assert await store.claims_for_url_keys([key], guild_id=GUILD) == {}
+    with pytest.raises(NotFound, match=f"^claim #{claim.id} has no URL https://example.com/zz"):
+        await store.unlink_url(claim.id, "https://example.com/zz", actor="m", guild_id=GUILD)
+    (*_, last) = await store.claim_history(claim.id, guild_id=GUILD)
+    assert (last.action, last.actor) == ("unlink", "m")
+    assert last.after is not None and last.after["urls"] == ["https://example.com/b"]
+
+
+async def test_retiring_and_restoring_are_audited_as_such(store: Store) -> None:
+    claim = await store.add_claim(claim_with(), actor="t", guild_id=GUILD)
+    await store.set_active(claim.id, False, actor="m", guild_id=GUILD)
+    restored = await store.set_active(claim.id, True, actor="m", guild_id=GUILD)
+    assert restored.active is True
+    history = await store.claim_history(claim.id, guild_id=GUILD)
+    assert [e.action for e in history] == ["create", "retire", "restore"]
+    assert history[-1].before is not None and history[-1].before["active"] is False
