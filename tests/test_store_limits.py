@@ -6,6 +6,8 @@ what the command's help promises; an edit that loses a URL or a source loses a m
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot import links
@@ -19,11 +21,17 @@ from bot.store import (
     InvalidInput,
     NewClaim,
     NotFound,
+    ReplyRecord,
+    ShownLink,
     Source,
     Store,
+    StoreError,
+    is_postgres_url,
+    redacted_url,
     validate_new_claim,
     validate_source_note,
 )
+from bot.store.copying import TableCopy, check_copied, table_checksum
 
 GUILD = 111
 
@@ -236,3 +244,63 @@ async def test_retiring_and_restoring_are_audited_as_such(store: Store) -> None:
     history = await store.claim_history(claim.id, guild_id=GUILD)
     assert [e.action for e in history] == ["create", "retire", "restore"]
     assert history[-1].before is not None and history[-1].before["active"] is False
+
+
+@pytest.mark.parametrize(
+    ("target", "postgres"),
+    [
+        ("postgresql://bot@db/factbot", True),
+        ("POSTGRES://bot@db/factbot", True),
+        ("postgresql", False),  # a file named so, in the working folder
+        ("postgres:/db", False),
+        ("mysql://db/factbot", False),
+        ("data/postgresql://x.db", False),
+    ],
+)
+def test_only_a_postgresql_url_selects_postgresql(target: str, postgres: bool) -> None:
+    assert is_postgres_url(target) is postgres
+
+
+def test_a_shown_database_url_hides_every_password_and_keeps_the_rest() -> None:
+    assert redacted_url("postgresql://:pw@db/f") == "postgresql://:***@db/f"
+    assert (
+        redacted_url("postgresql://a@b@db/f?PassWord=pw&sslmode=require&x=")
+        == "postgresql://a@b@db/f?PassWord=***&sslmode=require&x="
+    )
+    assert redacted_url("postgresql://bot:p%40ss@db:5432/f?application_name=x") == (
+        "postgresql://bot:***@db:5432/f?application_name=x"
+    )
+
+
+def test_a_copy_that_differs_names_the_table_and_what_differs() -> None:
+    columns = ("id", "claim")
+    rows = [(1, "The moon is cheese"), (2, "Rock")]
+    copy = TableCopy("claims", columns, rows, 2, table_checksum(columns, rows))
+    check_copied(copy, ("claim", "id"), [("Rock", 2), ("The moon is cheese", 1)])
+    with pytest.raises(StoreError) as short:
+        check_copied(copy, columns, rows[:1])
+    assert str(short.value) == "copy of claims has 1 rows, the source 2: nothing copied"
+    with pytest.raises(StoreError) as changed:
+        check_copied(copy, columns, [(1, "The moon is cheese"), (2, "Rocks")])
+    assert str(changed.value) == "copy of claims differs from the source: nothing copied"
+
+
+async def test_a_reply_record_reads_back_as_it_was_written(store: Store) -> None:
+    shown = (
+        ShownLink("https://example.com/a", ((7, "false", "url"), (9, "misleading", "content"))),
+        ShownLink("https://tabloid.example/b", (), "tabloid.example"),
+    )
+    record = ReplyRecord(
+        guild_id=GUILD,
+        channel_id=5,
+        message_id=100,
+        reply_id=101,
+        style="compact",
+        links=shown,
+        posted_at=1_700_000_000.5,
+    )
+    await store.record_replies([record])
+    (stored,) = await store.replies_to_message(100, guild_id=GUILD)
+    assert stored.id is not None
+    assert replace(stored, id=None) == record
+    assert stored.claim_ids == (7, 9)
