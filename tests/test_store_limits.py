@@ -277,12 +277,22 @@ def test_a_copy_that_differs_names_the_table_and_what_differs() -> None:
     rows = [(1, "The moon is cheese"), (2, "Rock")]
     copy = TableCopy("claims", columns, rows, 2, table_checksum(columns, rows))
     check_copied(copy, ("claim", "id"), [("Rock", 2), ("The moon is cheese", 1)])
+    with pytest.raises(StoreError, match="differs"):
+        check_copied(copy, ("id", "text"), rows)
     with pytest.raises(StoreError) as short:
         check_copied(copy, columns, rows[:1])
     assert str(short.value) == "copy of claims has 1 rows, the source 2: nothing copied"
     with pytest.raises(StoreError) as changed:
         check_copied(copy, columns, [(1, "The moon is cheese"), (2, "Rocks")])
     assert str(changed.value) == "copy of claims differs from the source: nothing copied"
+    # Times (floats), flags and vectors are compared by value, whatever the engine's type.
+    columns = ("posted_at", "active", "vector")
+    rows = [(1700000000.25, True, b"\x00\x01")]
+    copy = TableCopy("bot_replies", columns, rows, 1, table_checksum(columns, rows))
+    check_copied(copy, columns, [(1700000000.25, 1, memoryview(b"\x00\x01"))])
+    for changed_row in [(1700000000.5, 1, b"\x00\x01"), (1700000000.25, 1, b"\x00\x02")]:
+        with pytest.raises(StoreError, match="differs"):
+            check_copied(copy, columns, [changed_row])
 
 
 async def test_a_reply_record_reads_back_as_it_was_written(store: Store) -> None:
