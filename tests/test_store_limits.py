@@ -286,13 +286,13 @@ def test_a_copy_that_differs_names_the_table_and_what_differs() -> None:
         check_copied(copy, columns, [(1, "The moon is cheese"), (2, "Rocks")])
     assert str(changed.value) == "copy of claims differs from the source: nothing copied"
     # Times (floats), flags and vectors are compared by value, whatever the engine's type.
-    columns = ("posted_at", "active", "vector")
-    rows = [(1700000000.25, True, b"\x00\x01")]
-    copy = TableCopy("bot_replies", columns, rows, 1, table_checksum(columns, rows))
-    check_copied(copy, columns, [(1700000000.25, 1, memoryview(b"\x00\x01"))])
+    kinds = ("posted_at", "active", "vector")
+    values: list[tuple[object, ...]] = [(1700000000.25, True, b"\x00\x01")]
+    copy = TableCopy("bot_replies", kinds, values, 1, table_checksum(kinds, values))
+    check_copied(copy, kinds, [(1700000000.25, 1, memoryview(b"\x00\x01"))])
     for changed_row in [(1700000000.5, 1, b"\x00\x01"), (1700000000.25, 1, b"\x00\x02")]:
         with pytest.raises(StoreError, match="differs"):
-            check_copied(copy, columns, [changed_row])
+            check_copied(copy, kinds, [changed_row])
 
 
 async def test_a_reply_record_reads_back_as_it_was_written(store: Store) -> None:
