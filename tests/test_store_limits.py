@@ -314,3 +314,8 @@ async def test_a_reply_record_reads_back_as_it_was_written(store: Store) -> None
     assert stored.id is not None
     assert replace(stored, id=None) == record
     assert stored.claim_ids == (7, 9)
+    # A correction records when it was made and what the reply shows now.
+    now_shown = (ShownLink("https://example.com/a", ((7, "true", "url"),)),)
+    await store.mark_reply(stored.id, corrected_at=1_700_000_100.0, links=now_shown)
+    (corrected,) = await store.replies_to_message(100, guild_id=GUILD)
+    assert corrected == replace(stored, corrected_at=1_700_000_100.0, links=now_shown)
