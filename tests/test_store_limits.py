@@ -6,7 +6,10 @@ what the command's help promises; an edit that loses a URL or a source loses a m
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +27,7 @@ from bot.store import (
     ReplyRecord,
     ShownLink,
     Source,
+    SQLiteStore,
     Store,
     StoreError,
     is_postgres_url,
@@ -31,7 +35,7 @@ from bot.store import (
     validate_new_claim,
     validate_source_note,
 )
-from bot.store.copying import TableCopy, check_copied, table_checksum
+from bot.store.copying import TableCopy, check_copied, copy_store, table_checksum
 
 GUILD = 111
 
@@ -188,10 +192,12 @@ async def test_edits_to_the_limit_are_kept_and_one_more_is_refused(store: Store)
     text = "y" * MAX_CLAIM_CHARS
     edited = await store.edit_claim(claim.id, actor="t", guild_id=GUILD, claim=f" {text} ")
     assert edited.claim == text
-    with pytest.raises(InvalidInput, match="longer than 1000"):
+    with pytest.raises(InvalidInput, match=r"^claim is longer than 1000 characters$"):
         await store.edit_claim(claim.id, actor="t", guild_id=GUILD, claim=text + "y")
-    with pytest.raises(InvalidInput, match="longer than 4000"):
+    with pytest.raises(InvalidInput, match=r"^note is longer than 4000 characters$"):
         await store.edit_claim(claim.id, actor="t", guild_id=GUILD, note="n" * 4001)
+    with pytest.raises(InvalidInput, match=r"^claim is empty$"):
+        await store.edit_claim(claim.id, actor="t", guild_id=GUILD, claim=" \u200b ")
     assert await store.get_claim(claim.id, guild_id=GUILD) == edited
 
 
@@ -319,3 +325,28 @@ async def test_a_reply_record_reads_back_as_it_was_written(store: Store) -> None
     await store.mark_reply(stored.id, corrected_at=1_700_000_100.0, links=now_shown)
     (corrected,) = await store.replies_to_message(100, guild_id=GUILD)
     assert corrected == replace(stored, corrected_at=1_700_000_100.0, links=now_shown)
+
+
+async def test_a_copy_into_a_store_with_other_columns_is_refused_and_logged_when_done(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = await SQLiteStore.open(tmp_path / "source.db")
+    await source.add_claim(claim_with(urls=urls(2)), actor="t", guild_id=GUILD)
+    odd_path = tmp_path / "odd.db"
+    await (await SQLiteStore.open(odd_path)).close()
+    with sqlite3.connect(odd_path) as db:
+        db.execute("ALTER TABLE claims ADD COLUMN extra TEXT")
+    odd = await SQLiteStore.open(odd_path)
+    fresh = await SQLiteStore.open(tmp_path / "fresh.db")
+    try:
+        with pytest.raises(StoreError) as refused:
+            await copy_store(source, odd, force=True)
+        assert str(refused.value) == "table claims has other columns in the target: nothing copied"
+        assert await odd.count_claims() == 0
+        with caplog.at_level(logging.INFO, logger="bot.store.copying"):
+            await copy_store(source, fresh, force=False)
+        assert "copied 4 rows in 20 tables" in caplog.messages
+        assert await fresh.list_claims(guild_id=GUILD) == await source.list_claims(guild_id=GUILD)
+    finally:
+        for store in (source, odd, fresh):
+            await store.close()
