@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,8 @@ from bot.store import (
     validate_source_note,
 )
 from bot.store.copying import TableCopy, check_copied, copy_store, table_checksum
+from bot.store.validation import checked_guild
+from bot.verdicts import VERDICTS
 
 GUILD = 111
 
@@ -350,3 +353,37 @@ async def test_a_copy_into_a_store_with_other_columns_is_refused_and_logged_when
     finally:
         for store in (source, odd, fresh):
             await store.close()
+
+
+async def test_a_server_with_the_smallest_id_keeps_its_notes_apart_from_global(
+    store: Store,
+) -> None:
+    await store.set_source_note("example.com", "global rating", "", actor="t", guild_id=None)
+    await store.set_source_note("example.com", "server rating", "", actor="t", guild_id=1)
+    await store.set_source_note("example.com", "global again", "", actor="t", guild_id=None)
+    mine = await store.source_note_for(["example.com"], guild_id=1)
+    theirs = await store.source_note_for(["example.com"], guild_id=2)
+    assert mine is not None and (mine.rating, mine.guild_id) == ("server rating", 1)
+    assert theirs is not None and (theirs.rating, theirs.guild_id) == ("global again", None)
+    await store.clear_source_note("example.com", actor="t", guild_id=1)
+    assert [n.rating for n in await store.list_source_notes(guild_id=1)] == ["global again"]
+
+
+async def test_changes_are_stamped_in_utc_to_the_second(store: Store) -> None:
+    claim = await store.add_claim(claim_with(), actor="t", guild_id=GUILD)
+    stamp = datetime.fromisoformat(claim.created_at)
+    assert stamp.utcoffset() == timedelta(0)
+    assert stamp.microsecond == 0
+    assert abs(datetime.now(UTC) - stamp) < timedelta(minutes=5)
+
+
+def test_a_verdict_typo_lists_the_verdicts_and_a_bad_server_id_is_named() -> None:
+    with pytest.raises(InvalidInput) as typo:
+        validate_new_claim(claim_with(verdict="flase"))
+    assert str(typo.value) == f"unknown verdict 'flase'; use one of: {', '.join(VERDICTS)}"
+    with pytest.raises(InvalidInput, match=r"^not a server id: True$"):
+        checked_guild(True)
+    with pytest.raises(InvalidInput, match=r"^not a server id: '5'$"):
+        checked_guild("5")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match=r"^not a server id: 0$"):
+        checked_guild(0)
