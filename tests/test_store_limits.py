@@ -264,6 +264,7 @@ async def test_retiring_and_restoring_are_audited_as_such(store: Store) -> None:
         ("postgres:/db", False),
         ("mysql://db/factbot", False),
         ("data/postgresql://x.db", False),
+        ("postgresql://bot@db/f?application_name=a://b", True),
     ],
 )
 def test_only_a_postgresql_url_selects_postgresql(target: str, postgres: bool) -> None:
@@ -272,6 +273,8 @@ def test_only_a_postgresql_url_selects_postgresql(target: str, postgres: bool) -
 
 def test_a_shown_database_url_hides_every_password_and_keeps_the_rest() -> None:
     assert redacted_url("postgresql://:pw@db/f") == "postgresql://:***@db/f"
+    # A user name may hold "@" (a cloud login): the password after it is hidden all the same.
+    assert redacted_url("postgresql://me@corp:pw@db/f") == "postgresql://me@corp:***@db/f"
     assert (
         redacted_url("postgresql://a@b@db/f?PassWord=pw&sslmode=require&x=")
         == "postgresql://a@b@db/f?PassWord=***&sslmode=require&x="
