@@ -254,6 +254,10 @@ async def test_retiring_and_restoring_are_audited_as_such(store: Store) -> None:
     assert restored.active is True
     history = await store.claim_history(claim.id, guild_id=GUILD)
     assert [e.action for e in history] == ["create", "retire", "restore"]
+    # /claim history shows when and where each change was made.
+    created = history[0]
+    assert (created.at, created.guild_id, created.claim_id) == (claim.created_at, GUILD, claim.id)
+    assert history[-1].at == restored.updated_at
     assert history[-1].before is not None and history[-1].before["active"] is False
 
 
