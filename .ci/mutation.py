@@ -5,10 +5,11 @@
 
 A module is a file or a package folder; its mutants are selected by name (`bot.links.*`).
 The score is killed / (mutants - equivalent): a mutant that times out or is caught by the type
-checker counts as killed; one that no test runs counts as surviving. Equivalent mutants (the
-code means the same, no test can tell) are listed with the reason in
+checker counts as killed; one that no test runs counts as surviving; one not run yet (a run
+stopped early) is not counted, and the module is then reported "incomplete", never as passing.
+Equivalent mutants (the code means the same, no test can tell) are listed with the reason in
 `.ci/mutation-equivalent.txt`, one `name  # why` a line. Exit 1 when a module scores below
-`--min` (90 by default), 2 on bad arguments.
+`--min` (90 by default) or is incomplete, 2 on bad arguments.
 """
 
 from __future__ import annotations
@@ -83,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     statuses = results()
     skip = equivalents()
     failed = False
-    print(f"{'module':<28} {'mutants':>7} {'killed':>7} {'surv.':>6} {'equiv.':>6} {'score':>7}")
+    print(
+        f"{'module':<28} {'mutants':>7} {'killed':>7} {'surv.':>6} {'equiv.':>6} "
+        f"{'not run':>7} {'score':>7}"
+    )
     for module, glob in globs.items():
         prefix = glob[:-1]
         mine = {k: s for k, s in statuses.items() if (module_of(k) + ".").startswith(prefix)}
@@ -91,10 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         equiv = sum(1 for k in mine if k in skip)
         scored = sum(counts.values()) - counts["not checked"]
         score = 100.0 * counts["killed"] / scored if scored else 0.0
-        failed |= score < args.min
+        unrun = counts["not checked"]
+        failed |= score < args.min or unrun > 0 or not mine
         print(
             f"{module:<28} {len(mine):>7} {counts['killed']:>7} "
-            f"{scored - counts['killed']:>6} {equiv:>6} {score:>6.1f}%"
+            f"{scored - counts['killed']:>6} {equiv:>6} {unrun:>7} {score:>6.1f}%"
+            + ("  incomplete" if unrun else "")
         )
     return 1 if failed else 0
 

@@ -26,18 +26,19 @@ ROOT = Path(__file__).resolve().parents[1]
 FACTBOT = ROOT / ".venv" / "bin" / "factbot"
 
 # (name, claims file, queries file, {figure: (target, floor, "min" | "max")}), paths under
-# DATA_DIR. Articles: issue 8's lexical targets, floors at today's dev figures. Tweets: no lower
-# than the README's figures before issue 8 (0.920 / 0.937 and 0.764 / 0.810 at three decimals,
-# so the limits are half a point of the last decimal below them), and the reply targets.
+# DATA_DIR. Articles: issue 8's lexical targets, floors at today's dev figures (the target where
+# met). Tweets: no lower than the README's figures before issue 8 (0.920 / 0.937 and 0.764 /
+# 0.810 at three decimals, so the limits are half a point of the last decimal below them), and
+# the reply targets.
 GATES = [
     (
         "articlematch dev passages",
         "articlematch/vclaims.jsonl",
         "articlematch/dev/passages.jsonl",
         {
-            "map@5": (0.33, 0.31, "min"),
+            "map@5": (0.33, 0.314, "min"),
             "passage_false_alarm_rate": (0.02, 0.02, "max"),
-            "reply_precision": (0.80, 0.70, "min"),
+            "reply_precision": (0.80, 0.80, "min"),
             "reply_recall": (0.20, 0.09, "min"),
         },
     ),
@@ -45,7 +46,7 @@ GATES = [
         "articlematch dev lines",
         "articlematch/vclaims.jsonl",
         "articlematch/dev/lines.jsonl",
-        {"map@5": (0.36, 0.345, "min")},
+        {"map@5": (0.36, 0.346, "min")},
     ),
     (
         "claimmatch 2022 dev",

@@ -210,7 +210,8 @@ def host_address(host: str) -> IPAddress | None:
 
 def _is_localhost_name(host: str) -> bool:
     # RFC 6761: these always mean this machine; never ask DNS, which might say otherwise.
-    name = host.rstrip(".").lower()
+    # (A host here passed _checked_url: at most one trailing dot.)
+    name = host.lower().removesuffix(".")
     return name == "localhost" or name.endswith(".localhost")
 
 
@@ -600,7 +601,7 @@ class Fetcher:
             if slot.users == 0:
                 del self._hosts[host]  # the map holds only hosts in use: it cannot grow unbounded
 
-    def _checked_url(self, raw: str, scheme_error: str = "bad url") -> httpx.URL:
+    def _checked_url(self, raw: str) -> httpx.URL:
         """``raw`` parsed, if it is one the fetcher may request; the address is checked later,
         where the socket is opened."""
         if len(raw) > self.config.max_url_length or _CONTROL.search(raw):
@@ -610,7 +611,7 @@ class Fetcher:
         except (httpx.InvalidURL, ValueError, TypeError):
             raise FetchError("bad url") from None
         if url.scheme not in _DEFAULT_PORTS:
-            raise FetchError(scheme_error)
+            raise FetchError("bad url")
         authority = _AUTHORITY.match(raw)
         if authority is None or "@" in authority.group(1) or url.userinfo:
             raise FetchError("bad url")  # credentials in a link are a phishing trick, not a login
@@ -639,7 +640,7 @@ class Fetcher:
             raise FetchError("bad redirect") from None
         if target.scheme not in _DEFAULT_PORTS:
             raise FetchError("bad redirect")  # file:, ftp:, data:, javascript: ...
-        return self._checked_url(str(target), scheme_error="bad redirect")
+        return self._checked_url(str(target))
 
     async def _page(
         self, url: str, final: httpx.URL, response: httpx.Response, redirects: tuple[str, ...]

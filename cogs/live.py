@@ -189,8 +189,12 @@ class Live(commands.Cog):
 
     async def _backfill_one(self, target: BackfillTarget) -> None:
         settings = await self.bot.settings.get(target.guild_id)
-        channel = self.bot.get_channel(target.channel_id)
-        scope = scope_of(channel) if channel is not None else (target.channel_id,)
+        channel = self.bot.get_channel(target.channel_id) or await self._fetch_channel(
+            target.channel_id
+        )
+        if channel is None:
+            return
+        scope = scope_of(channel)
         style = settings.style_for(scope)
         if not settings.watches(scope) or style == "off":
             return
@@ -215,6 +219,14 @@ class Live(commands.Cog):
             guild_id=target.guild_id,
             channel_id=target.channel_id,
         )
+
+    async def _fetch_channel(self, channel_id: int) -> Any:
+        """A channel the cache does not hold (a thread archived since the link was posted),
+        from Discord: its parent and category decide whether and how the bot speaks there."""
+        try:
+            return await self.bot.fetch_channel(channel_id)
+        except (discord.NotFound, discord.Forbidden):
+            return None  # gone, or the bot can no longer see it: nowhere to reply
 
     # --- the mod log ------------------------------------------------------------------------
 

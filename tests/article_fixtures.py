@@ -62,6 +62,12 @@ UNRELATED_CLAIMS = [
     "NASA confirmed that the Earth will experience six days of total darkness in December.",
 ]
 
+#: A sentence with most words of the first repeated claim in other phrases, saying something else.
+SAME_WORDS_OTHER_CLAIM = (
+    "Farmland in Wexley County flooded when the Marren river rose past the old dam, and 12,000 "
+    "people lost power."
+)
+
 COPY_HEADLINE = "MUST READ: the Marren dam scandal they don't want you to see"
 COPY_INTRO = "Shared from a reader in Wexley. Pass it on before it gets taken down!"
 

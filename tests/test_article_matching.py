@@ -26,6 +26,7 @@ from tests.article_fixtures import (
     OTHER_TOPIC_CLAIMS,
     REPEATED_CLAIMS,
     SAME_TOPIC_PARAGRAPHS,
+    SAME_WORDS_OTHER_CLAIM,
     UNRELATED_CLAIMS,
     UNRELATED_PARAGRAPHS,
     html_page,
@@ -103,6 +104,22 @@ async def test_a_page_that_repeats_none_of_the_claims_stays_silent(
     result = await checker.check_text(http_server.url("/news/other"), guild_id=None)
     assert result.known == ()
     assert result.links[0].matches == ()
+
+
+async def test_a_sentence_using_a_claims_words_in_other_phrases_is_not_a_repeat(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    # The page repeats the donations claim word for word; in place of the flood claim it says
+    # something else with most of its words (farmland, Wexley County, flooded, Marren, dam,
+    # 12,000). In a long text, words met by chance are common and phrases are not.
+    flood, donations = await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
+    await add_claims(store, OTHER_TOPIC_CLAIMS + UNRELATED_CLAIMS)
+    paragraphs = [SAME_WORDS_OTHER_CLAIM if "12,000" in p else p for p in DAM_PARAGRAPHS]
+    http_server.route("/news/dam-flooding", body=html_page(DAM_HEADLINE, paragraphs))
+    result = await checker.check_text(http_server.url("/news/dam-flooding"), guild_id=None)
+    (link,) = result.links
+    assert {m.claim.id: m.quote for m in link.matches} == {donations: REPEATED_CLAIMS[1][1]}
+    assert flood not in {m.claim.id for m in link.matches}
 
 
 async def test_a_short_post_is_matched_as_a_one_sentence_article(

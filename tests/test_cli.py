@@ -176,6 +176,18 @@ def test_sources_set_takes_any_host_name(
     assert json.loads(out)["links"][0]["source"] is None
 
 
+def test_check_json_gives_the_outlets_note_in_full(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    argv = ["sources", "set", "example.com", "--db", db, "--rating", "satire", "--note", "Jokes."]
+    assert run(capsys, *argv)[0] == 0
+    code, out, _ = run(capsys, "check", "--db", db, "--no-fetch", "--json", ARTICLE)
+    assert code == 0
+    (link,) = json.loads(out)["links"]
+    assert link["source"] == {"domain": "example.com", "rating": "satire", "note": "Jokes."}
+    assert (link["matches"], link["candidates"]) == ([], [])
+
+
 @pytest.mark.parametrize(
     "argv",
     [

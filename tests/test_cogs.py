@@ -209,6 +209,24 @@ async def test_a_repeat_is_answered_again_once_the_window_has_passed() -> None:
     )  # and that answer starts a new one
 
 
+async def test_a_repeat_is_answered_again_exactly_when_the_window_ends() -> None:
+    guard = RepeatGuard(window_s=1800)
+    assert await guard.first_time(1, URL_A, now=1000.0)
+    assert await guard.first_time(1, URL_A, now=1000.0 + 1800)
+
+
+async def test_a_full_repeat_guard_forgets_only_links_outside_the_window() -> None:
+    guard = RepeatGuard(window_s=10, max_entries=2)
+    assert await guard.first_time(1, URL_A, now=0.0)
+    assert await guard.first_time(1, URL_B, now=15.0)
+    # Full: what is dropped to make room is what would be answered again anyway (URL_A)...
+    assert await guard.first_time(2, URL_B, now=20.0)
+    # ...never a link still inside its window.
+    assert not await guard.first_time(1, URL_B, now=21.0)
+    assert not await guard.first_time(2, URL_B, now=21.0)
+    assert await guard.first_time(1, URL_A, now=21.0)
+
+
 async def test_outlet_note_alone_is_known(bot: FactBot, store: Store) -> None:
     guild = FakeGuild()
     await store.set_source_note(

@@ -27,10 +27,12 @@ from bot.fetch import (
     FetchConfig,
     Fetcher,
     FetchError,
+    GuardedBackend,
     Resolver,
     host_address,
     is_blocked_address,
     make_client,
+    system_resolver,
 )
 from tests.servers import LocalServer, NetworkTripwire, fake_resolver, repeated
 
@@ -256,6 +258,41 @@ async def test_missing_content_type_is_sniffed(server: LocalServer) -> None:
 
 
 @pytest.mark.parametrize(
+    "body",
+    [
+        # HTML5 lets a page leave out <html>: a doctype after a BOM and blank lines is enough.
+        b"\xef\xbb\xbf\r\n\t <!DOCTYPE html><head><title>t</title></head><body>hi</body>",
+        b"<!doctype html><title>t</title><p>hi",
+        # No doctype: an <html> tag anywhere near the start, in any case.
+        b"<?xml version='1.0'?>\n<HTML><BODY>hi</BODY></HTML>",
+    ],
+)
+async def test_pages_without_a_content_type_are_read_when_they_look_like_html(
+    server: LocalServer, body: bytes
+) -> None:
+    server.route("/", headers=[], body=body)
+    async with fetcher(open_config(server.port)) as f:
+        page = await f.fetch(server.url("/"))
+    assert (page.content_type, "hi" in page.html) == ("text/html", True)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj",
+        b"plain text that mentions <!doctype html> later on",
+        b"XX<!doctype html> in a text file: a doctype counts only at the start",
+        b"x" * 1024 + b"<html><body>too late to count</body></html>",
+    ],
+)
+async def test_pages_without_a_content_type_that_do_not_look_like_html_are_refused(
+    server: LocalServer, body: bytes
+) -> None:
+    server.route("/", headers=[], body=body)
+    assert await fetch_error(open_config(server.port), server.url("/")) == "not html"
+
+
+@pytest.mark.parametrize(
     ("content_type", "body", "expected"),
     [
         # A latin-1 label decodes as windows-1252, as browsers do.
@@ -344,6 +381,24 @@ async def test_bad_redirects(server: LocalServer, location: str | None, reason: 
     server.redirect("/", location)
     assert await fetch_error(open_config(server.port), server.url("/")) == reason
     assert server.paths() == ["/"]
+
+
+async def test_a_redirect_with_an_empty_login_is_refused(server: LocalServer) -> None:
+    # "http://@host/" has no credentials left once parsed, but the "@" is the phishing trick.
+    server.redirect("/", f"http://@127.0.0.1:{server.port}/inside")
+    server.route("/inside", body=PAGE)
+    assert await fetch_error(open_config(server.port), server.url("/")) == "bad url"
+    assert server.paths() == ["/"]
+
+
+async def test_a_redirect_at_the_length_limit_is_followed(server: LocalServer) -> None:
+    base = server.url("/")
+    location = base + "b" * (FetchConfig().max_url_length - len(base))
+    server.redirect("/", location)
+    server.route(location[len(base) - 1 :], body=PAGE)
+    async with fetcher(open_config(server.port)) as f:
+        page = await f.fetch(base)
+    assert page.final_url == location
 
 
 # --- URLs refused before any request -----------------------------------------------------------
@@ -694,6 +749,40 @@ async def test_resolver_garbage_is_refused(server: LocalServer) -> None:
     resolver = fake_resolver({"odd.test": ["not-an-ip"]})
     url = f"http://odd.test:{server.port}/"
     assert await fetch_error(open_config(server.port), url, resolver) == "blocked address"
+
+
+async def test_the_default_resolver_answers_what_the_system_does() -> None:
+    # Numeric loopback names are answered without DNS (the tripwire lets only those through).
+    assert await system_resolver("127.0.0.1", 80) == ["127.0.0.1"]
+    assert await system_resolver("127.0.0.2", 443) == ["127.0.0.2"]
+
+
+async def test_the_guarded_backend_never_opens_a_unix_socket(tmp_path: Path) -> None:
+    connections = 0
+
+    def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        writer.close()
+
+    path = str(tmp_path / "docker.sock")
+    server = await asyncio.start_unix_server(accept, path)
+    try:
+        backend = GuardedBackend(fake_resolver({}), ["127.0.0.0/8"])
+        with pytest.raises(FetchError) as caught:
+            await backend.connect_unix_socket(path)
+        assert caught.value.reason == "blocked address"
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert connections == 0
+
+
+async def test_the_guarded_backend_can_wait_between_retries() -> None:
+    # httpcore waits through its network backend between connection retries.
+    backend = GuardedBackend(fake_resolver({}))
+    async with asyncio.timeout(5):
+        assert await backend.sleep(0.001) is None
 
 
 async def test_fetcher_refuses_an_unguarded_client() -> None:

@@ -87,7 +87,13 @@ def channels(bot: FactBot, monkeypatch: pytest.MonkeyPatch) -> dict[int, FakePar
     def partial(channel_id: int, *, guild_id: int | None = None, type: Any = None) -> Any:
         return made.setdefault(channel_id, FakePartialMessageable())
 
+    async def fetch_channel(channel_id: int) -> Any:
+        # What Discord says of a channel the (never connected) bot's cache lacks: a text
+        # channel in no category.
+        return FakeTextChannel(id=channel_id)
+
     monkeypatch.setattr(bot, "get_partial_messageable", partial)
+    monkeypatch.setattr(bot, "fetch_channel", fetch_channel)
     return made
 
 
@@ -423,6 +429,42 @@ async def test_backfill_from_an_import_respects_style_and_settings(
     answered = channels[compact.id].get_partial_message(posted[0].id)
     assert answered.reply.await_args.args[0].startswith("❌ False: Water is dry")
     assert silent.id not in channels or not channels[silent.id].messages
+
+
+async def test_backfill_into_an_uncached_thread_follows_its_parents_settings(
+    bot: FactBot,
+    store: Store,
+    channels: dict[int, FakePartialMessageable],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    guild = FakeGuild()
+    loud, quiet = FakeTextChannel(guild=guild), FakeTextChannel(guild=guild)
+    threads = {t.id: t for t in (FakeThread(parent=loud), FakeThread(parent=quiet))}
+    gone = FakeThread(parent=loud)
+    posted = {
+        t.id: FakeMessage(content=LATER_URL, guild=guild, channel=t)
+        for t in (*threads.values(), gone)
+    }
+    for message in posted.values():
+        await on_message(bot, message)
+    await live(bot).follower.tick()
+    # Later the threads are archived (out of the bot's cache), the moderators silence the
+    # quiet channel, and one thread is deleted.
+    await set_setting(bot, guild.id, "reply_style", "off", channel_id=quiet.id)
+    monkeypatch.setattr(bot, "get_channel", lambda channel_id: None)
+
+    async def fetch_channel(channel_id: int) -> Any:
+        if channel_id not in threads:
+            raise discord.NotFound(unittest.mock.Mock(status=404, reason="Not Found"), "gone")
+        return threads[channel_id]
+
+    monkeypatch.setattr(bot, "fetch_channel", fetch_channel)
+
+    await add_claim(store, urls=(LATER_URL,))
+    await live(bot).follower.tick()
+    assert set(channels) == {next(iter(threads))}  # only the thread in the loud channel
+    answered = channels[next(iter(threads))].get_partial_message(posted[next(iter(threads))].id)
+    answered.reply.assert_awaited_once()
 
 
 def _lexical(tmp_path: Path) -> Path:

@@ -39,6 +39,13 @@ def test_index_terms_folds_possessives_apostrophes_and_thousands() -> None:
     assert matching.index_terms("Don't") == ""
 
 
+def test_index_terms_fold_what_people_type_in_capitals_full_width_and_other_scripts() -> None:
+    assert matching.index_terms("HTTPS://EXAMPLE.COM/A WWW.EXAMPLE.ORG/B THE BOSS’S") == "boss"
+    assert matching.index_terms("ＶＡＣＣＩＮＥＳ") == matching.index_terms("vaccines")
+    # A hashtag with no Latin words keeps its own; a camel-cased one is split.
+    assert matching.index_terms("#東京 #NoCamelCase #2020Election") == "東京 camel case 2020 elect"
+
+
 def test_query_terms_are_distinct_in_text_order() -> None:
     assert matching.query_terms("Obama obama OBAMA banned flags, flag") == ["obama", "ban", "flag"]
 
@@ -335,5 +342,16 @@ async def test_one_heavy_shared_word_is_not_enough_to_reply(store: Store) -> Non
         candidates = await matching.rank_claims(store, text, guild_id=None)
         assert not matching.should_reply(candidates, matching.DEFAULT_REPLY_THRESHOLD), text
     repeated = "Viral video claims there is graphene in the vaccines; chemists disagree"
+    candidates = await matching.rank_claims(store, repeated, guild_id=None)
+    assert matching.should_reply(candidates, matching.DEFAULT_REPLY_THRESHOLD)
+
+
+async def test_two_common_words_of_a_longer_claim_are_not_enough_to_reply(store: Store) -> None:
+    """ "2020 election" is a third of the claim about Dominion voting machines: that is another
+    text about the election, not the claim (without the coverage floor: confidence 0.998)."""
+    await add_claims(store, [(claim, "") for claim in SIXTEEN_CLAIMS])
+    candidates = await matching.rank_claims(store, "Vaccines and the 2020 election", guild_id=None)
+    assert not matching.should_reply(candidates, matching.DEFAULT_REPLY_THRESHOLD)
+    repeated = "Posts say the 2020 election was stolen through Dominion voting machines"
     candidates = await matching.rank_claims(store, repeated, guild_id=None)
     assert matching.should_reply(candidates, matching.DEFAULT_REPLY_THRESHOLD)

@@ -13,8 +13,8 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot import links
-from bot.checking import Checker
+from bot import fingerprint, links
+from bot.checking import MAX_MATCH_TEXT, Checker, Match, Preview
 from bot.cli import main
 from bot.client import FactBot
 from bot.config import Config, PagesConfig
@@ -157,6 +157,120 @@ async def test_syndicated_copy_inherits_the_original_matches(
     assert [(m.claim.id, m.match) for m in copy.links[0].matches] == [(claim_id, "copy")]
 
 
+async def test_a_copy_with_an_edit_at_the_similarity_limit_is_still_a_copy(
+    store: Store, checker: Checker, http_server: LocalServer, mirror_server: LocalServer
+) -> None:
+    original = http_server.url("/original/bridge")
+    http_server.route("/original/bridge", body=page("Bridge closes for six months"))
+    edited = "ferry" + ARTICLE_TEXT.removeprefix("The")  # one word changed by the copier
+    mirror_server.route("/copy", body=page("Bridge closes for six months", body=edited))
+    claim_id = await claim_at(store, original)
+    await checker.check_text(original, guild_id=None)
+    copy = await checker.check_text(mirror_server.url("/copy"), guild_id=None)
+    assert [(m.claim.id, m.match) for m in copy.links[0].matches] == [(claim_id, "copy")]
+    # The edit is exactly as far as a copy may be from its original.
+    assert checker.reader is not None
+    await checker.reader.wait_for_writes()
+    pages = [await store.cached_page(links.canonical_url(u)) for u in (original, copy.links[0].url)]
+    hashes = [p.fingerprint for p in pages if p is not None and p.fingerprint is not None]
+    assert len(hashes) == 2
+    assert fingerprint.distance(*hashes) == fingerprint.MAX_DISTANCE
+
+
+async def test_every_copy_inherits_each_of_the_originals_claims_in_its_own_server_only(
+    store: Store, http_server: LocalServer, mirror_server: LocalServer
+) -> None:
+    async with (
+        LocalServer(host="127.0.0.3") as third_site,
+        reading_checker(store, config_for(http_server, mirror_server, third_site)) as checker,
+    ):
+        original = http_server.url("/original/bridge")
+        for server, path in ((http_server, "/original/bridge"), (mirror_server, "/copy")):
+            server.route(path, body=page("Bridge closes for six months"))
+        third_site.route("/copy", body=page("Bridge closes for six months"))
+        first = await claim_at(store, original)
+        second = await claim_at(store, original, "Ferries will replace the bridge for good")
+        local = await store.add_claim(
+            NewClaim("The bridge closure is a political stunt", "false", urls=(original,)),
+            actor="t",
+            guild_id=7,
+        )
+        await checker.check_text(original, guild_id=None)
+        # A first copy holds no claim of its own; a second, elsewhere, still finds the original.
+        await checker.check_text(mirror_server.url("/copy"), guild_id=None)
+        here = await checker.check_text(third_site.url("/copy"), guild_id=7)
+        elsewhere = await checker.check_text(third_site.url("/copy"), guild_id=8)
+    assert sorted((m.claim.id, m.match, m.score) for m in here.links[0].matches) == [
+        (first, "copy", 1.0),
+        (second, "copy", 1.0),
+        (local.id, "copy", 1.0),
+    ]
+    assert sorted(m.claim.id for m in elsewhere.links[0].matches) == [first, second]
+
+
+async def test_a_copy_posted_before_the_original_is_cached_is_still_recognised(
+    tmp_path: Path, http_server: LocalServer, mirror_server: LocalServer
+) -> None:
+    original = http_server.url("/original/bridge")
+    http_server.route("/original/bridge", body=page("Bridge closes for six months"))
+    mirror_server.route("/copy", body=page("Bridge closes for six months"))
+    path = tmp_path / "busy.db"
+    store = await SQLiteStore.open(path, busy_timeout_ms=60_000)
+    claim_id = await claim_at(store, original)
+    importer = sqlite3.connect(path, isolation_level=None)
+    importer.execute("BEGIN IMMEDIATE")  # a long import: the original's cache write waits
+    try:
+        async with reading_checker(store, config_for(http_server, mirror_server)) as checker:
+            await asyncio.wait_for(checker.check_text(original, guild_id=None), timeout=30)
+            copy = await asyncio.wait_for(
+                checker.check_text(mirror_server.url("/copy"), guild_id=None), timeout=30
+            )
+            assert importer.in_transaction
+            importer.execute("ROLLBACK")
+    finally:
+        if importer.in_transaction:
+            importer.execute("ROLLBACK")
+        importer.close()
+        await store.close()
+    assert [(m.claim.id, m.match) for m in copy.links[0].matches] == [(claim_id, "copy")]
+
+
+async def test_a_text_search_lists_the_five_best_claims(store: Store) -> None:
+    # /factcheck without a link: a short list, best first, not every claim sharing a word.
+    for n in range(7):
+        await claim_at(store, f"https://example.org/bridge/{n}", f"The bridge closes in {2030 + n}")
+    checker = Checker(store=store, config=Config())
+    matches = await checker.search_text("Is the bridge closing in 2033?", guild_id=None)
+    assert len(matches) == 5
+    assert matches[0].claim.claim == "The bridge closes in 2033"
+    assert {m.match for m in matches} == {"content"}
+
+
+async def test_a_preview_is_matched_up_to_the_match_text_limit(store: Store) -> None:
+    # Pages not read: the message's own Discord preview is what the bot knows of the article.
+    cracks = "Engineers found cracks in three harbour bridge pillars"
+    claim_id = await claim_at(store, "https://example.org/cracks", cracks)
+    checker = Checker(store=store, config=Config(pages=PagesConfig(enabled=False)))
+    url = "https://news.example.com/2026/bridge"
+    claim = "Engineers found cracks in three pillars of the harbour bridge."
+    filler = "Fans of the local team gathered in the park on a sunny afternoon. " * 500
+    assert len(filler) > MAX_MATCH_TEXT
+    for description, expected in ((claim + " " + filler, [claim_id]), (filler + claim, [])):
+        result = await checker.check_text(
+            url, guild_id=None, previews=[Preview(url, "Bridge news", description)]
+        )
+        (link,) = result.links
+        assert (link.title, [m.claim.id for m in link.matches]) == ("Bridge news", expected)
+
+
+async def test_check_json_gives_scores_to_four_decimals(store: Store) -> None:
+    # What scripts reading `factbot check --json` get: the score rounded, never a bare 0 or 1.
+    claim_id = await claim_at(store, "https://example.org/bridge")
+    (claim,) = await store.get_claims([claim_id], guild_id=None)
+    assert Match(claim, "content", 0.876543).to_json()["score"] == 0.8765
+    assert Match(claim, "content", 0.0000449).to_json()["score"] == 0.0
+
+
 async def test_the_same_text_on_the_same_site_is_not_a_copy(
     store: Store, checker: Checker, http_server: LocalServer
 ) -> None:
@@ -218,6 +332,34 @@ async def test_many_messages_with_one_new_link_fetch_it_once(
     results = await asyncio.gather(*tasks)
     assert http_server.paths() == ["/news/hot"]
     assert {r.links[0].title for r in results} == {"Hot story"}
+
+
+async def test_posts_sharing_one_check_each_report_their_own_link(
+    checker: Checker, http_server: LocalServer
+) -> None:
+    http_server.route("/news/hot", body=page("Hot story"))
+    first, second = (http_server.url(f"/news/hot?utm_source={s}") for s in ("mail", "feed"))
+    reports = await asyncio.gather(*(checker.check_text(u, guild_id=None) for u in (first, second)))
+    assert [r.links[0].url for r in reports] == [first, second]
+    assert [r.links[0].title for r in reports] == ["Hot story", "Hot story"]
+    assert http_server.paths() == ["/news/hot"]
+
+
+async def test_one_members_rate_limit_is_not_shared_with_others_posting_the_same_link(
+    store: Store, http_server: LocalServer
+) -> None:
+    for i in range(3):
+        http_server.route(f"/p/{i}", body=page(f"Story {i}"))
+    config = config_for(http_server, user_fetches_per_minute=2)
+    async with reading_checker(store, config) as checker:
+        for i in range(2):
+            await checker.check_text(http_server.url(f"/p/{i}"), guild_id=None, user_id=7)
+        limited, other = await asyncio.gather(
+            checker.check_text(http_server.url("/p/2"), guild_id=None, user_id=7),
+            checker.check_text(http_server.url("/p/2"), guild_id=None, user_id=8),
+        )
+    assert limited.links[0].fetch_error == "rate limited"
+    assert (other.links[0].fetch_error, other.links[0].title) == (None, "Story 2")
 
 
 async def test_page_cache_survives_a_restart(tmp_path: Path, http_server: LocalServer) -> None:

@@ -18,7 +18,7 @@ from bot.fetch import Fetcher, make_client
 from bot.pages import PageReader
 from bot.store import CachedPage, NewClaim, Store
 from tests.servers import LocalServer, fake_resolver
-from tests.test_pipeline import config_for, page
+from tests.test_pipeline import ARTICLE_TEXT, CONSENT_TEXT, config_for, page
 
 VICTIM_HOST = "victim.example.org"
 FALSE_CLAIM = "The moon landing was faked"
@@ -159,6 +159,43 @@ async def test_a_shorteners_final_url_on_another_site_still_counts(
     result = await checker.check_text(f"http://bit.ly:{attacker.port}/Xy12", guild_id=None)
     (report,) = result.links
     assert [(m.claim.id, m.match) for m in report.matches] == [(claim_id, "url")]
+
+
+async def test_a_shortened_link_re_pointed_at_an_article_lends_it_no_verdict(
+    store: Store, checker: Checker, attacker: LocalServer, victim: LocalServer
+) -> None:
+    # Moderators marked the attacker's short link false; its owner then points it at the
+    # victim's article. The victim's article, posted itself, is not a "copy" of that link.
+    victim.route("/news/bridge", body=page("Bridge closes", body=ARTICLE_TEXT))
+    article = f"http://{VICTIM_HOST}:{victim.port}/news/bridge"
+    short_link = f"http://bit.ly:{attacker.port}/Xy12"
+    claim_id = await add_false_claim(store, (short_link,))
+    attacker.redirect("/Xy12", article)
+    short = await checker.check_text(short_link, guild_id=None)
+    assert [(m.claim.id, m.match) for m in short.links[0].matches] == [(claim_id, "url")]
+    checked = await checker.check_text(article, guild_id=None)
+    (report,) = checked.links
+    assert report.title == "Bridge closes"
+    assert report.matches == () and checked.known == ()
+
+
+async def test_a_shortened_link_to_an_outlets_wall_is_no_copy_of_its_articles(
+    store: Store, checker: Checker, attacker: LocalServer, victim: LocalServer
+) -> None:
+    # The outlet shows one consent wall in front of every article: a short link landing on it
+    # is judged on the outlet's site, where that wall is no copy of the outlet's other articles.
+    victim.route("/consent", body=page("Before you continue", body=CONSENT_TEXT))
+    victim.redirect("/news/vaccine-story", "/consent")
+    victim.route("/sport/final", body=page("Before you continue", body=CONSENT_TEXT))
+    checked_story = f"http://{VICTIM_HOST}:{victim.port}/news/vaccine-story"
+    await add_false_claim(store, (checked_story,))
+    first = await checker.check_text(checked_story, guild_id=None)
+    assert first.links[0].matches[0].match == "url"
+    attacker.redirect("/Ab34", f"http://{VICTIM_HOST}:{victim.port}/sport/final")
+    short = await checker.check_text(f"http://bit.ly:{attacker.port}/Ab34", guild_id=None)
+    (report,) = short.links
+    assert report.title == "Before you continue"
+    assert report.matches == () and short.known == ()
 
 
 async def test_a_page_claiming_another_sites_address_is_not_looked_up(

@@ -109,6 +109,25 @@ async def test_the_repeat_window_is_claimed_once_a_window(postgres_url: str) -> 
             await store.close()
 
 
+async def test_two_processes_answer_a_link_once_even_in_a_one_second_window(
+    postgres_url: str,
+) -> None:
+    from bot.checking import RepeatGuard
+    from bot.services import open_store
+
+    stores = [await open_store(postgres_url) for _ in range(2)]
+    try:
+        first, second = (RepeatGuard(window_s=1, store=s) for s in stores)
+        assert await first.first_time(5, "example.com/a")
+        assert not await second.first_time(5, "example.com/a")
+        # A zero window answers every post, in every process.
+        always = [RepeatGuard(window_s=0, store=s) for s in stores]
+        assert [await g.first_time(5, "example.com/b") for g in always * 2] == [True] * 4
+    finally:
+        for store in stores:
+            await store.close()
+
+
 async def test_the_mod_log_digest_of_new_requests_is_taken_by_one_process(
     postgres_url: str,
 ) -> None:

@@ -57,6 +57,10 @@ NOT_COPIED: frozenset[str] = frozenset(
         "claim_search",
         "claim_search_vocab",
         "claim_search_totals",
+        # The postings (V7) are rebuilt from the claims' indexed text.
+        "claim_postings",
+        "claim_term_docs",
+        "claim_postings_totals",
         "factbot_schema",
         # PostgreSQL's minute-long agreements between processes (V6): nothing to carry over.
         "reply_window",

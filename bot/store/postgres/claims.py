@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from bot import links
+from bot.store import postings
 from bot.store.edits import ClaimEdits
 from bot.store.models import (
     AuditEntry,
@@ -153,7 +154,13 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
         return int(rows[0][0])
 
     async def _insert_claim(
-        self, db: asyncpg.Connection, new: NewClaim, *, actor: str, guild_id: int | None
+        self,
+        db: asyncpg.Connection,
+        new: NewClaim,
+        *,
+        actor: str,
+        guild_id: int | None,
+        pending: postings.PostingsChange | None = None,
     ) -> int:
         now = now_iso()
         # Every claim gets a stable identity, so an export re-imported updates instead of copying.
@@ -176,7 +183,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
             now,
         )
         await self._replace_children(db, claim_id, new.urls, new.sources, new=True)
-        await self._index_claim(db, claim_id, new.claim, new.context, new=True)
+        await self._index_claim(db, claim_id, new.claim, new.context, new=True, pending=pending)
         return int(claim_id)
 
     async def _replace_children(

@@ -6,7 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.store.copying import COPIED_TABLES, TableCopy, check_copied
-from bot.store.postgres.search import _INSERT_SEARCH_ROW, SearchMixin, _search_row
+from bot.store.postgres.search import (
+    _INSERT_SEARCH_ROW,
+    SearchMixin,
+    _search_row,
+    rebuild_postings,
+)
 
 # What a value read from SQLite becomes in a PostgreSQL column of this type (COPY is strict).
 _CONVERT: dict[str, Any] = {
@@ -84,6 +89,7 @@ class CopyMixin(SearchMixin):
                     for r in claims
                 ],
             )
+            await rebuild_postings(db)
             for copy in copies:
                 names = ", ".join(f'"{c}"' for c in copy.columns)
                 rows = await db.fetch(f"SELECT {names} FROM {_known(copy.table)}")

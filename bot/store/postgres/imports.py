@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping, Sequence
 
+from bot.store import postings
 from bot.store.models import ImportResult, NewClaim
 from bot.store.postgres.audit import write_audit
 from bot.store.postgres.claims import ClaimsMixin
+from bot.store.postgres.search import apply_postings
 from bot.store.validation import now_iso, scope_key
 
 #: Imports at least this large refresh the planner's statistics of the tables they grew.
@@ -32,6 +34,7 @@ class ImportMixin(ClaimsMixin):
         """
         result = ImportResult()
         scope = scope_key(guild_id)
+        change = postings.PostingsChange()
         async with self._write() as db:
             existing = {
                 row[0]: row[1]
@@ -46,7 +49,9 @@ class ImportMixin(ClaimsMixin):
                     progress(done, len(records))
                 existing_id = existing.get(new.external_id) if new.external_id else None
                 if existing_id is None:
-                    claim_id = await self._insert_claim(db, new, actor=actor, guild_id=guild_id)
+                    claim_id = await self._insert_claim(
+                        db, new, actor=actor, guild_id=guild_id, pending=change
+                    )
                     if new.external_id:
                         existing[new.external_id] = claim_id
                     after = {
@@ -93,7 +98,7 @@ class ImportMixin(ClaimsMixin):
                     existing_id,
                 )
                 await self._replace_children(db, existing_id, new.urls, new.sources)
-                await self._index_claim(db, existing_id, new.claim, new.context)
+                await self._index_claim(db, existing_id, new.claim, new.context, pending=change)
                 after_claim = await self._snapshot(db, existing_id)
                 await write_audit(
                     db,
@@ -105,6 +110,7 @@ class ImportMixin(ClaimsMixin):
                     after=after_claim.snapshot(),
                 )
                 result.updated += 1
+            await apply_postings(db, change)
         if result.created + result.updated >= _ANALYZE_AFTER:
             # Autovacuum would get there later; until then the planner's row counts are those
             # of the store before the import and it picks poor plans for search.

@@ -6,19 +6,16 @@ import logging
 import time
 
 from bot.store.postgres.audit import write_audit
-from bot.store.postgres.connection import PostgresBase
+from bot.store.postgres.search import SearchMixin
 from bot.store.postgres.seen import _row_count
 from bot.store.validation import checked_guild
 
 log = logging.getLogger(__name__)
 
-# Every per-server row kind, as (what forget reports, the DELETE). Order matters: claims'
-# search rows before the claims; the audit log last but one (its trigger checks the erasure mark).
+# Every per-server row kind, as (what forget reports, the DELETE), after the claims' search
+# rows (forget_guild drops them first, postings included). Order matters: the audit log last
+# but one (its trigger checks the erasure mark).
 _FORGET: tuple[tuple[str, str], ...] = (
-    (
-        "claim_search",
-        "DELETE FROM claim_search WHERE claim_id IN (SELECT id FROM claims WHERE guild_id = $1)",
-    ),
     ("claims", "DELETE FROM claims WHERE guild_id = $1"),  # URLs, sources, vectors: cascade
     ("source_notes", "DELETE FROM source_notes WHERE guild_id = $1"),
     ("settings", "DELETE FROM guild_settings WHERE guild_id = $1"),
@@ -34,7 +31,7 @@ _FORGET: tuple[tuple[str, str], ...] = (
 )
 
 
-class RetentionMixin(PostgresBase):
+class RetentionMixin(SearchMixin):
     async def schedule_forget(
         self, guild_id: int, *, grace_s: float, now: float | None = None
     ) -> float:
@@ -85,6 +82,7 @@ class RetentionMixin(PostgresBase):
                 "INSERT INTO guild_erasures (guild_id) VALUES ($1) ON CONFLICT DO NOTHING",
                 guild_id,
             )
+            deleted["claim_search"] = await self._unindex_claims(db, guild_id)
             for kind, sql in _FORGET:
                 deleted[kind] = _row_count(await db.execute(sql, guild_id))
             await db.execute("DELETE FROM guild_erasures WHERE guild_id = $1", guild_id)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.store.copying import COPIED_TABLES, TableCopy, check_copied
-from bot.store.sqlite.search import SearchMixin
+from bot.store.sqlite.search import SearchMixin, rebuild_postings
 
 
 def _known(table: str) -> str:
@@ -54,8 +54,12 @@ class CopyMixin(SearchMixin):
                 )
             async with db.execute("SELECT id, claim, context FROM claims") as cur:
                 claims = list(await cur.fetchall())
-            for claim_id, claim, context in claims:
-                await self._index_claim(db, claim_id, claim, context, new=True)
+            await db.executemany(
+                "INSERT INTO claim_search (rowid, claim, context) VALUES (?, ?, ?)",
+                [(r[0], self._index_terms(r[1]), self._index_terms(r[2])) for r in claims],
+            )
+            # Postings once for all: claim by claim, each common term's row is rewritten anew.
+            await rebuild_postings(db)
             for copy in copies:
                 names = ", ".join(f'"{c}"' for c in copy.columns)
                 async with db.execute(f"SELECT {names} FROM {_known(copy.table)}") as cur:

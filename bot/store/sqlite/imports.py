@@ -16,9 +16,11 @@ from typing import Any
 import aiosqlite
 
 from bot import links
+from bot.store import postings
 from bot.store.models import Claim, ImportResult, NewClaim, Source
 from bot.store.sqlite.audit import write_audit
 from bot.store.sqlite.claims import ClaimsMixin, _claim
+from bot.store.sqlite.search import apply_postings
 from bot.store.validation import checked_guild, now_iso, scope_key
 
 _CHUNK = 500  # ids in one "IN (...)": below SQLite's 999-parameter floor
@@ -237,6 +239,10 @@ class _NewRows:
         await db.executemany(
             "INSERT INTO claim_search (rowid, claim, context) VALUES (?, ?, ?)", self.search
         )
+        change = postings.PostingsChange()
+        for claim_id, claim_terms, context_terms in self.search:
+            change.add(claim_id, claim_terms, context_terms)
+        await apply_postings(db, change)
         await db.executemany(
             "INSERT INTO audit_log (at, actor, guild_id, action, claim_id, domain, before, after) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -6,18 +6,15 @@ import logging
 import time
 
 from bot.store.sqlite.audit import write_audit
-from bot.store.sqlite.connection import SQLiteBase
+from bot.store.sqlite.search import SearchMixin
 from bot.store.validation import checked_guild
 
 log = logging.getLogger(__name__)
 
-# Every per-server row kind, as (what forget reports, the DELETE). Order matters: claims'
-# search rows before the claims; the audit log last but one (its trigger checks the erasure mark).
+# Every per-server row kind, as (what forget reports, the DELETE), after the claims' search
+# rows (forget_guild drops them first, postings included). Order matters: the audit log last
+# but one (its trigger checks the erasure mark).
 _FORGET: tuple[tuple[str, str], ...] = (
-    (
-        "claim_search",
-        "DELETE FROM claim_search WHERE rowid IN (SELECT id FROM claims WHERE guild_id = :g)",
-    ),
     ("claims", "DELETE FROM claims WHERE guild_id = :g"),  # URLs, sources, vectors: cascade
     ("source_notes", "DELETE FROM source_notes WHERE guild_id = :g"),
     ("settings", "DELETE FROM guild_settings WHERE guild_id = :g"),
@@ -33,7 +30,7 @@ _FORGET: tuple[tuple[str, str], ...] = (
 )
 
 
-class RetentionMixin(SQLiteBase):
+class RetentionMixin(SearchMixin):
     async def schedule_forget(
         self, guild_id: int, *, grace_s: float, now: float | None = None
     ) -> float:
@@ -79,6 +76,9 @@ class RetentionMixin(SQLiteBase):
         async with self._write() as db:
             await db.execute(
                 "INSERT OR IGNORE INTO guild_erasures (guild_id) VALUES (?)", (guild_id,)
+            )
+            deleted["claim_search"] = await self._unindex_claims(
+                db, "SELECT id FROM claims WHERE guild_id = :g", {"g": guild_id}
             )
             for kind, sql in _FORGET:
                 cur = await db.execute(sql, {"g": guild_id})

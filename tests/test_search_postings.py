@@ -1,0 +1,251 @@
+"""Content search ranks from per-term postings (V7), which every write keeps in step (both engines).
+
+What a user notices: a claim is found by the words it says now (after an add, an edit, an
+import), not by the words it no longer says, and not at all once its server's data is
+forgotten; its score is the BM25 that FTS5 gives the same query over what the store holds.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections import Counter
+
+import asyncpg
+import pytest
+
+from bot import matching
+from bot.services import open_store
+from bot.store import NewClaim, Store, is_postgres_url, validate_new_claim
+
+GUILD_A = 111
+GUILD_B = 222
+
+
+def new_claim(text: str, context: str = "", **kw: object) -> NewClaim:
+    fields: dict[str, object] = {
+        "claim": text,
+        "verdict": "false",
+        "note": "No.",
+        "context": context,
+    }
+    fields.update(kw)
+    return NewClaim(**fields)  # type: ignore[arg-type]
+
+
+def expression(*words: str) -> str:
+    expr = matching.match_expression_for([t for w in words for t in matching.query_terms(w)])
+    assert expr is not None
+    return expr
+
+
+async def reference_bm25(
+    store: Store, indexed_ids: list[int], shown_ids: list[int], words: list[str]
+) -> dict[int, float]:
+    """FTS5's bm25() (k1 1.2, b 0.75, equal column weights) over the store's indexed text."""
+    terms = {t for w in words for t in matching.query_terms(w)}
+    indexed = await store.indexed_terms(indexed_ids)
+    tokens = {i: (a + " " + b).split() for i, (a, b) in indexed.items()}
+    docs = len(tokens)
+    avgdl = sum(len(t) for t in tokens.values()) / docs
+    hits = {t: sum(1 for toks in tokens.values() if t in toks) for t in terms}
+    scores: dict[int, float] = {}
+    for claim_id in shown_ids:
+        counts = Counter(tokens[claim_id])
+        score = 0.0
+        for term in terms:
+            f = counts.get(term, 0)
+            if not f:
+                continue
+            idf = math.log((docs - hits[term] + 0.5) / (hits[term] + 0.5))
+            idf = idf if idf > 0 else 1e-6
+            norm = 1.2 * (1 - 0.75 + 0.75 * len(tokens[claim_id]) / avgdl)
+            score += idf * f * 2.2 / (f + norm)
+        if score:
+            scores[claim_id] = score
+    return scores
+
+
+async def assert_ranked_as_bm25(
+    store: Store,
+    indexed_ids: list[int],
+    shown_ids: list[int],
+    words: list[str],
+    guild_id: int | None,
+) -> None:
+    found = await store.search_claims(expression(*words), guild_id=guild_id, limit=50)
+    expected = await reference_bm25(store, indexed_ids, shown_ids, words)
+    assert {i for i, _ in found} == set(expected)
+    for claim_id, score in found:
+        assert score == pytest.approx(expected[claim_id], rel=1e-9)
+    assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+
+
+async def test_scores_are_bm25_of_what_the_store_holds_after_every_kind_of_write(
+    store: Store,
+) -> None:
+    ids = []
+    for text, context in [
+        ("The moon landing was staged in a studio", "Apollo 11 hoax claims"),
+        ("Vaccines cause autism in children", "A retracted study"),
+        ("The moon is made of cheese, cheese and more cheese", ""),
+        ("Drinking bleach cures the flu", "Moon-phase remedies"),
+        ("The earth is flat", "A flat earth conference"),
+    ]:
+        ids.append((await store.add_claim(new_claim(text, context), actor="t", guild_id=None)).id)
+    own = await store.add_claim(new_claim("Our moon rocks are fake"), actor="t", guild_id=GUILD_A)
+    await store.edit_claim(ids[1], actor="t", guild_id=None, claim="Vaccines contain moon dust")
+    imported = await store.import_claims(
+        [
+            validate_new_claim(new_claim("Moon dust cures autism", external_id="feed:1")),
+            validate_new_claim(new_claim("The flu is a hoax", external_id="feed:2")),
+        ],
+        actor="t",
+        guild_id=None,
+    )
+    await store.import_claims(
+        [validate_new_claim(new_claim("Moon dust cures nothing at all", external_id="feed:1"))],
+        actor="t",
+        guild_id=None,
+    )
+    await store.set_active(ids[4], False, actor="t", guild_id=None)
+    every = [*ids, own.id, *imported.claim_ids]
+    shown_global = [i for i in every if i not in (own.id, ids[4])]
+    words = ["moon", "cheese", "dust", "autism", "flu", "hoax", "earth"]
+    await assert_ranked_as_bm25(store, every, shown_global, words, None)
+    await assert_ranked_as_bm25(store, every, [*shown_global, own.id], words, GUILD_A)
+
+
+async def test_an_edited_claim_is_found_by_its_new_words_only(store: Store) -> None:
+    claim = await store.add_claim(new_claim("Windmills cause cancer"), actor="t", guild_id=None)
+    await store.add_claim(new_claim("Cancer is curable with lemons"), actor="t", guild_id=None)
+    await store.edit_claim(claim.id, actor="t", guild_id=None, claim="Windmills kill whales")
+    old = await store.search_claims(expression("cancer"), guild_id=None, limit=5)
+    new = await store.search_claims(expression("whales"), guild_id=None, limit=5)
+    assert claim.id not in [i for i, _ in old]
+    assert [i for i, _ in new] == [claim.id]
+    ranked = await matching.rank_claims(store, "Do windmills kill whales?", guild_id=None)
+    assert ranked[0].claim_id == claim.id
+
+
+async def test_a_reimport_replaces_the_words_a_claim_is_found_by(store: Store) -> None:
+    first = validate_new_claim(new_claim("Tap water is radioactive", external_id="feed:9"))
+    result = await store.import_claims([first], actor="t", guild_id=None)
+    claim_id = result.claim_ids[0]
+    assert [
+        i for i, _ in await store.search_claims(expression("radioactive"), guild_id=None, limit=5)
+    ] == [claim_id]
+    again = validate_new_claim(new_claim("Tap water is poisoned", external_id="feed:9"))
+    await store.import_claims([again], actor="t", guild_id=None)
+    assert await store.search_claims(expression("radioactive"), guild_id=None, limit=5) == []
+    found = await store.search_claims(expression("poisoned"), guild_id=None, limit=5)
+    assert [i for i, _ in found] == [claim_id]
+
+
+async def test_a_forgotten_servers_claims_are_no_longer_found(store: Store) -> None:
+    kept = await store.add_claim(new_claim("Comets carry viruses"), actor="t", guild_id=None)
+    gone = await store.add_claim(new_claim("Comets are drones"), actor="t", guild_id=GUILD_A)
+    assert {
+        i for i, _ in await store.search_claims(expression("comets"), guild_id=GUILD_A, limit=5)
+    } == {kept.id, gone.id}
+    await store.forget_guild(GUILD_A, actor="t")
+    found = await store.search_claims(expression("comets", "drones"), guild_id=GUILD_A, limit=5)
+    assert [i for i, _ in found] == [kept.id]
+    # The forgotten claim no longer counts in the index's totals either.
+    await assert_ranked_as_bm25(store, [kept.id], [kept.id], ["comets", "viruses"], None)
+
+
+async def test_a_visible_claim_below_many_hidden_ones_is_still_found(store: Store) -> None:
+    # Another server's claims outrank the global one for the query, far beyond the first pool.
+    hidden = [
+        validate_new_claim(new_claim(f"Moon moon moon base number {n}", external_id=f"a:{n}"))
+        for n in range(150)
+    ]
+    await store.import_claims(hidden, actor="t", guild_id=GUILD_A)
+    shown = await store.add_claim(
+        new_claim("A very long claim about the moon and many other words besides it"),
+        actor="t",
+        guild_id=None,
+    )
+    found = await store.search_claims(expression("moon"), guild_id=GUILD_B, limit=1)
+    assert [i for i, _ in found] == [shown.id]
+
+
+async def _drop_postings(target: str) -> None:
+    """What a store from before V7 holds after the migration: empty postings."""
+    if is_postgres_url(target):
+        conn = await asyncpg.connect(target)
+        try:
+            await conn.execute("DELETE FROM claim_postings")
+            await conn.execute("DELETE FROM meta WHERE key = 'claim_postings'")
+        finally:
+            await conn.close()
+        return
+    with sqlite3.connect(target) as db:
+        db.execute("DELETE FROM claim_postings")
+        db.execute("DELETE FROM claim_term_docs")
+        db.execute("DELETE FROM claim_postings_totals")
+    db.close()
+
+
+async def test_a_store_from_before_postings_gets_them_when_it_opens(store_target: str) -> None:
+    store = await open_store(store_target)
+    try:
+        ids = [
+            (await store.add_claim(new_claim(text), actor="t", guild_id=None)).id
+            for text in ("Sharks get cancer never", "Cancer is a fungus", "Sharks are fish")
+        ]
+    finally:
+        await store.close()
+    await _drop_postings(store_target)
+    store = await open_store(store_target)
+    try:
+        await assert_ranked_as_bm25(store, ids, ids, ["sharks", "cancer", "fungus"], None)
+        total, counts = await store.term_document_counts(["shark", "cancer", "whale"])
+        assert (total, counts) == (3, {"shark": 2, "cancer": 2})
+    finally:
+        await store.close()
+
+
+async def test_sqlite_ranks_exactly_as_fts5_bm25(tmp_path: object) -> None:
+    path = str(tmp_path) + "/fts.db"  # type: ignore[operator]
+    store = await open_store(path)
+    try:
+        for n, text in enumerate(
+            [
+                "The moon landing was staged",
+                "The moon is cheese cheese cheese",
+                "Landing on the moon is impossible, the moon is a hologram",
+                "Cheese causes nightmares",
+                "Staged photos of a landing",
+            ]
+        ):
+            await store.add_claim(new_claim(text, f"context {n} moon"), actor="t", guild_id=None)
+        expr = expression("moon", "landing", "cheese", "staged")
+        found = await store.search_claims(expr, guild_id=None, limit=10)
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as db:
+        fts = db.execute(
+            "SELECT rowid, -bm25(claim_search) FROM claim_search WHERE claim_search MATCH ? "
+            "ORDER BY bm25(claim_search), rowid",
+            (expr,),
+        ).fetchall()
+    db.close()
+    assert [i for i, _ in found] == [r[0] for r in fts]
+    assert [s for _, s in found] == pytest.approx([r[1] for r in fts], rel=1e-12)
+
+
+async def test_one_identity_twice_in_one_import_is_found_by_its_last_words(store: Store) -> None:
+    records = [
+        validate_new_claim(new_claim("Bananas are radioactive", external_id="feed:7")),
+        validate_new_claim(new_claim("Bananas are blue inside", external_id="feed:7")),
+        validate_new_claim(new_claim("Radioactive rain falls in spring", external_id="feed:8")),
+    ]
+    result = await store.import_claims(records, actor="t", guild_id=None)
+    banana, rain = result.claim_ids[0], result.claim_ids[2]
+    found = await store.search_claims(expression("radioactive"), guild_id=None, limit=5)
+    assert [i for i, _ in found] == [rain]
+    await assert_ranked_as_bm25(
+        store, [banana, rain], [banana, rain], ["bananas", "blue", "radioactive"], None
+    )
