@@ -396,3 +396,14 @@ def test_a_verdict_typo_lists_the_verdicts_and_a_bad_server_id_is_named() -> Non
         checked_guild("5")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match=r"^not a server id: 0$"):
         checked_guild(0)
+
+
+async def test_a_cleared_note_reads_back_in_the_change_feed(store: Store) -> None:
+    # The live follower reads every change; a clearing has nothing after it.
+    start = await store.latest_change_id()
+    await store.set_source_note("example.com", "tabloid", "", actor="t", guild_id=GUILD)
+    await store.clear_source_note("example.com", actor="m", guild_id=GUILD)
+    set_row, cleared = await store.changes_since(start)
+    assert (cleared.actor, cleared.domain, cleared.after) == ("m", "example.com", None)
+    assert cleared.before is not None and cleared.before["rating"] == "tabloid"
+    assert set_row.after is not None and set_row.before is None
