@@ -407,3 +407,17 @@ async def test_a_cleared_note_reads_back_in_the_change_feed(store: Store) -> Non
     assert (cleared.actor, cleared.domain, cleared.after) == ("m", "example.com", None)
     assert cleared.before is not None and cleared.before["rating"] == "tabloid"
     assert set_row.after is not None and set_row.before is None
+
+
+@pytest.mark.parametrize(
+    ("link", "reason"),
+    [
+        ("https://[::1/check", "not an http(s) link"),  # does not parse
+        ("https://fc.example/a b", "not an http(s) link"),
+        ("https://trusted.example@evil.example/", "credentials (user@) in URL"),
+    ],
+)
+def test_a_bad_source_link_is_one_clear_line(link: str, reason: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        validate_new_claim(claim_with(sources=(Source(link),)))
+    assert str(refused.value) == f"bad URL {link!r}: {reason}"
