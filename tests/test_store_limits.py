@@ -421,3 +421,11 @@ def test_a_bad_source_link_is_one_clear_line(link: str, reason: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         validate_new_claim(claim_with(sources=(Source(link),)))
     assert str(refused.value) == f"bad URL {link!r}: {reason}"
+
+
+def test_urls_keyed_once_per_file_stay_distinct_in_later_records() -> None:
+    keys: dict[str, str] = {}
+    two = ("https://example.com/a", "https://example.com/b")
+    assert validate_new_claim(claim_with(urls=two), url_keys=keys).urls == two
+    assert validate_new_claim(claim_with(urls=two), url_keys=keys).urls == two
+    assert keys == {u: links.canonical_url(u) for u in two}
