@@ -429,3 +429,18 @@ def test_urls_keyed_once_per_file_stay_distinct_in_later_records() -> None:
     assert validate_new_claim(claim_with(urls=two), url_keys=keys).urls == two
     assert validate_new_claim(claim_with(urls=two), url_keys=keys).urls == two
     assert keys == {u: links.canonical_url(u) for u in two}
+
+
+async def test_the_audit_row_records_a_claims_sources_and_a_refused_link_is_clipped(
+    store: Store,
+) -> None:
+    claim = await store.add_claim(claim_with(sources=sources(1)), actor="t", guild_id=GUILD)
+    (created,) = await store.claim_history(claim.id, guild_id=GUILD)
+    assert created.after is not None
+    assert created.after["sources"] == [
+        {"url": "https://fc.example/check-0", "title": "Check 0", "kind": "alternative"}
+    ]
+    odd = "ftp://fc.example/" + "q" * 200
+    with pytest.raises(InvalidInput) as refused:
+        validate_new_claim(claim_with(sources=(Source(odd),)))
+    assert str(refused.value) == f"bad URL {odd[:80]!r}: not an http(s) link"
