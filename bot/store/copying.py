@@ -102,9 +102,7 @@ def _comparable(value: Any) -> Any:
 def table_checksum(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """SHA-256 over a table's rows in an order both engines agree on, columns by name."""
     order = sorted(range(len(columns)), key=lambda i: columns[i])
-    lines = sorted(
-        json.dumps([_comparable(row[i]) for i in order], ensure_ascii=False) for row in rows
-    )
+    lines = sorted(json.dumps([_comparable(row[i]) for i in order]) for row in rows)
     digest = hashlib.sha256()
     digest.update(json.dumps(sorted(columns)).encode())
     for line in lines:
