@@ -592,8 +592,10 @@ def best_units(
     chosen: list[list[tuple[int, int]]] = []
     for index in candidates:
         picked: list[tuple[int, int]] = []
-        # Ties go to the earlier unit: a sentence comes before the runs that contain it.
-        for _, at in sorted(by_candidate[index], key=lambda p: (-p[0], p[1])):
+        # Ties go to the earlier unit: a sentence comes before the runs that contain it. A
+        # run sums the same contributions in another order (its terms are a set, ordered by
+        # the process's hash seed), so scores within rounding of each other are ties.
+        for _, at in sorted(by_candidate[index], key=lambda p: (-round(p[0], 9), p[1])):
             start, end = spans[at]
             if all(end <= a or start >= b for a, b in picked):
                 picked.append((start, end))

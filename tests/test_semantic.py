@@ -246,3 +246,14 @@ def test_max_tokens_cuts_long_inputs(embedder: semantic.Embedder) -> None:
     assert not np.allclose(cut, full, atol=1e-4)  # the cut really is shorter
     short = "The mayor said the bridge will close."
     assert np.allclose(embedder.embed([short], max_tokens=16), embedder.embed([short]), atol=1e-5)
+
+
+def test_a_run_scoring_a_rounding_error_above_its_sentence_is_not_the_quote() -> None:
+    # The sentence (20, 40) and the run (0, 40) holding it and a sentence without the claim's
+    # words: the same contributions summed in another order (the process's hash seed).
+    spans = [(0, 19), (20, 40), (0, 40)]
+    sentence = 0.3 + 0.2 + 0.1
+    run = 0.1 + 0.2 + 0.3
+    assert run > sentence  # one rounding error apart
+    scores = [{}, {0: sentence}, {0: run}]
+    assert matching.best_units(spans, scores, [0], 2) == [[(20, 40)]]
