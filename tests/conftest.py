@@ -65,3 +65,10 @@ async def http_server() -> AsyncIterator[LocalServer]:
     """A real HTTP server on 127.0.0.1 whose routes the test defines."""
     async with LocalServer() as server:
         yield server
+
+
+@pytest.fixture
+async def mirror_server() -> AsyncIterator[LocalServer]:
+    """Another site: a server on another loopback address (127.0.0.2)."""
+    async with LocalServer(host="127.0.0.2") as server:
+        yield server

@@ -36,12 +36,6 @@ from tests.test_pipeline import config_for, reading_checker
 
 
 @pytest.fixture
-async def mirror_server() -> AsyncIterator[LocalServer]:
-    async with LocalServer(host="127.0.0.2") as server:
-        yield server
-
-
-@pytest.fixture
 async def checker(
     store: Store, http_server: LocalServer, mirror_server: LocalServer
 ) -> AsyncIterator[Checker]:

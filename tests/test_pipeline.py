@@ -69,13 +69,6 @@ async def reading_checker(store: Store, config: Config) -> AsyncIterator[Checker
 
 
 @pytest.fixture
-async def mirror_server() -> AsyncIterator[LocalServer]:
-    """Another site: a server on another loopback address (127.0.0.2)."""
-    async with LocalServer(host="127.0.0.2") as server:
-        yield server
-
-
-@pytest.fixture
 async def checker(
     store: Store, http_server: LocalServer, mirror_server: LocalServer
 ) -> AsyncIterator[Checker]:
