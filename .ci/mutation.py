@@ -4,6 +4,11 @@
     .venv/bin/python .ci/mutation.py --report-only bot/links.py   # score the last run again
 
 A module is a file or a package folder; its mutants are selected by name (`bot.links.*`).
+A run picks up where the last one stopped: it runs the mutants not yet killed (never run, or
+survivors, which new tests may now kill); mutmut itself resets the results of every function
+whose code changed. `--all` runs every mutant of the modules again. One PostgreSQL server is
+started for the whole run and each test session gets a database of its own on it
+(`tests/postgres_server.py`), instead of a server started per mutant.
 The score is killed / (mutants - equivalent): a mutant that times out or is caught by the type
 checker counts as killed; one that no test runs counts as surviving; one not run yet (a run
 stopped early) is not counted, and the module is then reported "incomplete", never as passing.
@@ -15,6 +20,7 @@ Equivalent mutants (the code means the same, no test can tell) are listed with t
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -53,6 +59,8 @@ def equivalents() -> set[str]:
 
 
 def results() -> dict[str, str]:
+    if not (ROOT / "mutants").is_dir():
+        return {}
     out = subprocess.run(
         [sys.executable, "-m", "mutmut", "results", "--all", "true"],
         cwd=ROOT,
@@ -68,37 +76,69 @@ def results() -> dict[str, str]:
     return statuses
 
 
+def mine(statuses: dict[str, str], glob: str) -> dict[str, str]:
+    """The mutants of one module (``glob`` as ``module_glob`` makes it) and their status."""
+    prefix = glob[:-1]
+    return {k: s for k, s in statuses.items() if (module_of(k) + ".").startswith(prefix)}
+
+
+def run(globs: dict[str, str], skip: set[str], *, every: bool, max_children: int | None) -> None:
+    names = list(globs.values())
+    statuses = results()
+    if not every and statuses:
+        # Resume: name exactly the mutants still to kill (mutmut reruns whatever it is named).
+        todo = sorted(
+            key
+            for glob in names
+            for key, status in mine(statuses, glob).items()
+            if status not in KILLED and key not in skip
+        )
+        fresh = [glob for glob in names if not mine(statuses, glob)]  # never generated yet
+        names = todo + fresh
+        if not names:
+            return
+    cmd = [sys.executable, "-m", "mutmut", "run"]
+    if max_children:
+        cmd += ["--max-children", str(max_children)]
+    sys.path.insert(0, str(ROOT))
+    from tests.postgres_server import PostgresCluster
+
+    cluster = PostgresCluster.start()
+    try:
+        env = {**os.environ, "FACTBOT_TEST_PG_PORT": str(cluster.port)}
+        subprocess.run([*cmd, *names], cwd=ROOT, check=True, env=env)
+    finally:
+        cluster.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="+", help="files or package folders, e.g. bot/links.py")
     parser.add_argument("--report-only", action="store_true", help="score the last run")
+    parser.add_argument("--all", action="store_true", help="run every mutant again")
     parser.add_argument("--max-children", type=int, default=None)
     parser.add_argument("--min", type=float, default=90.0, help="lowest passing score, %%")
     args = parser.parse_args(argv)
     globs = {m: module_glob(m) for m in args.modules}
-    if not args.report_only:
-        cmd = [sys.executable, "-m", "mutmut", "run", *globs.values()]
-        if args.max_children:
-            cmd[4:4] = ["--max-children", str(args.max_children)]
-        subprocess.run(cmd, cwd=ROOT, check=True)
-    statuses = results()
     skip = equivalents()
+    if not args.report_only:
+        run(globs, skip, every=args.all, max_children=args.max_children)
+    statuses = results()
     failed = False
     print(
         f"{'module':<28} {'mutants':>7} {'killed':>7} {'surv.':>6} {'equiv.':>6} "
         f"{'not run':>7} {'score':>7}"
     )
     for module, glob in globs.items():
-        prefix = glob[:-1]
-        mine = {k: s for k, s in statuses.items() if (module_of(k) + ".").startswith(prefix)}
-        counts = Counter("killed" if s in KILLED else s for k, s in mine.items() if k not in skip)
-        equiv = sum(1 for k in mine if k in skip)
+        theirs = mine(statuses, glob)
+        counts = Counter("killed" if s in KILLED else s for k, s in theirs.items() if k not in skip)
+        equiv = sum(1 for k in theirs if k in skip)
         scored = sum(counts.values()) - counts["not checked"]
         score = 100.0 * counts["killed"] / scored if scored else 0.0
         unrun = counts["not checked"]
-        failed |= score < args.min or unrun > 0 or not mine
+        failed |= score < args.min or unrun > 0 or not theirs
         print(
-            f"{module:<28} {len(mine):>7} {counts['killed']:>7} "
+            f"{module:<28} {len(theirs):>7} {counts['killed']:>7} "
             f"{scored - counts['killed']:>6} {equiv:>6} {unrun:>7} {score:>6.1f}%"
             + ("  incomplete" if unrun else "")
         )

@@ -16,7 +16,7 @@ from tests.servers import LocalServer, NetworkTripwire
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster]:
     """One private PostgreSQL server for the whole run, started on first use."""
-    cluster = PostgresCluster.start()
+    cluster = PostgresCluster.for_session()
     try:
         yield cluster
     finally:

@@ -7,10 +7,16 @@ another build (e.g. Debian's ``/usr/lib/postgresql/15/bin``).
 PostgreSQL refuses to run as root (CI runs as root): then the cluster belongs to ``nobody``,
 and when the binaries sit where ``nobody`` cannot reach them (a clone under ``/root``) they are
 copied to a temporary folder first.
+
+``FACTBOT_TEST_PG_PORT`` names a running server of this kind (on 127.0.0.1, trusting
+``postgres``) that a test session uses instead, in a database of its own created for it and
+dropped after: the mutation run (``.ci/mutation.py``) starts one server for its thousands of short
+test sessions instead of one per session.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import pwd
@@ -18,9 +24,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 _UNPRIVILEGED_USER = "nobody"
 
@@ -80,13 +90,53 @@ class PostgresCluster:
     root: Path
     port: int
     user: str | None  # the OS user the server runs as; None: the current one
+    database: str = "postgres"  # what ``dsn()`` names by default
+    owned: bool = True  # started here (stopped and removed after) or borrowed for a session
 
     @property
     def data(self) -> Path:
         return self.root / "data"
 
-    def dsn(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+    def dsn(self, database: str | None = None) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database or self.database}"
+
+    @classmethod
+    def for_session(cls) -> PostgresCluster:
+        """The server ``FACTBOT_TEST_PG_PORT`` names (a fresh database of it), else a new one."""
+        port = os.environ.get("FACTBOT_TEST_PG_PORT")
+        if not port:
+            return cls.start()
+        database = f"factbot_test_{uuid.uuid4().hex[:16]}"
+        borrowed = cls(
+            bindir=Path(), root=Path(), port=int(port), user=None, database=database, owned=False
+        )
+        borrowed._admin(f"CREATE DATABASE {database}")
+        return borrowed
+
+    def _admin(self, statement: str) -> None:
+        """Run one statement on the server's ``postgres`` database (from a thread of its own,
+        so it works whether or not the caller is inside an event loop)."""
+
+        async def execute() -> None:
+            conn = await asyncpg.connect(self.dsn("postgres"))
+            try:
+                await conn.execute(statement)
+            finally:
+                await conn.close()
+
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                asyncio.run(execute())
+            except BaseException as exc:  # re-raised in the caller
+                errors.append(exc)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+        if errors:
+            raise errors[0]
 
     def _run(self, *args: str) -> None:
         kwargs: dict[str, Any] = {}
@@ -169,6 +219,9 @@ class PostgresCluster:
         raise RuntimeError("no free port for PostgreSQL")
 
     def stop(self) -> None:
+        if not self.owned:
+            self._admin(f"DROP DATABASE {self.database} WITH (FORCE)")
+            return
         try:
             self._run(
                 str(self.bindir / "pg_ctl"), "--pgdata", str(self.data), "--mode", "fast", "stop"
