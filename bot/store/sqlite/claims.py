@@ -65,8 +65,10 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
         )
         return await self._with_children(rows)
 
-    async def _with_children(self, rows: Sequence[Any]) -> list[Claim]:
-        """Claims from ``claims`` rows, with their URLs and sources (one query a 500 claims)."""
+    async def _with_children(self, rows: Sequence[Any], *, point_read: bool = False) -> list[Claim]:
+        """Claims from ``claims`` rows, with their URLs and sources (one query a 500 claims).
+
+        ``point_read``: a few rows, read on this thread (``_fetchall_now``)."""
         if not rows:
             return []
         ids = list(dict.fromkeys(row[0] for row in rows))
@@ -75,14 +77,16 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
             marks = ",".join("?" * len(chunk))
-            # One round trip to aiosqlite's thread for both child tables.
-            for claim_id, is_url, _, url, title, kind in await self._fetchall(
+            # One query (one round trip, unless read on this thread) for both child tables.
+            sql = (
                 f"SELECT claim_id, 1, id, url, NULL, NULL FROM claim_urls "
                 f"WHERE claim_id IN ({marks}) "
                 f"UNION ALL SELECT claim_id, 0, id, url, title, kind FROM claim_sources "
-                f"WHERE claim_id IN ({marks}) ORDER BY 1, 2 DESC, 3",
-                (*chunk, *chunk),
-            ):
+                f"WHERE claim_id IN ({marks}) ORDER BY 1, 2 DESC, 3"
+            )
+            args = (*chunk, *chunk)
+            found = self._fetchall_now(sql, args) if point_read else await self._fetchall(sql, args)
+            for claim_id, is_url, _, url, title, kind in found:
                 if is_url:
                     urls[claim_id].append(url)
                 else:
@@ -112,18 +116,22 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
     async def claims_for_url_keys(
         self, keys: Sequence[str], *, guild_id: int | None
     ) -> dict[str, list[Claim]]:
-        """Active claims visible to ``guild_id`` attached to each canonical key."""
+        """Active claims visible to ``guild_id`` attached to each canonical key.
+
+        A posted link's lookup: point reads, on this thread (``_fetchall_now``)."""
         if not keys:
             return {}
         scope, params = scope_sql(guild_id)
         marks = ",".join("?" * len(keys))
-        rows = await self._fetchall(
+        rows = self._fetchall_now(
             f"SELECT u.url_key, {CLAIM_COLUMNS} FROM claim_urls u "
             f"JOIN claims c ON c.id = u.claim_id "
             f"WHERE u.url_key IN ({marks}) AND c.active = 1 AND {scope} ORDER BY u.claim_id",
             (*keys, *params),
         )
-        claims = {c.id: c for c in await self._with_children([r[1:] for r in rows])}
+        claims = {
+            c.id: c for c in await self._with_children([r[1:] for r in rows], point_read=True)
+        }
         result: dict[str, list[Claim]] = {}
         for row in rows:
             result.setdefault(row[0], []).append(claims[row[1]])

@@ -3,6 +3,11 @@
 Writes go through one connection, one transaction each (``BEGIN IMMEDIATE`` under an asyncio lock,
 so one coroutine never commits another's half-done work). Reads go through a second connection,
 which in WAL mode sees only committed data.
+
+A third, plain ``sqlite3`` connection serves point reads (a posted link's URL lookup) on the
+event loop's own thread: such a read takes 5-40 us, while each hand-off to aiosqlite's thread and
+back costs 30-100 us of thread wake-ups (measured: README "Speed"). In WAL mode a reader never
+waits for a writer, so these reads do not hold up the loop.
 """
 
 from __future__ import annotations
@@ -54,9 +59,16 @@ def _default_index_terms(text: str) -> str:
 class SQLiteBase:
     """Connections and transactions; the concerns (claims, sources, pages, ...) build on it."""
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: str):
+    def __init__(
+        self,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        point: sqlite3.Connection,
+        path: str,
+    ):
         self._db = writer
         self._read = reader
+        self._point = point
         self._lock = asyncio.Lock()
         self.path = path
         self._index_terms: Callable[[str], str] = _default_index_terms
@@ -90,16 +102,22 @@ class SQLiteBase:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {path}: {exc}") from None
         reader: aiosqlite.Connection | None = None
+        point: sqlite3.Connection | None = None
         try:
             await _configure(writer, busy_timeout_ms)
             await _migrate(writer)
             reader = await aiosqlite.connect(path, isolation_level=None)
             await _configure(reader, busy_timeout_ms)
             await reader.execute("PRAGMA query_only = ON")
-            store = cls(writer, reader, path)
+            point = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            point.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            point.execute("PRAGMA query_only = ON")
+            store = cls(writer, reader, point, path)
             await store._after_open()
         except BaseException as exc:
             # Never leave a connection's thread behind: it would keep the process alive.
+            if point is not None:
+                point.close()
             if reader is not None:
                 await reader.close()
             await writer.close()
@@ -109,6 +127,7 @@ class SQLiteBase:
         return store
 
     async def close(self) -> None:
+        self._point.close()
         await self._read.close()
         await self._db.close()
 
@@ -151,6 +170,13 @@ class SQLiteBase:
             # One hand-off to aiosqlite's thread, not three (execute, fetchall, close): at
             # ~100 us a hop, they were most of a URL lookup's cost.
             return list(await self._read.execute_fetchall(sql, params))
+        except sqlite3.Error as exc:
+            raise _store_error(exc, self.path) from None
+
+    def _fetchall_now(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """``_fetchall`` for a point read, on this thread (no hand-off)."""
+        try:
+            return self._point.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from None
 
