@@ -4,9 +4,9 @@
     .venv/bin/python .ci/mutation.py --report-only bot/links.py   # score the last run again
 
 A module is a file or a package folder; its mutants are selected by name (`bot.links.*`).
-A run picks up where the last one stopped: it runs the mutants not yet killed (never run, or
-survivors, which new tests may now kill); mutmut itself resets the results of every function
-whose code changed. `--all` runs every mutant of the modules again. One PostgreSQL server is
+A run picks up where the last one stopped: it runs the mutants not run yet (mutmut itself resets
+the results of every function whose code changed); `--retry` also reruns the survivors (after
+new tests), `--all` every mutant of the modules. One PostgreSQL server is
 started for the whole run and each test session gets a database of its own on it
 (`tests/postgres_server.py`), instead of a server started per mutant.
 The score is killed / (mutants - equivalent): a mutant that times out or is caught by the type
@@ -82,16 +82,19 @@ def mine(statuses: dict[str, str], glob: str) -> dict[str, str]:
     return {k: s for k, s in statuses.items() if (module_of(k) + ".").startswith(prefix)}
 
 
-def run(globs: dict[str, str], skip: set[str], *, every: bool, max_children: int | None) -> None:
+def run(
+    globs: dict[str, str], skip: set[str], *, every: bool, retry: bool, max_children: int | None
+) -> None:
     names = list(globs.values())
     statuses = results()
     if not every and statuses:
-        # Resume: name exactly the mutants still to kill (mutmut reruns whatever it is named).
+        # Resume: name exactly the mutants still to run (mutmut reruns whatever it is named).
+        again = {"not checked"} | ({"survived", "no tests", "suspicious"} if retry else set())
         todo = sorted(
             key
             for glob in names
             for key, status in mine(statuses, glob).items()
-            if status not in KILLED and key not in skip
+            if status in again and key not in skip
         )
         fresh = [glob for glob in names if not mine(statuses, glob)]  # never generated yet
         names = todo + fresh
@@ -115,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="+", help="files or package folders, e.g. bot/links.py")
     parser.add_argument("--report-only", action="store_true", help="score the last run")
+    parser.add_argument("--retry", action="store_true", help="rerun the survivors too")
     parser.add_argument("--all", action="store_true", help="run every mutant again")
     parser.add_argument("--max-children", type=int, default=None)
     parser.add_argument("--min", type=float, default=90.0, help="lowest passing score, %%")
@@ -122,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     globs = {m: module_glob(m) for m in args.modules}
     skip = equivalents()
     if not args.report_only:
-        run(globs, skip, every=args.all, max_children=args.max_children)
+        run(globs, skip, every=args.all, retry=args.retry, max_children=args.max_children)
     statuses = results()
     failed = False
     print(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -11,6 +12,29 @@ from bot.services import open_store
 from bot.store import Store
 from tests.postgres_server import PostgresCluster
 from tests.servers import LocalServer, NetworkTripwire
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a mutation run (``.ci/mutation.py``), a store test runs on one engine, not both.
+
+    A test on the ``store`` fixture runs once per engine. Outside the PostgreSQL engine's
+    package, a mutant is tested by the SQLite run of such a test only (inside it, by the
+    PostgreSQL run): the other run goes through the same code above the store, at twice the
+    cost (a PostgreSQL schema and its migrations a test). This can only miss a kill, never
+    invent one.
+    """
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    if "__mutmut_" not in mutant:
+        return
+    keep, drop = ("[sqlite", "[postgresql")
+    if mutant.startswith("bot.store.postgres."):
+        keep, drop = drop, keep
+    ids = {item.nodeid for item in items}
+    twins = [i for i in items if drop in i.nodeid and i.nodeid.replace(drop, keep, 1) in ids]
+    if twins:
+        config.hook.pytest_deselected(items=twins)
+        gone = set(map(id, twins))
+        items[:] = [item for item in items if id(item) not in gone]
 
 
 @pytest.fixture(scope="session")
