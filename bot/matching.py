@@ -166,6 +166,8 @@ _CAMEL_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _THOUSANDS = re.compile(r"(?<=\d)[,.](?=\d{3}\b)")
 _POSSESSIVE = re.compile(r"['’‘`´]s\b", re.IGNORECASE)
 _APOSTROPHE = re.compile(r"['’‘`´]")
+_APOSTROPHES = frozenset("'’‘`´")
+_DIGIT = re.compile(r"\d")
 _TOKEN = re.compile(r"[^\W_]+")
 
 
@@ -186,12 +188,17 @@ def normalise(text: str) -> list[str]:
     """The index/query tokens of a text, in order: stemmed, stop words and links removed."""
     text = text[:MAX_TEXT_CHARS]
     text = _URL.sub(" ", text)
-    text = _TAG.sub(_split_tag, text)
+    # Each rewrite below only where its mark is (a scan in C): an import normalises every claim,
+    # and these lookbehind patterns cost a regex step at every character.
+    if "#" in text or "@" in text:
+        text = _TAG.sub(_split_tag, text)
     text = unicodedata.normalize("NFKC", text)
-    text = _THOUSANDS.sub("", text)  # "1,000" and "1000" are one term
-    text = _POSSESSIVE.sub("", text)
-    # "don't" -> "dont" (a stop word), "O'Neill" -> "oneill": one token, as people search it.
-    text = _APOSTROPHE.sub("", text)
+    if _DIGIT.search(text):
+        text = _THOUSANDS.sub("", text)  # "1,000" and "1000" are one term
+    if not _APOSTROPHES.isdisjoint(text):
+        text = _POSSESSIVE.sub("", text)
+        # "don't" -> "dont" (a stop word), "O'Neill" -> "oneill": one token, as people search it.
+        text = _APOSTROPHE.sub("", text)
     tokens = [t for t in _TOKEN.findall(text.casefold()) if t not in _STOP_WORDS]
     return _stemmer().stemWords(tokens)
 
