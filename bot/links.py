@@ -487,6 +487,10 @@ def _plain_key(text: str) -> str | None:
     return key if len(key) <= MAX_URL_LENGTH else None
 
 
+def has_control_characters(text: str) -> bool:
+    return _CONTROL_RE.search(text) is not None
+
+
 def _canonical_once(text: str) -> str:
     if _CONTROL_RE.search(text):
         raise InvalidURL("control characters in URL")

@@ -66,6 +66,9 @@ def check_link(url: str) -> str:
     text = url.strip()
     if len(text) > links.MAX_URL_LENGTH or _SPACE_RE.search(text):
         raise InvalidInput(f"bad URL {url[:80]!r}: not an http(s) link")
+    if links.has_control_characters(text):
+        # As a claim URL's key refuses them: a link shows them raw, and no site can be named.
+        raise InvalidInput(f"bad URL {url[:80]!r}: control characters in URL")
     try:
         netloc = urlsplit(text).netloc
     except ValueError:
