@@ -305,6 +305,12 @@ def test_an_untitled_source_is_labelled_by_its_registrable_domain() -> None:
     assert value == "• [example.co.uk](https://factcheck.news.example.co.uk/r/1) (fact-check)"
 
 
+def test_a_source_whose_site_cannot_be_named_is_labelled_source() -> None:
+    # An archive link with no usable page inside: the link is shown, its label says nothing.
+    link = "https://web.archive.org/web/2020/https://"
+    assert sources_field(Source(link, None, "fact-check")) == f"• [source]({link}) (fact-check)"
+
+
 def test_a_source_with_credentials_is_never_a_link() -> None:
     # The store refuses them; an older row must still not show trusted.example as the label.
     value = sources_field(
