@@ -1,10 +1,11 @@
 """Lexical claim matching: text normalisation, the FTS5 query, and a confidence for replying.
 
-The store keeps one FTS5 table (``claim_search``: columns ``claim`` and ``context``) whose columns
-hold :func:`index_terms` output: lower-cased, stop-word-free, Snowball-stemmed tokens. A text is
-split into sentences (:func:`split_sentences`); one FTS5 query, an OR of each sentence's rarest
-quoted terms (document frequency from the index), gathers candidates, so no user text is ever
-parsed as FTS5 syntax. Each candidate is then scored with FTS5's BM25 formula against every
+The store indexes each claim's text (``claim_search``: columns ``claim`` and ``context``) as
+:func:`index_terms` output: lower-cased, stop-word-free, Snowball-stemmed tokens. A text is
+split into sentences (:func:`split_sentences`); one store search, an OR of each sentence's
+rarest quoted terms (document frequency from the index) in FTS5's query syntax, which both
+engines accept, gathers candidates scored by FTS5's ``bm25()``, so no user text is ever parsed
+as search syntax. Each candidate is then scored with FTS5's BM25 formula against every
 sentence and every short run of adjacent sentences, and ranked by its best one: the sentence
 that repeats it, which a reply quotes. A tweet is a one-sentence text. :func:`rank_claims` is
 the one function both the bot and ``factbot eval`` use.

@@ -305,6 +305,22 @@ def test_an_untitled_source_is_labelled_by_its_registrable_domain() -> None:
     assert value == "• [example.co.uk](https://factcheck.news.example.co.uk/r/1) (fact-check)"
 
 
+def test_a_reply_lists_three_sources_unless_told_otherwise() -> None:
+    five = tuple(Source(f"https://fc{n}.example.org/r", None, "fact-check") for n in range(5))
+    result = CheckResult(
+        (report("https://news.example.com/a", [make_claim("x", "y", sources=five)]),)
+    )
+
+    def listed(text: str | None) -> list[str]:
+        return re.findall(r"\[example\.org\]\(https://(fc\d)\.", text or "")
+
+    (embed,) = render_embeds(result)
+    assert listed(embed.fields[-1].value) == ["fc0", "fc1", "fc2"]
+    assert listed(render_text(result)) == ["fc0", "fc1", "fc2"]
+    assert listed(render_text(result, max_sources=1)) == ["fc0"]
+    assert listed(render_text(result, max_sources=5)) == ["fc0", "fc1", "fc2", "fc3", "fc4"]
+
+
 def test_a_source_whose_site_cannot_be_named_is_labelled_source() -> None:
     # An archive link with no usable page inside: the link is shown, its label says nothing.
     link = "https://web.archive.org/web/2020/https://"
