@@ -186,7 +186,7 @@ def source_label(title: str | None, url: str) -> str:
 
 
 def render_embed(
-    report: LinkReport, *, max_sources: int = 3, budget: int = TOTAL_LIMIT
+    report: LinkReport, *, max_sources: int, budget: int = TOTAL_LIMIT
 ) -> discord.Embed:
     """One embed for a known link, at most ``budget`` characters in all."""
     budget = min(budget, TOTAL_LIMIT)

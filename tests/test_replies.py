@@ -321,6 +321,19 @@ def test_a_reply_lists_three_sources_unless_told_otherwise() -> None:
     assert listed(render_text(result, max_sources=5)) == ["fc0", "fc1", "fc2", "fc3", "fc4"]
 
 
+def test_check_prints_one_reply_a_known_link_separated_by_a_blank_line() -> None:
+    result = CheckResult(
+        (
+            report("https://news.example.com/a", [make_claim("Claim A", "note a")]),
+            report("https://other.example.net/b", [make_claim("Claim B", "note b", "misleading")]),
+        )
+    )
+    assert render_text(result) == (
+        "❌ False\n**Claim:** Claim A\nnote a\n(Matched: this article)\n\n"
+        "⚠️ Misleading\n**Claim:** Claim B\nnote b\n(Matched: this article)"
+    )
+
+
 def test_a_source_whose_site_cannot_be_named_is_labelled_source() -> None:
     # An archive link with no usable page inside: the link is shown, its label says nothing.
     link = "https://web.archive.org/web/2020/https://"
@@ -707,6 +720,11 @@ def test_a_reply_shows_up_to_two_more_claims_the_outlets_note_and_the_sources() 
     assert odd.title == "❔ odd" and odd.description == "**Claim:** c"
     assert odd.colour == discord.Colour(0x80868B)
     assert [(f.name, f.value) for f in odd.fields] == [("Outlet: Unreliable", "-")]
+    two_lines = SourceNote("news.example.com", None, "Unreliable\nsee below", "", "t", "now")
+    (outlet,) = render_embeds(
+        CheckResult((LinkReport("https://news.example.com/a", "k", source=two_lines),))
+    )
+    assert outlet.title == "ℹ️ Outlet: Unreliable see below"  # a title is one line
 
 
 def test_a_long_note_is_cut_at_a_word_never_mid_escape() -> None:
