@@ -276,6 +276,30 @@ def test_clean_strips_invisible_characters() -> None:
     assert clean("a\u202eb\u200bc\ufeffd") == "abcd"
 
 
+def test_clean_keeps_one_kind_of_line_break_and_at_most_one_blank_line() -> None:
+    # Windows and old Mac line ends from a moderator's paste; a wall of blank lines.
+    assert clean("a\r\nb\rc\n\n\n\nd") == "a\nb\nc\n\nd"
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "cut"),
+    [
+        ("alpha beta gamma delta epsilon", 20, "alpha beta gamma…"),  # at the last word that fits
+        ("alpha beta gamma delta", 12, "alpha beta…"),
+        ("ab", 1, "a"),  # no room for an ellipsis
+        ("abc", 2, "a…"),
+        ("word word word x\\\\yz", 19, "word word word…"),
+        ("abcdefghijklmnop\\qrs", 18, "abcdefghijklmnop…"),  # never half an escape
+        ("ab \\cdef", 5, "ab…"),  # nor a space before the ellipsis
+        ("ABCDEFGHIJKLMNOPXXXX", 18, "ABCDEFGHIJKLMNOPX…"),  # every letter that fits
+        ("abcdefghij klmnopqrstuvwxyz", 20, "abcdefghij klmnopqr…"),  # a word this early: cut in it
+    ],
+)
+def test_trim_cuts_at_a_word_with_an_ellipsis(text: str, limit: int, cut: str) -> None:
+    assert trim(text, limit) == cut
+    assert len(cut) <= limit
+
+
 def test_a_source_title_cannot_plant_its_own_link() -> None:
     claim = make_claim(
         "x",
@@ -725,6 +749,12 @@ def test_a_reply_shows_up_to_two_more_claims_the_outlets_note_and_the_sources() 
         CheckResult((LinkReport("https://news.example.com/a", "k", source=two_lines),))
     )
     assert outlet.title == "ℹ️ Outlet: Unreliable see below"  # a title is one line
+    (odd,) = render_embeds(
+        CheckResult((report("https://x.example/", [make_claim("c", "", "odd")], two_lines),))
+    )
+    assert [f.name for f in odd.fields] == ["Outlet: Unreliable see below"]
+    # Side by side, a note's field would squeeze into a third of the embed's width.
+    assert [f.inline for f in odd.fields + one_source.fields] == [False] * 4
 
 
 def test_a_long_note_is_cut_at_a_word_never_mid_escape() -> None:
