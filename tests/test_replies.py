@@ -980,3 +980,24 @@ def test_a_quote_and_a_source_title_with_line_breaks_stay_on_one_line() -> None:
     embed = embed_of(*result.links)
     assert (embed.description or "").split("\n")[1] == "The article says: “It is made of cheese”"
     assert embed.fields[-1].value == "• [Moon check](https://fc.example.org/a) (fact-check)"
+
+
+def test_each_part_of_a_reply_is_clipped_at_its_own_length() -> None:
+    # Long parts are cut at their own limit (with an ellipsis), so one cannot crowd out the rest:
+    # an outlet's rating at 200 characters, its note beside a claim at 300, another claim at 200
+    # and the sentence that repeats it at 240.
+    rating, note, claim = "r" * 250, "n" * 400, "c" * 250
+    outlet = SourceNote("news.example.com", None, rating, note, "t", "now")
+    (alone,) = render_embeds(
+        CheckResult((LinkReport("https://news.example.com/a", "k", source=outlet),))
+    )
+    assert alone.title == "ℹ️ Outlet: " + "r" * 199 + "…"
+    assert alone.description == "n" * 400
+    also = [make_claim("Top claim", "x"), make_claim(claim, "y"), make_claim("3rd", "z", "odd")]
+    (embed,) = render_embeds(CheckResult((report("https://news.example.com/a", also, outlet),)))
+    fields = {f.name: f.value for f in embed.fields}
+    assert fields["Also: ❌ False"] == "c" * 199 + "…"
+    assert fields["Outlet: " + "r" * 199 + "…"] == "n" * 299 + "…"
+    quoted = report("https://news.example.com/a", also, quote="q" * 300)
+    (embed,) = render_embeds(CheckResult((quoted,)))
+    assert embed.fields[0].value == "c" * 199 + "…\nThe article says: “" + "q" * 239 + "…”"
