@@ -462,8 +462,9 @@ def _text_codec(label: str | None) -> str | None:
         info = codecs.lookup(label)
     except LookupError:
         return None
-    # "zlib", "base64", "rot13" are codecs too, but not charsets: bytes.decode must not run them.
-    if not getattr(info, "_is_text_encoding", True):
+    # "zlib", "base64", "rot13" are codecs too, but not charsets: a page labelled with one is
+    # read by its <meta> instead.
+    if not info._is_text_encoding:
         return None
     return info.name
 
@@ -477,10 +478,10 @@ def decode_html(body: bytes, header_charset: str | None) -> str:
     if codec is None:
         match = _META_CHARSET.search(body[:_META_SCAN_BYTES])
         if match is not None:
-            codec = _text_codec(match.group(1).decode("ascii"))
+            meta_codec = _text_codec(match.group(1).decode("ascii"))
             # A <meta> claiming UTF-16 was read as ASCII, so it is not UTF-16 (WHATWG rule).
-            if codec is not None and codec.startswith(("utf-16", "utf-32")):
-                codec = "utf-8"
+            if meta_codec is not None and not meta_codec.startswith(("utf-16", "utf-32")):
+                codec = meta_codec
     if codec is not None:
         try:
             return body.decode(codec, errors="replace")

@@ -260,10 +260,10 @@ class SearchStore(Protocol):
 
 
 class _DocCounts:
-    def __init__(self) -> None:
-        self.total = 0
+    def __init__(self, expires: float) -> None:
+        self.expires = expires
+        self.total: int | None = None  # not read yet
         self.counts: dict[str, int] = {}
-        self.expires = 0.0
 
 
 _doc_counts_by_store: WeakKeyDictionary[SearchStore, _DocCounts] = WeakKeyDictionary()
@@ -271,19 +271,17 @@ _doc_counts_by_store: WeakKeyDictionary[SearchStore, _DocCounts] = WeakKeyDictio
 
 async def document_counts(store: SearchStore, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
     """(claims indexed, {term: claims holding it}) for the terms the index holds; cached."""
-    cache = _doc_counts_by_store.get(store)
-    if cache is None:
-        cache = _doc_counts_by_store[store] = _DocCounts()
     now = time.monotonic()
-    if now >= cache.expires or len(cache.counts) > _DOC_COUNT_CACHE_SIZE:
-        cache.counts.clear()
-        cache.total = 0
-        cache.expires = now + DOC_COUNT_TTL_SECONDS
+    cache = _doc_counts_by_store.get(store)
+    if cache is None or now >= cache.expires or len(cache.counts) > _DOC_COUNT_CACHE_SIZE:
+        cache = _doc_counts_by_store[store] = _DocCounts(now + DOC_COUNT_TTL_SECONDS)
     missing = [t for t in dict.fromkeys(terms) if t not in cache.counts]
-    if missing or cache.total == 0:
-        cache.total, found = await store.term_document_counts(missing)
+    total = cache.total
+    if missing or total is None:
+        total, found = await store.term_document_counts(missing)
+        cache.total = total
         cache.counts.update(found)
-    return cache.total, {t: cache.counts[t] for t in terms if t in cache.counts}
+    return total, {t: cache.counts[t] for t in terms if t in cache.counts}
 
 
 @dataclass(frozen=True)
@@ -313,11 +311,14 @@ def coverage(
     return sum(weights.get(t, 0.0) for t in claim if t in query) / total
 
 
+def _short_text_logit(coverage_: float, margin: float) -> float:
+    w_cov, w_both = _CONFIDENCE_WEIGHTS
+    return _CONFIDENCE_BIAS + w_cov * coverage_ + w_both * coverage_ * margin
+
+
 def confidence(coverage_: float, margin: float) -> float:
     """P(reply is right) from the two features; see the module docstring."""
-    w_cov, w_both = _CONFIDENCE_WEIGHTS
-    z = _CONFIDENCE_BIAS + w_cov * coverage_ + w_both * coverage_ * margin
-    return 1.0 / (1.0 + math.exp(-z))
+    return 1.0 / (1.0 + math.exp(-_short_text_logit(coverage_, margin)))
 
 
 @dataclass(frozen=True)
@@ -618,8 +619,8 @@ def _confidence(
     query: frozenset[str],
     weights: dict[str, float],
     margin: float,
-    text_chars: int = 0,
-    phrase_share: float = 0.0,
+    text_chars: int,
+    phrase_share: float,
 ) -> float:
     """The calibrated confidence, or 0 when the text shares too little of the claim to say.
 
@@ -637,18 +638,17 @@ def _confidence(
     shared = len(claim_terms & query)
     if shared < MIN_SHARED_TERMS or covered < MIN_COVERAGE:
         return 0.0
-    w_cov, w_both = _CONFIDENCE_WEIGHTS
-    z = _CONFIDENCE_BIAS + w_cov * covered + w_both * covered * margin
+    # Within one window the length is 0, and so is the whole correction. The claim has at
+    # least MIN_SHARED_TERMS terms here, so its log is defined.
     length = math.log(max(1.0, text_chars / MAX_WINDOW_CHARS))
-    if length > 0.0:
-        w_len, w_len_cov, w_len_both, w_claim, w_phrase = _LONG_TEXT_WEIGHTS
-        z += length * (
-            w_len
-            + w_len_cov * covered
-            + w_len_both * covered * margin
-            + w_claim * math.log(max(len(claim_terms), 1))
-            + w_phrase * phrase_share
-        )
+    w_len, w_len_cov, w_len_both, w_claim, w_phrase = _LONG_TEXT_WEIGHTS
+    z = _short_text_logit(covered, margin) + length * (
+        w_len
+        + w_len_cov * covered
+        + w_len_both * covered * margin
+        + w_claim * math.log(len(claim_terms))
+        + w_phrase * phrase_share
+    )
     return 1.0 / (1.0 + math.exp(-z))
 
 

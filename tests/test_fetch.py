@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import ipaddress
+import logging
 import shutil
 import ssl
 import struct
@@ -311,12 +312,45 @@ async def test_pages_without_a_content_type_that_do_not_look_like_html_are_refus
         ("text/html", b"\xef\xbb\xbf<html>bom \xc3\xa9", "bom é"),
         ("text/html", b'<html><meta charset="utf-16">ascii', "ascii"),
         ("text/html", b"<html>no charset \xc3\xa9 \xe9", "no charset é \ufffd"),
+        # A UTF-16 byte order mark, either way round, decides over everything else.
+        ("text/html", b"\xff\xfe" + "<html>little é".encode("utf-16-le"), "little é"),
+        ("text/html", b"\xfe\xff" + "<html>big é".encode("utf-16-be"), "big é"),
+        # A bad byte after a BOM costs that character, not the page.
+        ("text/html", b"\xef\xbb\xbf<html>bom \xff byte", "bom \ufffd byte"),
+        # A <meta> read as ASCII claims no 32-bit encoding either; an unknown label is ignored.
+        ("text/html", b'<html><meta charset="utf-32">ascii', "ascii"),
+        ("text/html", '<html><meta charset="x-nonsense">naïve'.encode(), "naïve"),
+        # A header naming a codec that is no charset (zlib) leaves the page's <meta> to decide.
+        (
+            "text/html; charset=zlib",
+            '<html><meta charset="windows-1251">Привет'.encode("cp1251"),
+            "Привет",
+        ),
+        # A byte the page's charset leaves undefined costs that character, not the charset.
+        (
+            "text/html; charset=windows-1251",
+            "<html>Привет ".encode("cp1251") + b"\x98",
+            "Привет \ufffd",
+        ),
     ],
 )
 async def test_charsets(server: LocalServer, content_type: str, body: bytes, expected: str) -> None:
     server.route("/", headers=[("Content-Type", content_type)], body=body)
     async with fetcher(open_config(server.port)) as f:
         assert expected in (await f.fetch(server.url("/"))).html
+
+
+async def test_a_charset_that_cannot_decode_a_page_falls_back_to_utf8_and_says_so(
+    server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # "idna" is a text codec, but one that refuses errors="replace" on a non-ASCII byte.
+    server.route(
+        "/", headers=[("Content-Type", "text/html; charset=idna")], body="<html>é".encode()
+    )
+    with caplog.at_level(logging.DEBUG, logger="bot.fetch"):
+        async with fetcher(open_config(server.port)) as f:
+            assert (await f.fetch(server.url("/"))).html == "<html>é"
+    assert "charset idna failed, falling back to utf-8" in caplog.messages
 
 
 # --- redirects ---------------------------------------------------------------------------------

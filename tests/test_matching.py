@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import random
 from collections.abc import Sequence
 
@@ -355,3 +357,249 @@ async def test_two_common_words_of_a_longer_claim_are_not_enough_to_reply(store:
     repeated = "Posts say the 2020 election was stolen through Dominion voting machines"
     candidates = await matching.rank_claims(store, repeated, guild_id=None)
     assert matching.should_reply(candidates, matching.DEFAULT_REPLY_THRESHOLD)
+
+
+# --- the FTS5 query's quoting ----------------------------------------------------------------
+
+
+async def test_a_term_holding_a_double_quote_stays_one_quoted_fts_string(store: Store) -> None:
+    ids = await add_claims(store, [('They said "no" to vaccines', "")])
+    expr = matching.match_expression_for(['say "no', "vaccin"])
+    assert expr == '"say ""no" OR "vaccin"'
+    hits = await store.search_claims(expr, guild_id=None, limit=5, weights=matching.COLUMN_WEIGHTS)
+    assert [claim_id for claim_id, _ in hits] == ids
+
+
+# --- scores, weights and the confidence model ------------------------------------------------
+
+
+async def test_a_one_sentence_text_is_scored_with_fts5s_own_bm25(store: Store) -> None:
+    """Every claim is a candidate here, so the pool's mean length is the index's: the score of
+    the text's one sentence is FTS5's bm25() for the same terms (plus the whole-text share,
+    the same query here). "water" and "houston" are in most claims: their IDF is FTS5's floor."""
+    await add_claims(
+        store,
+        [
+            ("Houston banned the sale of bottled water during storms", "No ordinance did."),
+            ("Tap water in Houston is poisoned", ""),
+            ("Bottled water expires after a year", "Water does not go off."),
+            ("Storms in Houston are caused by weather machines", "Water vapour is no machine."),
+        ],
+    )
+    text = "Houston banned bottled water sales during the storms"
+    ranked = await matching.rank_claims(store, text, guild_id=None)
+    expr = matching.match_expression(text)
+    assert expr is not None
+    fts = dict(
+        await store.search_claims(expr, guild_id=None, limit=10, weights=matching.COLUMN_WEIGHTS)
+    )
+    assert len(ranked) == len(fts) == 4
+    for candidate in ranked:
+        expected = (1 + matching.WHOLE_TEXT_WEIGHT) * fts[candidate.claim_id]
+        assert candidate.score == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_coverage_weights_are_bm25_idf_positive_even_for_a_term_in_every_claim() -> None:
+    # The weights the confidence model was fitted with (Lucene's BM25 IDF).
+    assert matching.idf(1, 1) == pytest.approx(math.log(4 / 3))
+    assert matching.idf(0, 10) == pytest.approx(math.log(22))
+    assert matching.idf(10, 10) == pytest.approx(math.log(1 + 0.5 / 10.5))
+
+
+def test_coverage_is_the_idf_weighted_share_and_unweighted_terms_count_nothing() -> None:
+    weights = {"graphen": 3.0, "vaccin": 1.0}
+    assert matching.coverage(["graphen", "vaccin"], {"vaccin"}, weights) == 0.25
+    # A term without a weight (no claim holds it any more) weighs nothing, on either side.
+    assert matching.coverage(["graphen", "vaccin", "gone"], {"graphen"}, weights) == 0.75
+    assert matching.coverage(["graphen", "gone"], {"graphen", "gone"}, weights) == 1.0
+    # A claim with no weighted terms (all stop words) is covered by nothing.
+    assert matching.coverage([], {"graphen"}, weights) == 0.0
+    assert matching.coverage(["gone"], {"gone"}, weights) == 0.0
+
+
+def test_a_half_covered_claim_needs_a_third_of_its_score_ahead_of_rivals() -> None:
+    """The short-text model's reply boundary at coverage 0.5: a margin of about 0.35."""
+    threshold = matching.DEFAULT_REPLY_THRESHOLD
+    assert matching.confidence(0.5, 0.34) < threshold <= matching.confidence(0.5, 0.36)
+    assert matching.confidence(1.0, 0.19) < threshold <= matching.confidence(1.0, 0.21)
+
+
+def test_the_coverage_floor_admits_exactly_a_third_of_the_weight() -> None:
+    weights = {"a": 0.34, "b": 0.0, "c": 0.66}
+    claim = frozenset(weights)
+    at_floor = matching._confidence(claim, frozenset("ab"), weights, 1.0, 0, 0.0)
+    assert at_floor == matching.confidence(matching.MIN_COVERAGE, 1.0) > 0.0
+
+
+def test_a_sentence_a_tweet_would_be_answered_for_is_not_enough_in_a_long_page() -> None:
+    """Half the claim's weight, all its phrases, far ahead of every rival: a reply as a tweet,
+    silence as one sentence of a 3,000-character page (a long text matches by chance)."""
+    claim = frozenset({"graphen", "vaccin", "magnet", "dna"})
+    weights = dict.fromkeys(claim, 1.0)
+    sentence = frozenset({"graphen", "vaccin"})
+    tweet = matching._confidence(claim, sentence, weights, 1.0, 140, 1.0)
+    page = matching._confidence(claim, sentence, weights, 1.0, 3000, 1.0)
+    assert tweet == matching.confidence(0.5, 1.0) > matching.DEFAULT_REPLY_THRESHOLD
+    assert page < matching.DEFAULT_REPLY_THRESHOLD
+
+
+# --- the document-count cache ----------------------------------------------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    """matching's own clock, set by the test (asyncio keeps the real one)."""
+    clock = _Clock()
+    monkeypatch.setattr(matching, "time", clock)
+    return clock
+
+
+async def test_term_counts_are_reused_for_the_ttl_then_read_again(
+    store: Store, clock: _Clock
+) -> None:
+    await add_claims(store, [("A shark on the highway", ""), ("A shark in the pool", "")])
+    assert await matching.document_counts(store, ["shark"]) == (2, {"shark": 2})
+    await add_claims(store, [("A shark in the mall", "")])
+    clock.now += matching.DOC_COUNT_TTL_SECONDS - 1
+    assert await matching.document_counts(store, ["shark"]) == (2, {"shark": 2})
+    # A term no claim held was not cached: a new claim's words are searched at once.
+    assert await matching.document_counts(store, ["mall"]) == (3, {"mall": 1})
+    clock.now += 1
+    assert await matching.document_counts(store, ["shark"]) == (3, {"shark": 3})
+
+
+async def test_the_claim_total_is_read_even_for_no_terms(store: Store, clock: _Clock) -> None:
+    await add_claims(store, [("A shark on the highway", ""), ("A shark in the pool", "")])
+    assert await matching.document_counts(store, []) == (2, {})
+    await add_claims(store, [("A shark in the mall", "")])
+    clock.now += matching.DOC_COUNT_TTL_SECONDS
+    assert await matching.document_counts(store, []) == (3, {})
+
+
+async def test_a_full_count_cache_starts_over(
+    store: Store, clock: _Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(matching, "_DOC_COUNT_CACHE_SIZE", 1)
+    await add_claims(store, [("A shark on the highway", ""), ("A shark in the pool", "")])
+    assert await matching.document_counts(store, ["shark"]) == (2, {"shark": 2})
+    await add_claims(store, [("A shark in the pool", "x")])
+    # At its size the cache is still used; a term it lacks is read, with the total.
+    assert await matching.document_counts(store, ["shark"]) == (2, {"shark": 2})
+    assert await matching.document_counts(store, ["pool"]) == (3, {"pool": 2})
+    # Past its size it starts over: the count it held is read afresh.
+    assert await matching.document_counts(store, ["shark"]) == (3, {"shark": 3})
+
+
+# --- sentences, runs and quotes --------------------------------------------------------------
+
+
+def _pieces(text: str) -> list[str]:
+    return [text[s.start : s.end] for s in matching.split_sentences(text)]
+
+
+def test_sentences_are_the_texts_own_words_without_surrounding_space() -> None:
+    assert _pieces(" Leading space.  Next one.   ") == ["Leading space.", "Next one."]
+    # The same sentence three times is three places in the text.
+    spans = [(s.start, s.end) for s in matching.split_sentences("Yes. Yes. Yes.")]
+    assert spans == [(0, 4), (5, 9), (10, 14)]
+
+
+def test_a_run_without_punctuation_is_cut_at_spaces_into_full_pieces() -> None:
+    words = [f"word{i:04d}" for i in range(100)]  # 899 characters, no sentence end
+    pieces = _pieces(" ".join(words))
+    assert " ".join(pieces).split() == words  # no word cut, none lost
+    assert all(len(p) <= matching.MAX_SENTENCE_CHARS for p in pieces)
+    # Each piece is as long as it can be: the next word would not have fitted.
+    assert all(
+        len(p) + 1 + len(n.split()[0]) > matching.MAX_SENTENCE_CHARS
+        for p, n in itertools.pairwise(pieces)
+    )
+    exact = "x" * 395 + " end."
+    assert _pieces(exact) == [exact]  # exactly MAX_SENTENCE_CHARS: one piece
+    assert _pieces("y" * 900) == ["y" * 400, "y" * 400, "y" * 100]  # no space: cut anyway
+
+
+# Ties between a run and a longer run holding it go to the one that starts first: a long
+# sentence just before the sentences a claim is said in keeps longer runs out of the window.
+LONG_SENTENCE = "Parking " + "and more parking " * 15 + "was all the residents talked about."
+BUDGET_CLAIM = ("Officials cut the school budget by 40 percent", "")
+BRIDGE_CLAIM = ("The old bridge over the river will close for repairs in March", "")
+
+
+async def test_a_claim_said_over_two_sentences_is_quoted_whole_wherever_it_is(
+    store: Store,
+) -> None:
+    ids = await add_claims(store, [BUDGET_CLAIM, BRIDGE_CLAIM, *CLAIMS])
+    budget = "They cut the school budget. By 40 percent, officials said."
+    filler = " ".join(f"Residents met on day {n} to talk about parking." for n in range(12))
+    bridge = "The old bridge over the river will close. Repairs start in March."
+    text = f"{budget} {filler} {LONG_SENTENCE} {bridge}"
+    assert text.index(bridge) > matching.MAX_WINDOW_CHARS
+    quotes = {c.claim_id: c.quote for c in await matching.rank_claims(store, text, guild_id=None)}
+    assert quotes[ids[0]] == budget  # the first two sentences of a long text
+    assert quotes[ids[1]] == bridge  # two sentences far past the first window
+
+
+async def test_a_run_of_exactly_one_window_is_still_one_unit(store: Store) -> None:
+    ids = await add_claims(store, [BUDGET_CLAIM, *CLAIMS])
+    second = " By 40 percent, officials said."
+    first = "They cut the school budget" + " " * 10 + "today."
+    first = first.replace(
+        " today", " " * (matching.MAX_WINDOW_CHARS - len(first + second)) + " today"
+    )
+    text = first + second
+    assert len(text) == matching.MAX_WINDOW_CHARS
+    ranked = await matching.rank_claims(store, text, guild_id=None)
+    assert ranked[0].claim_id == ids[0]
+    assert ranked[0].quote == " ".join(text.split())
+
+
+def test_best_units_touching_spans_do_not_overlap() -> None:
+    spans = [(0, 10), (10, 20), (20, 30)]
+    assert matching.best_units(spans, [{0: 2.0}, {0: 1.0}, {}], [0], 2) == [[(0, 10), (10, 20)]]
+    assert matching.best_units(spans, [{0: 1.0}, {0: 2.0}, {}], [0], 2) == [[(10, 20), (0, 10)]]
+    # No more than asked for.
+    scores = [{0: 3.0}, {0: 2.0}, {0: 1.0}]
+    assert matching.best_units(spans, scores, [0], 2) == [[(0, 10), (10, 20)]]
+
+
+def test_best_units_scores_within_rounding_are_ties_won_by_the_earlier_unit() -> None:
+    spans = [(0, 10), (0, 20)]
+    assert matching.best_units(spans, [{0: 1.0}, {0: 1.0 + 4e-10}], [0], 1) == [[(0, 10)]]
+    assert matching.best_units(spans, [{0: 1.0}, {0: 1.0 + 4e-9}], [0], 1) == [[(0, 20)]]
+
+
+@pytest.mark.parametrize(
+    "late",
+    [
+        # The claim's words, none of its phrases in order: one sentence, or a run of two.
+        "Magnetic people, make vaccines COVID, the post went on.",
+        "Magnetic people make vaccines. COVID, the post went on.",
+    ],
+)
+async def test_only_the_quote_s_own_phrases_count_in_a_long_page(store: Store, late: str) -> None:
+    """The long-text correction counts the claim's phrases that its best sentence repeats in
+    order: the same phrase in another sentence of the page adds nothing."""
+    ids = await add_claims(store, [(claim, "") for claim in SIXTEEN_CLAIMS])
+    filler = " ".join(f"Residents met on day {n} to talk about parking." for n in range(6))
+
+    async def confidence(first: str) -> float:
+        text = f"{first} {filler} {LONG_SENTENCE} {late}"
+        assert len(text) > matching.MAX_WINDOW_CHARS
+        ranked = await matching.rank_claims(store, text, guild_id=None)
+        best = next(c for c in ranked if c.claim_id == ids[1])
+        assert best.quote == late
+        return best.confidence
+
+    # "COVID vaccines" is one of the claim's phrases, in another sentence.
+    assert await confidence("COVID vaccines were in the news.") == await confidence(
+        "Green lanterns were in the news."
+    )
