@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -734,3 +735,43 @@ async def test_a_busy_store_does_not_silence_a_known_link(
         await store.close()
     assert result.links[0].matches[0].match == "url"
     assert result.links[0].title == "Bridge closes"
+
+
+BUDGET = "Officials cut the school budget by 40 percent"
+PARKING = "".join(
+    f"<p>Residents met on day {n} to talk about parking in the town centre, and the council "
+    f"listened to shop owners about deliveries and the new bus lanes.</p>"
+    for n in range(6)
+)
+
+
+@pytest.mark.parametrize(
+    ("where", "html_page"),
+    [
+        ("title", f"<title>{BUDGET}</title></head><body><article>{PARKING}</article>"),
+        (
+            "description",
+            f'<title>Town news</title><meta name="description" content="{BUDGET}">'
+            f"</head><body><article>{PARKING}</article>",
+        ),
+        (
+            "body",  # past the first 1,500 characters (the lead): all the text is matched
+            f"<title>Town news</title></head><body><article>{PARKING * 2}<p>{BUDGET}.</p>"
+            f"{PARKING}</article>",
+        ),
+    ],
+)
+async def test_a_claim_in_a_pages_title_description_or_deep_in_its_text_is_matched(
+    store: Store, checker: Checker, http_server: LocalServer, where: str, html_page: str
+) -> None:
+    claim_id = await claim_at(store, "https://elsewhere.example.org/budget", BUDGET)
+    http_server.route(
+        "/news", body=f"<!doctype html><html><head>{html_page}</body></html>".encode()
+    )
+    result = await checker.check_text(http_server.url("/news"), guild_id=None)
+    (link,) = result.links
+    assert [m.claim.id for m in link.matches] == [claim_id], where
+    # The quote holds the claim, in the page's own words only.
+    quote = link.matches[0].quote or ""
+    page_words = {*re.sub(r"<[^>]+>", " ", html_page).split(), *BUDGET.split()}
+    assert BUDGET in quote and set(quote.split()) <= page_words, quote
