@@ -18,7 +18,7 @@ from bot import fingerprint, links
 from bot.checking import MAX_MATCH_TEXT, Checker, Match, Preview
 from bot.cli import main
 from bot.client import FactBot
-from bot.config import Config, PagesConfig
+from bot.config import Config, PagesConfig, RepliesConfig
 from bot.fetch import FetchConfig, Fetcher, make_client
 from bot.pages import PageReader
 from bot.ranking import Ranker
@@ -775,3 +775,16 @@ async def test_a_claim_in_a_pages_title_description_or_deep_in_its_text_is_match
     quote = link.matches[0].quote or ""
     page_words = {*re.sub(r"<[^>]+>", " ", html_page).split(), *BUDGET.split()}
     assert BUDGET in quote and set(quote.split()) <= page_words, quote
+
+
+@pytest.mark.parametrize("most", [2, 6])
+async def test_a_message_is_checked_for_as_many_links_as_configured(
+    store: Store, most: int
+) -> None:
+    urls = [f"https://news.example/story-{i}" for i in range(7)]
+    for url in urls:
+        await claim_at(store, url)
+    checker = Checker(store=store, config=Config(replies=RepliesConfig(max_links_per_message=most)))
+    result = await checker.check_text(" ".join(urls), guild_id=None)
+    assert [link.url for link in result.links] == urls[:most]
+    assert all(link.known for link in result.links)
