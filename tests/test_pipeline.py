@@ -788,3 +788,21 @@ async def test_a_message_is_checked_for_as_many_links_as_configured(
     result = await checker.check_text(" ".join(urls), guild_id=None)
     assert [link.url for link in result.links] == urls[:most]
     assert all(link.known for link in result.links)
+
+
+@pytest.mark.parametrize("with_preview", [False, True])
+async def test_a_servers_own_claim_about_a_link_is_known_in_that_server_only(
+    store: Store, with_preview: bool
+) -> None:
+    url = "https://news.example/local-story"
+    own = await store.add_claim(
+        NewClaim("The bridge is being closed", "misleading", urls=(url,)), actor="t", guild_id=42
+    )
+    checker = Checker(store=store, config=Config())
+    # Discord's link preview is the message's own evidence, checked apart from other posts.
+    previews = (Preview(url, "Local story", "What the council said"),) if with_preview else ()
+    (link,) = (await checker.check_text(url, guild_id=42, user_id=1, previews=previews)).links
+    assert [m.claim.id for m in link.matches] == [own.id]
+    assert link.url == url
+    (elsewhere,) = (await checker.check_text(url, guild_id=7, previews=previews)).links
+    assert not elsewhere.known
