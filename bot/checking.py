@@ -135,9 +135,7 @@ class Checker:
         by_key = {links.canonical_url_or_none(p.url): p for p in previews}
         reports = []
         for url in urls:
-            key = links.canonical_url_or_none(url)
-            if key is None:
-                continue
+            key = links.canonical_url(url)  # extract_links keeps only links it accepts
             reports.append(
                 await self._check_link_once(
                     url, key, guild_id=guild_id, user_id=user_id, preview=by_key.get(key)

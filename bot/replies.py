@@ -186,7 +186,7 @@ def source_label(title: str | None, url: str) -> str:
 
 
 def render_embed(
-    report: LinkReport, *, max_sources: int = 3, budget: int = TOTAL_LIMIT
+    report: LinkReport, *, max_sources: int, budget: int = TOTAL_LIMIT
 ) -> discord.Embed:
     """One embed for a known link, at most ``budget`` characters in all."""
     budget = min(budget, TOTAL_LIMIT)
@@ -210,7 +210,8 @@ def render_embed(
             fields.append(
                 (
                     trim(f"Also: {verdict_label(extra.claim.verdict)}", FIELD_NAME_LIMIT),
-                    trim((safe(extra.claim.claim, 200) or "-") + _quote_line(extra), 500),
+                    # At most 200 + 261 characters: the quote line is clipped on its own.
+                    (safe(extra.claim.claim, 200) or "-") + _quote_line(extra),
                 )
             )
         if report.source is not None:

@@ -34,9 +34,14 @@ import asyncpg
 
 _UNPRIVILEGED_USER = "nobody"
 
-#: The one role that must give a password over TCP (every other login is trusted), so a test
-#: can show where the store's password comes from.
+#: The group whose members must give a password over TCP (every other login is trusted), so a
+#: test can show where the store's password comes from. A test makes a member of its own
+#: (``password_role()``): sessions sharing one server (``FACTBOT_TEST_PG_PORT``) never meet.
 PASSWORD_ROLE = "factbot_pw"
+
+
+def password_role() -> str:
+    return f"{PASSWORD_ROLE}_{uuid.uuid4().hex[:12]}"
 
 
 def server_bindir() -> Path:
@@ -189,7 +194,7 @@ class PostgresCluster:
             "--no-instructions",
         )
         hba = cluster.data / "pg_hba.conf"
-        hba.write_text(f"host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+        hba.write_text(f"host all +{PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
         # Durability is the one thing a throwaway test cluster does not need.
         options = (
             "-c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200"
@@ -210,6 +215,7 @@ class PostgresCluster:
                     f"{options} -p {cluster.port}",
                     "start",
                 )
+                cluster._admin(f"CREATE ROLE {PASSWORD_ROLE} NOLOGIN")
                 return cluster
             except RuntimeError:
                 if "could not bind" not in (root / "server.log").read_text(errors="replace"):
@@ -230,4 +236,5 @@ class PostgresCluster:
             self.remove()
 
     def remove(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        if self.owned:  # a borrowed server's files are not this session's to delete
+            shutil.rmtree(self.root, ignore_errors=True)

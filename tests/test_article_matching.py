@@ -149,3 +149,41 @@ async def test_check_json_quotes_the_sentence(
     quotes = {m["claim"]: m["quote"] for m in data["links"][0]["matches"]}
     assert quotes == dict(REPEATED_CLAIMS)
     assert data["reply"].count("The article says: “") == 2
+
+
+async def test_claims_a_page_repeats_only_in_its_title_and_description_are_quoted_there(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    # Social cards and headlines often say what the article body does not: the page's title
+    # and description are read as sentences of their own, before its main text.
+    flood, donations = await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
+    await add_claims(store, OTHER_TOPIC_CLAIMS + UNRELATED_CLAIMS)
+    title, description = (sentence for _, sentence in REPEATED_CLAIMS)
+    http_server.route(
+        "/news/card",
+        body=(
+            f"<!doctype html><html><head><title>{title}</title>"
+            f'<meta name="description" content="{description}"></head><body><article>'
+            + "".join(f"<p>{p}</p>" for p in UNRELATED_PARAGRAPHS)
+            + "</article></body></html>"
+        ).encode(),
+    )
+    result = await checker.check_text(http_server.url("/news/card"), guild_id=None)
+    (link,) = result.links
+    assert {m.claim.id: m.quote for m in link.matches} == {flood: title, donations: description}
+
+
+async def test_a_claim_repeated_past_the_pages_lead_is_found(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    # The whole main text is read, not its first 1,500 characters (the lead, kept for pages
+    # cached before the main text was).
+    (flood, _) = await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
+    await add_claims(store, OTHER_TOPIC_CLAIMS + UNRELATED_CLAIMS)
+    others = [p for p in DAM_PARAGRAPHS if not any(s in p for _, s in REPEATED_CLAIMS)]
+    paragraphs = others + SAME_TOPIC_PARAGRAPHS + [REPEATED_CLAIMS[0][1]]
+    assert sum(map(len, paragraphs[:-1])) > 1500
+    http_server.route("/news/long", body=html_page(DAM_HEADLINE, paragraphs))
+    result = await checker.check_text(http_server.url("/news/long"), guild_id=None)
+    (link,) = result.links
+    assert {m.claim.id: m.quote for m in link.matches} == {flood: REPEATED_CLAIMS[0][1]}

@@ -91,7 +91,7 @@ async def test_every_table_is_copied_or_rebuilt(postgres_url: str, tmp_path: Pat
         sqlite_tables = {
             r[0]
             for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            if not r[0].startswith(("sqlite_", "claim_search_"))
+            if not r[0].startswith("sqlite_")
         }
     db.close()
     pg = await open_store(postgres_url)

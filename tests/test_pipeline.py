@@ -109,6 +109,26 @@ async def test_shortened_link_matches_the_article_it_leads_to(
     assert link.fetch_error is None
 
 
+async def test_a_servers_own_claim_is_found_through_the_link_a_short_link_leads_to(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    http_server.route("/news/bridge-closure", body=page("Bridge closes"))
+    http_server.redirect("/s/Xy12", http_server.url("/news/bridge-closure"))
+    claim = await store.add_claim(
+        NewClaim(
+            "The bridge is closed for good",
+            "false",
+            urls=(http_server.url("/news/bridge-closure"),),
+        ),
+        actor="t",
+        guild_id=1234,
+    )
+    mine = await checker.check_text(http_server.url("/s/Xy12"), guild_id=1234)
+    assert [(m.claim.id, m.match) for m in mine.links[0].matches] == [(claim.id, "url")]
+    theirs = await checker.check_text(http_server.url("/s/Xy12"), guild_id=5678)
+    assert theirs.links[0].matches == ()
+
+
 async def test_amp_page_matches_through_its_canonical_link(
     store: Store, checker: Checker, http_server: LocalServer
 ) -> None:
@@ -255,6 +275,41 @@ async def test_a_preview_is_matched_up_to_the_match_text_limit(store: Store) -> 
         )
         (link,) = result.links
         assert (link.title, [m.claim.id for m in link.matches]) == ("Bridge news", expected)
+
+
+async def test_a_preview_finds_the_servers_own_claims_and_no_other_servers(store: Store) -> None:
+    cracks = "Engineers found cracks in three harbour bridge pillars"
+    claim = await store.add_claim(NewClaim(cracks, "false"), actor="t", guild_id=1234)
+    checker = Checker(store=store, config=Config(pages=PagesConfig(enabled=False)))
+    url = "https://news.example.com/2026/bridge"
+    preview = Preview(url, "Bridge news", "Engineers found cracks in three harbour bridge pillars.")
+    mine = await checker.check_text(url, guild_id=1234, previews=[preview])
+    assert [m.claim.id for m in mine.links[0].matches] == [claim.id]
+    theirs = await checker.check_text(url, guild_id=5678, previews=[preview])
+    assert theirs.links[0].matches == ()
+
+
+async def test_a_previewed_link_known_by_its_address_is_answered_by_it(store: Store) -> None:
+    url = "https://news.example.com/2026/bridge"
+    claim_id = await claim_at(store, url, "The harbour bridge will close for a year")
+    checker = Checker(store=store, config=Config(pages=PagesConfig(enabled=False)))
+    result = await checker.check_text(url, guild_id=None, previews=[Preview(url, "Bridge news")])
+    assert [(m.claim.id, m.match) for m in result.links[0].matches] == [(claim_id, "url")]
+
+
+async def test_a_message_gets_reports_for_its_first_links_up_to_the_configured_number(
+    store: Store,
+) -> None:
+    config = Config(
+        pages=PagesConfig(enabled=False), replies=RepliesConfig(max_links_per_message=2)
+    )
+    checker = Checker(store=store, config=config)
+    text = " ".join(f"https://news{n}.example.com/a" for n in range(4))
+    result = await checker.check_text(text, guild_id=None)
+    assert [r.url for r in result.links] == [
+        "https://news0.example.com/a",
+        "https://news1.example.com/a",
+    ]
 
 
 async def test_check_json_gives_scores_to_four_decimals(store: Store) -> None:

@@ -278,6 +278,30 @@ def test_clean_strips_invisible_characters() -> None:
     assert clean("a\u202eb\u200bc\ufeffd") == "abcd"
 
 
+def test_clean_keeps_one_kind_of_line_break_and_at_most_one_blank_line() -> None:
+    # Windows and old Mac line ends from a moderator's paste; a wall of blank lines.
+    assert clean("a\r\nb\rc\n\n\n\nd") == "a\nb\nc\n\nd"
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "cut"),
+    [
+        ("alpha beta gamma delta epsilon", 20, "alpha beta gamma…"),  # at the last word that fits
+        ("alpha beta gamma delta", 12, "alpha beta…"),
+        ("ab", 1, "a"),  # no room for an ellipsis
+        ("abc", 2, "a…"),
+        ("word word word x\\\\yz", 19, "word word word…"),
+        ("abcdefghijklmnop\\qrs", 18, "abcdefghijklmnop…"),  # never half an escape
+        ("ab \\cdef", 5, "ab…"),  # nor a space before the ellipsis
+        ("ABCDEFGHIJKLMNOPXXXX", 18, "ABCDEFGHIJKLMNOPX…"),  # every letter that fits
+        ("abcdefghij klmnopqrstuvwxyz", 20, "abcdefghij klmnopqr…"),  # a word this early: cut in it
+    ],
+)
+def test_trim_cuts_at_a_word_with_an_ellipsis(text: str, limit: int, cut: str) -> None:
+    assert trim(text, limit) == cut
+    assert len(cut) <= limit
+
+
 def test_a_source_title_cannot_plant_its_own_link() -> None:
     claim = make_claim(
         "x",
@@ -305,6 +329,41 @@ def sources_field(*sources: Source) -> str:
 def test_an_untitled_source_is_labelled_by_its_registrable_domain() -> None:
     value = sources_field(Source("https://factcheck.news.example.co.uk/r/1", None, "fact-check"))
     assert value == "• [example.co.uk](https://factcheck.news.example.co.uk/r/1) (fact-check)"
+
+
+def test_a_reply_lists_three_sources_unless_told_otherwise() -> None:
+    five = tuple(Source(f"https://fc{n}.example.org/r", None, "fact-check") for n in range(5))
+    result = CheckResult(
+        (report("https://news.example.com/a", [make_claim("x", "y", sources=five)]),)
+    )
+
+    def listed(text: str | None) -> list[str]:
+        return re.findall(r"\[example\.org\]\(https://(fc\d)\.", text or "")
+
+    (embed,) = render_embeds(result)
+    assert listed(embed.fields[-1].value) == ["fc0", "fc1", "fc2"]
+    assert listed(render_text(result)) == ["fc0", "fc1", "fc2"]
+    assert listed(render_text(result, max_sources=1)) == ["fc0"]
+    assert listed(render_text(result, max_sources=5)) == ["fc0", "fc1", "fc2", "fc3", "fc4"]
+
+
+def test_check_prints_one_reply_a_known_link_separated_by_a_blank_line() -> None:
+    result = CheckResult(
+        (
+            report("https://news.example.com/a", [make_claim("Claim A", "note a")]),
+            report("https://other.example.net/b", [make_claim("Claim B", "note b", "misleading")]),
+        )
+    )
+    assert render_text(result) == (
+        "❌ False\n**Claim:** Claim A\nnote a\n(Matched: this article)\n\n"
+        "⚠️ Misleading\n**Claim:** Claim B\nnote b\n(Matched: this article)"
+    )
+
+
+def test_a_source_whose_site_cannot_be_named_is_labelled_source() -> None:
+    # An archive link with no usable page inside: the link is shown, its label says nothing.
+    link = "https://web.archive.org/web/2020/https://"
+    assert sources_field(Source(link, None, "fact-check")) == f"• [source]({link}) (fact-check)"
 
 
 def test_a_source_with_credentials_is_never_a_link() -> None:
@@ -687,6 +746,17 @@ def test_a_reply_shows_up_to_two_more_claims_the_outlets_note_and_the_sources() 
     assert odd.title == "❔ odd" and odd.description == "**Claim:** c"
     assert odd.colour == discord.Colour(0x80868B)
     assert [(f.name, f.value) for f in odd.fields] == [("Outlet: Unreliable", "-")]
+    two_lines = SourceNote("news.example.com", None, "Unreliable\nsee below", "", "t", "now")
+    (outlet,) = render_embeds(
+        CheckResult((LinkReport("https://news.example.com/a", "k", source=two_lines),))
+    )
+    assert outlet.title == "ℹ️ Outlet: Unreliable see below"  # a title is one line
+    (odd,) = render_embeds(
+        CheckResult((report("https://x.example/", [make_claim("c", "", "odd")], two_lines),))
+    )
+    assert [f.name for f in odd.fields] == ["Outlet: Unreliable see below"]
+    # Side by side, a note's field would squeeze into a third of the embed's width.
+    assert [f.inline for f in odd.fields + one_source.fields] == [False] * 4
 
 
 def test_a_long_note_is_cut_at_a_word_never_mid_escape() -> None:
@@ -912,6 +982,27 @@ def test_a_quote_and_a_source_title_with_line_breaks_stay_on_one_line() -> None:
     embed = embed_of(*result.links)
     assert (embed.description or "").split("\n")[1] == "The article says: “It is made of cheese”"
     assert embed.fields[-1].value == "• [Moon check](https://fc.example.org/a) (fact-check)"
+
+
+def test_each_part_of_a_reply_is_clipped_at_its_own_length() -> None:
+    # Long parts are cut at their own limit (with an ellipsis), so one cannot crowd out the rest:
+    # an outlet's rating at 200 characters, its note beside a claim at 300, another claim at 200
+    # and the sentence that repeats it at 240.
+    rating, note, claim = "r" * 250, "n" * 400, "c" * 250
+    outlet = SourceNote("news.example.com", None, rating, note, "t", "now")
+    (alone,) = render_embeds(
+        CheckResult((LinkReport("https://news.example.com/a", "k", source=outlet),))
+    )
+    assert alone.title == "ℹ️ Outlet: " + "r" * 199 + "…"
+    assert alone.description == "n" * 400
+    also = [make_claim("Top claim", "x"), make_claim(claim, "y"), make_claim("3rd", "z", "odd")]
+    (embed,) = render_embeds(CheckResult((report("https://news.example.com/a", also, outlet),)))
+    fields = {f.name: f.value for f in embed.fields}
+    assert fields["Also: ❌ False"] == "c" * 199 + "…"
+    assert fields["Outlet: " + "r" * 199 + "…"] == "n" * 299 + "…"
+    quoted = report("https://news.example.com/a", also, quote="q" * 300)
+    (embed,) = render_embeds(CheckResult((quoted,)))
+    assert embed.fields[0].value == "c" * 199 + "…\nThe article says: “" + "q" * 239 + "…”"
 
 
 def test_clean_text_has_unix_line_ends_and_at_most_one_blank_line() -> None:

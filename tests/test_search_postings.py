@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections import Counter
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from bot import matching
 from bot.services import open_store
 from bot.store import NewClaim, Store, is_postgres_url, validate_new_claim
+from bot.store.sqlite.connection import _migrations as _sqlite_migrations
 
 GUILD_A = 111
 GUILD_B = 222
@@ -225,15 +227,57 @@ async def test_sqlite_ranks_exactly_as_fts5_bm25(tmp_path: object) -> None:
         found = await store.search_claims(expr, guild_id=None, limit=10)
     finally:
         await store.close()
-    with sqlite3.connect(path) as db:
-        fts = db.execute(
-            "SELECT rowid, -bm25(claim_search) FROM claim_search WHERE claim_search MATCH ? "
-            "ORDER BY bm25(claim_search), rowid",
-            (expr,),
-        ).fetchall()
+    # FTS5 itself, over the text the store indexed (the store keeps no FTS5 index since V8).
+    db = sqlite3.connect(":memory:")
+    db.execute("ATTACH DATABASE ? AS store", (path,))
+    db.execute(
+        "CREATE VIRTUAL TABLE fts USING fts5 (claim, context, "
+        "tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    db.execute("INSERT INTO fts (rowid, claim, context) SELECT * FROM store.claim_search")
+    fts = db.execute(
+        "SELECT rowid, -bm25(fts) FROM fts WHERE fts MATCH ? ORDER BY bm25(fts), rowid", (expr,)
+    ).fetchall()
     db.close()
+    assert len(fts) == 5
     assert [i for i, _ in found] == [r[0] for r in fts]
     assert [s for _, s in found] == pytest.approx([r[1] for r in fts], rel=1e-12)
+
+
+async def test_a_store_indexed_by_fts5_keeps_its_text_and_rankings_after_v8(
+    tmp_path: Path,
+) -> None:
+    # A store as factbot left it up to V7: the indexed text in an FTS5 table.
+    path = tmp_path / "v7.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for version, sql in _sqlite_migrations():
+        if version <= 7:
+            db.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;")
+    texts = {1: "Sharks never get cancer", 2: "Cancer is a fungus", 3: "Sharks are fish"}
+    for claim_id, text in texts.items():
+        db.execute(
+            "INSERT INTO claims (id, claim, verdict, external_id, created_by, created_at, "
+            "updated_by, updated_at) VALUES (?, ?, 'false', ?, 't', 'now', 't', 'now')",
+            (claim_id, text, f"x:{claim_id}"),
+        )
+        db.execute(
+            "INSERT INTO claim_search (rowid, claim, context) VALUES (?, ?, '')",
+            (claim_id, matching.index_terms(text)),
+        )
+    db.close()
+    store = await open_store(str(path))
+    try:
+        assert await store.indexed_terms([2]) == {2: (matching.index_terms(texts[2]), "")}
+        found = await store.search_claims(expression("sharks", "cancer"), guild_id=None, limit=5)
+        assert [i for i, _ in found] == [1, 2, 3]
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as db:
+        kinds = dict(
+            db.execute("SELECT name, type FROM sqlite_master WHERE name LIKE 'claim_search%'")
+        )
+    db.close()
+    assert kinds == {"claim_search": "table"}
 
 
 async def test_one_identity_twice_in_one_import_is_found_by_its_last_words(store: Store) -> None:

@@ -21,6 +21,7 @@ from bot.store import (
     is_postgres_url,
     validate_new_claim,
 )
+from bot.store.sqlite.claims import POINT_READ_ROWS
 
 GUILD_A = 111
 GUILD_B = 222
@@ -278,6 +279,24 @@ async def test_locked_database_gives_a_short_error_and_changes_nothing(tmp_path:
     await store.add_claim(new_claim(), actor="t", guild_id=None)
     assert await store.count_claims() == 1
     await store.close()
+
+
+async def test_a_link_shared_by_many_claims_finds_every_one_with_its_urls(store: Store) -> None:
+    # More claims than a lookup reads on the event loop's own thread (SQLite): all still come.
+    shared = "https://www.example.com/front-page"
+    records = [
+        validate_new_claim(
+            new_claim(f"claim {n}", urls=(shared, f"https://example.org/{n}"), external_id=f"f:{n}")
+        )
+        for n in range(POINT_READ_ROWS + 6)
+    ]
+    ids = (await store.import_claims(records, actor="t", guild_id=None)).claim_ids
+    few = await store.add_claim(new_claim(urls=(URL,)), actor="t", guild_id=None)
+    key, other = links.canonical_url(shared), links.canonical_url(URL)
+    found = await store.claims_for_url_keys([key, other], guild_id=None)
+    assert [c.id for c in found[key]] == ids
+    assert found[key][-1].urls == (shared, f"https://example.org/{POINT_READ_ROWS + 5}")
+    assert [c.id for c in found[other]] == [few.id]
 
 
 async def test_old_url_keys_are_rekeyed_on_open(tmp_path: Path) -> None:

@@ -415,6 +415,9 @@ async def test_a_cleared_note_reads_back_in_the_change_feed(store: Store) -> Non
         ("https://[::1/check", "not an http(s) link"),  # does not parse
         ("https://fc.example/a b", "not an http(s) link"),
         ("https://trusted.example@evil.example/", "credentials (user@) in URL"),
+        # Discord would show the bell raw, and the link's site could not be named.
+        ("https://fc.example/a\x07b", "control characters in URL"),
+        ("https://fc.example/\x7f", "control characters in URL"),
     ],
 )
 def test_a_bad_source_link_is_one_clear_line(link: str, reason: str) -> None:

@@ -17,7 +17,7 @@ from bot.services import open_store
 from bot.store import NewClaim, StoreBusy, StoreError, open_target, redacted_url
 from bot.store.postgres import PostgresStore
 from bot.store.postgres.connection import latest_version
-from tests.postgres_server import PASSWORD_ROLE
+from tests.postgres_server import PASSWORD_ROLE, password_role
 
 URL = "https://www.example.com/news/story?utm_source=x"
 
@@ -118,9 +118,12 @@ def test_urls_are_shown_without_their_password() -> None:
 
 async def test_the_password_can_come_from_the_environment(postgres_url: str) -> None:
     admin = postgres_url.split("?")[0]
-    await _execute(admin, f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD 'from-env' SUPERUSER")
+    role = password_role()
+    await _execute(
+        admin, f"CREATE ROLE {role} LOGIN PASSWORD 'from-env' SUPERUSER IN ROLE {PASSWORD_ROLE}"
+    )
     try:
-        url = postgres_url.replace("postgresql://postgres@", f"postgresql://{PASSWORD_ROLE}@")
+        url = postgres_url.replace("postgresql://postgres@", f"postgresql://{role}@")
         with pytest.raises(StoreError, match="cannot connect") as raised:
             await PostgresStore.open(url, environ={"FACTBOT_DB_PASSWORD": "wrong-one"})
         assert "wrong-one" not in str(raised.value)
@@ -129,7 +132,7 @@ async def test_the_password_can_come_from_the_environment(postgres_url: str) -> 
         assert "from-env" not in store.path
         await store.close()
     finally:
-        await _execute(admin, f"DROP OWNED BY {PASSWORD_ROLE}", f"DROP ROLE {PASSWORD_ROLE}")
+        await _execute(admin, f"DROP OWNED BY {role}", f"DROP ROLE {role}")
 
 
 async def test_locked_rows_give_a_short_error_and_change_nothing(postgres_url: str) -> None:

@@ -1,9 +1,10 @@
 """Copying a whole store to another (``factbot migrate-store``), in either engine's direction.
 
 Every table that holds what members, moderators and the bot did is copied row for row, ids
-included. The search index (FTS5 in SQLite; tsvector, vocabulary and totals in PostgreSQL) is
-derived from the claims, so the target rebuilds it in its own dialect; ``meta`` only records the
-index's normaliser version, which the target keeps for the index it just rebuilt.
+included. The search index (indexed text and postings in SQLite; tsvector, vocabulary, totals
+and postings in PostgreSQL) is derived from the claims, so the target rebuilds it in its own
+dialect; ``meta`` only records the index's normaliser version, which the target keeps for the
+index it just rebuilt.
 
 The engines write the copy in one transaction on the target and, before committing, read every
 table back and compare its row count and checksum with the source's: any difference rolls the

@@ -50,11 +50,8 @@ class Claim:
     sources: tuple[Source, ...] = ()
 
     def snapshot(self) -> dict[str, Any]:
-        """What the audit log records of a claim."""
-        data = asdict(self)
-        data["sources"] = [asdict(s) for s in self.sources]
-        data["urls"] = list(self.urls)
-        return data
+        """What the audit log records of a claim (``asdict`` converts its sources too)."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)

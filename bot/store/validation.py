@@ -24,6 +24,7 @@ MAX_SOURCES_PER_CLAIM = 20
 
 
 # Characters that show nothing: a claim of only these is an empty claim.
+_SPACE_RE = re.compile(r"\s")  # exactly str.isspace(), checked over every code point
 _INVISIBLE_RE = re.compile(r"[\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+")
 
 
@@ -63,8 +64,11 @@ def check_verdict(verdict: str) -> str:
 def check_link(url: str) -> str:
     """A URL to show as a link (a source): http(s) with a host; it is never looked up by key."""
     text = url.strip()
-    if len(text) > links.MAX_URL_LENGTH or any(c.isspace() for c in text):
+    if len(text) > links.MAX_URL_LENGTH or _SPACE_RE.search(text):
         raise InvalidInput(f"bad URL {url[:80]!r}: not an http(s) link")
+    if links.has_control_characters(text):
+        # As a claim URL's key refuses them: a link shows them raw, and no site can be named.
+        raise InvalidInput(f"bad URL {url[:80]!r}: control characters in URL")
     try:
         netloc = urlsplit(text).netloc
     except ValueError:

@@ -23,6 +23,9 @@ from bot.store.validation import (
 
 log = logging.getLogger(__name__)
 
+#: Claims a URL lookup reads on the event loop's thread; more go through the reader's.
+POINT_READ_ROWS = 64
+
 
 class ClaimsMixin(SearchMixin, ClaimEdits):
     async def _after_open(self) -> None:
@@ -118,19 +121,25 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
     ) -> dict[str, list[Claim]]:
         """Active claims visible to ``guild_id`` attached to each canonical key.
 
-        A posted link's lookup: point reads, on this thread (``_fetchall_now``)."""
+        A posted link's lookup: point reads, on this thread (``_fetchall_now``), unless the
+        keys hold more than ``POINT_READ_ROWS`` claims (then on the reader's thread, so a
+        key shared by thousands of claims does not hold up the event loop)."""
         if not keys:
             return {}
         scope, params = scope_sql(guild_id)
         marks = ",".join("?" * len(keys))
-        rows = self._fetchall_now(
+        sql = (
             f"SELECT u.url_key, {CLAIM_COLUMNS} FROM claim_urls u "
             f"JOIN claims c ON c.id = u.claim_id "
-            f"WHERE u.url_key IN ({marks}) AND c.active = 1 AND {scope} ORDER BY u.claim_id",
-            (*keys, *params),
+            f"WHERE u.url_key IN ({marks}) AND c.active = 1 AND {scope} ORDER BY u.claim_id"
         )
+        args = (*keys, *params)
+        rows = self._fetchall_now(f"{sql} LIMIT {POINT_READ_ROWS + 1}", args)
+        point_read = len(rows) <= POINT_READ_ROWS
+        if not point_read:
+            rows = await self._fetchall(sql, args)
         claims = {
-            c.id: c for c in await self._with_children([r[1:] for r in rows], point_read=True)
+            c.id: c for c in await self._with_children([r[1:] for r in rows], point_read=point_read)
         }
         result: dict[str, list[Claim]] = {}
         for row in rows:

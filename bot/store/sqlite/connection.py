@@ -109,7 +109,7 @@ class SQLiteBase:
             reader = await aiosqlite.connect(path, isolation_level=None)
             await _configure(reader, busy_timeout_ms)
             await reader.execute("PRAGMA query_only = ON")
-            point = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            point = sqlite3.connect(path, isolation_level=None)
             point.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             point.execute("PRAGMA query_only = ON")
             store = cls(writer, reader, point, path)

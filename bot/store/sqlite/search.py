@@ -1,8 +1,9 @@
 """Full-text search over claims and the index's text normaliser.
 
-FTS5 holds the indexed text and the vocabulary (document counts); a search is ranked from
-the per-term postings (``claim_postings``, V7; see :mod:`bot.store.postings`), which every
-write of ``claim_search`` keeps in step in the same transaction.
+``claim_search`` holds each claim's indexed text (a plain table since V8; it was FTS5's until
+its index went unread); a search is ranked from the per-term postings (``claim_postings``, V7;
+see :mod:`bot.store.postings`), which every write of ``claim_search`` keeps in step in the same
+transaction, and reads document counts from ``claim_term_docs``.
 """
 
 from __future__ import annotations
