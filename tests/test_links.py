@@ -400,6 +400,7 @@ def test_unwrap_redirect_stops_after_a_few_levels() -> None:
         ("https://bit.ly", False),  # a shortener's home page redirects nowhere
         ("not a url", False),
         ("", False),
+        ("http://[bad", False),  # ural cannot read it (a broken IPv6 host): no shortener link
     ],
 )
 def test_is_shortener(url: str, expected: bool) -> None:
@@ -795,3 +796,8 @@ def test_scripts_written_together_read_as_unicode_but_not_a_mixed_latin_name(nam
     ascii_name = name.encode("idna").decode("ascii")
     shown = links.display_host(ascii_name)
     assert shown == (ascii_name if name == "exаmple.com" else name)
+
+
+def test_a_combining_accent_does_not_make_a_latin_name_mixed() -> None:
+    # q + U+0301 (no precomposed form): the accent belongs to its letter's script.
+    assert links.display_host("xn--quiz-vvc.com") == "q\u0301uiz.com"

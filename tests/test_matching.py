@@ -603,3 +603,35 @@ async def test_only_the_quote_s_own_phrases_count_in_a_long_page(store: Store, l
     assert await confidence("COVID vaccines were in the news.") == await confidence(
         "Green lanterns were in the news."
     )
+
+
+# --- the one store query's terms -------------------------------------------------------------
+
+
+def _sentences(*terms: Sequence[str]) -> list[matching.Sentence]:
+    return [matching.Sentence(0, 1, tuple(t)) for t in terms]
+
+
+def test_a_tweets_query_is_its_rarest_terms_only() -> None:
+    terms = [f"t{i}" for i in range(40)]
+    counts = {t: i + 1 for i, t in enumerate(terms)}
+    assert matching.gather_terms(_sentences(terms), counts, 1000) == terms[:24]
+
+
+def test_each_sentences_rare_terms_join_the_query_while_their_claims_fit_the_budget() -> None:
+    terms = [f"t{i}" for i in range(40)]
+    counts = {t: i + 1 for i, t in enumerate(terms)}  # t24 is in 25 claims, t31 in 32
+    sentences = _sentences(*(terms[k : k + 2] for k in range(0, 40, 2)))
+    # Twice the store (228 claims) holds the text's 24 rarest, then t24..t31: 25 + ... + 32 =
+    # 228 exactly (a term that just fits is taken); t32 would not fit.
+    assert matching.gather_terms(sentences, counts, 114) == terms[:32]
+    assert matching.gather_terms(sentences, counts, 113) == terms[:31]
+
+
+def test_the_query_holds_at_most_max_gather_terms(monkeypatch: pytest.MonkeyPatch) -> None:
+    terms = [f"t{i}" for i in range(60)]
+    counts = dict.fromkeys(terms, 1)
+    sentences = _sentences(*(terms[k : k + 2] for k in range(0, 60, 2)))
+    assert matching.gather_terms(sentences, counts, 1000) == terms  # all 60 fit
+    monkeypatch.setattr(matching, "MAX_GATHER_TERMS", 30)
+    assert matching.gather_terms(sentences, counts, 1000) == terms[:30]

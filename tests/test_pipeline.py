@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -789,3 +790,74 @@ async def test_a_busy_store_does_not_silence_a_known_link(
         await store.close()
     assert result.links[0].matches[0].match == "url"
     assert result.links[0].title == "Bridge closes"
+
+
+BUDGET = "Officials cut the school budget by 40 percent"
+PARKING = "".join(
+    f"<p>Residents met on day {n} to talk about parking in the town centre, and the council "
+    f"listened to shop owners about deliveries and the new bus lanes.</p>"
+    for n in range(6)
+)
+
+
+@pytest.mark.parametrize(
+    ("where", "html_page"),
+    [
+        ("title", f"<title>{BUDGET}</title></head><body><article>{PARKING}</article>"),
+        (
+            "description",
+            f'<title>Town news</title><meta name="description" content="{BUDGET}">'
+            f"</head><body><article>{PARKING}</article>",
+        ),
+        (
+            "body",  # past the first 1,500 characters (the lead): all the text is matched
+            f"<title>Town news</title></head><body><article>{PARKING * 2}<p>{BUDGET}.</p>"
+            f"{PARKING}</article>",
+        ),
+    ],
+)
+async def test_a_claim_in_a_pages_title_description_or_deep_in_its_text_is_matched(
+    store: Store, checker: Checker, http_server: LocalServer, where: str, html_page: str
+) -> None:
+    claim_id = await claim_at(store, "https://elsewhere.example.org/budget", BUDGET)
+    http_server.route(
+        "/news", body=f"<!doctype html><html><head>{html_page}</body></html>".encode()
+    )
+    result = await checker.check_text(http_server.url("/news"), guild_id=None)
+    (link,) = result.links
+    assert [m.claim.id for m in link.matches] == [claim_id], where
+    # The quote holds the claim, in the page's own words only.
+    quote = link.matches[0].quote or ""
+    page_words = {*re.sub(r"<[^>]+>", " ", html_page).split(), *BUDGET.split()}
+    assert BUDGET in quote and set(quote.split()) <= page_words, quote
+
+
+@pytest.mark.parametrize("most", [2, 6])
+async def test_a_message_is_checked_for_as_many_links_as_configured(
+    store: Store, most: int
+) -> None:
+    urls = [f"https://news.example/story-{i}" for i in range(7)]
+    for url in urls:
+        await claim_at(store, url)
+    checker = Checker(store=store, config=Config(replies=RepliesConfig(max_links_per_message=most)))
+    result = await checker.check_text(" ".join(urls), guild_id=None)
+    assert [link.url for link in result.links] == urls[:most]
+    assert all(link.known for link in result.links)
+
+
+@pytest.mark.parametrize("with_preview", [False, True])
+async def test_a_servers_own_claim_about_a_link_is_known_in_that_server_only(
+    store: Store, with_preview: bool
+) -> None:
+    url = "https://news.example/local-story"
+    own = await store.add_claim(
+        NewClaim("The bridge is being closed", "misleading", urls=(url,)), actor="t", guild_id=42
+    )
+    checker = Checker(store=store, config=Config())
+    # Discord's link preview is the message's own evidence, checked apart from other posts.
+    previews = (Preview(url, "Local story", "What the council said"),) if with_preview else ()
+    (link,) = (await checker.check_text(url, guild_id=42, user_id=1, previews=previews)).links
+    assert [m.claim.id for m in link.matches] == [own.id]
+    assert link.url == url
+    (elsewhere,) = (await checker.check_text(url, guild_id=7, previews=previews)).links
+    assert not elsewhere.known
