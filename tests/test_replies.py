@@ -35,7 +35,6 @@ from bot.replies import (
     render_search_answer,
     render_text,
     safe_url,
-    source_label,
     trim,
     trim_lines,
 )
@@ -1005,39 +1004,6 @@ def test_each_part_of_a_reply_is_clipped_at_its_own_length() -> None:
     assert embed.fields[0].value == "c" * 199 + "…\nThe article says: “" + "q" * 239 + "…”"
 
 
-def test_clean_text_has_unix_line_ends_and_at_most_one_blank_line() -> None:
-    assert clean("one\r\ntwo\rthree\n\n\n\nfour") == "one\ntwo\nthree\n\nfour"
-
-
-@pytest.mark.parametrize(
-    ("text", "limit", "expected"),
-    [
-        ("abcdef", 2, "a…"),  # room for one character and the ellipsis
-        ("aaaaaaaaaaa bb cc dddd", 20, "aaaaaaaaaaa bb cc…"),  # at the last word that fits
-        ("xxxxxxxxxx  yyyyyy", 14, "xxxxxxxxxx…"),  # no space before the ellipsis
-        ("X" * 20, 10, "X" * 9 + "…"),  # only a backslash is dropped at the cut
-    ],
-)
-def test_trim_cuts_at_a_word_and_marks_the_cut(text: str, limit: int, expected: str) -> None:
-    assert trim(text, limit) == expected
-
-
 def test_an_embed_as_text_has_no_empty_title_or_description_line() -> None:
     assert embed_text(discord.Embed(description="only a description")) == "only a description"
     assert embed_text(discord.Embed(title="only a title")) == "only a title"
-
-
-def test_a_source_on_no_readable_site_is_labelled_source() -> None:
-    assert source_label(None, "not a url") == "source"
-
-
-def test_plain_text_replies_are_separated_by_a_blank_line_and_respect_max_sources() -> None:
-    sources = [Source(f"https://fc{i}.example.org/a", f"Check {i}", "fact-check") for i in range(3)]
-    claim = make_claim("The moon is made of cheese", "It is rock.", "false", sources)
-    result = CheckResult(
-        (report("https://news.example/a", [claim]), report("https://news.example/b", [claim]))
-    )
-    first, second = (embed_text(e) for e in render_embeds(result))
-    assert render_text(result) == f"{first}\n\n{second}"
-    text = render_text(result, max_sources=1)
-    assert text is not None and "Check 0" in text and "Check 1" not in text
