@@ -406,6 +406,11 @@ def _units(sentences: Sequence[Sentence]) -> list[_Unit]:
     return units
 
 
+def _span(unit: _Unit | None) -> int:
+    """Sentences in a unit (none: more than any)."""
+    return unit.last - unit.first if unit is not None else 1 << 30
+
+
 def gather_terms(
     sentences: Sequence[Sentence], doc_counts: dict[str, int], total: int
 ) -> list[str]:
@@ -509,6 +514,11 @@ async def rank_claims(
             postings.setdefault(term, []).append((index, contribution / (tf + norm)))
 
     best: list[tuple[float, int]] = [(0.0, -1)] * len(ids)
+    # What each claim's reply quotes: of the units tied with its best, the fewest sentences.
+    # (The best itself, which the confidence was fitted on, is the first unit to reach the
+    # score, and runs are listed by their first sentence: it can take in short sentences
+    # before the claim that add none of its words.)
+    quoted: list[_Unit | None] = [None] * len(ids)
     scored_units: list[tuple[_Unit, dict[int, float]]] = []
     for unit in _units(sentences):
         scores: dict[int, float] = {}
@@ -523,6 +533,9 @@ async def rank_claims(
             # win over its sentence by a rounding error.
             if score > best[index][0] + 1e-9:
                 best[index] = (score, len(scored_units) - 1)
+                quoted[index] = unit
+            elif score >= best[index][0] - 1e-9 and _span(unit) < _span(quoted[index]):
+                quoted[index] = unit
 
     distinct = len(set(claim_terms))
     unit_phrases: dict[int, set[tuple[str, str]]] = {}
@@ -557,7 +570,8 @@ async def rank_claims(
             # the long-text correction is for: every sentence is judged as a short text.
             margin = min(margin, SMALL_STORE_MARGIN)
             text_chars = 0
-        quote = text[unit.start : unit.end]
+        shown = quoted[index] or unit
+        quote = text[shown.start : shown.end]
         ranked.append(
             Candidate(
                 ids[index],

@@ -187,3 +187,14 @@ async def test_a_claim_repeated_past_the_pages_lead_is_found(
     result = await checker.check_text(http_server.url("/news/long"), guild_id=None)
     (link,) = result.links
     assert {m.claim.id: m.quote for m in link.matches} == {flood: REPEATED_CLAIMS[0][1]}
+
+
+async def test_a_claim_said_over_two_sentences_is_quoted_without_the_ones_before_it(
+    store: Store, checker: Checker
+) -> None:
+    (flood, _) = await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
+    await add_claims(store, OTHER_TOPIC_CLAIMS + UNRELATED_CLAIMS)
+    said = "The Marren dam will flood Wexley County farmland. All 12,000 acres of it."
+    text = f"Wow. Read this. Share it now. {said}"
+    (match, *_) = await checker.search_text(text, guild_id=None)
+    assert (match.claim.id, match.quote) == (flood, said)
