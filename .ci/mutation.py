@@ -82,24 +82,23 @@ def mine(statuses: dict[str, str], glob: str) -> dict[str, str]:
     return {k: s for k, s in statuses.items() if (module_of(k) + ".").startswith(prefix)}
 
 
+def to_run(globs: list[str], skip: set[str], *, retry: bool) -> list[str]:
+    """The mutants of ``globs`` still to run (mutmut reruns whatever it is named)."""
+    statuses = results()
+    again = {"not checked"} | ({"survived", "no tests", "suspicious"} if retry else set())
+    todo = sorted(
+        key
+        for glob in globs
+        for key, status in mine(statuses, glob).items()
+        if status in again and key not in skip
+    )
+    fresh = [glob for glob in globs if not mine(statuses, glob)]  # never generated yet
+    return todo + fresh
+
+
 def run(
     globs: dict[str, str], skip: set[str], *, every: bool, retry: bool, max_children: int | None
 ) -> None:
-    names = list(globs.values())
-    statuses = results()
-    if not every and statuses:
-        # Resume: name exactly the mutants still to run (mutmut reruns whatever it is named).
-        again = {"not checked"} | ({"survived", "no tests", "suspicious"} if retry else set())
-        todo = sorted(
-            key
-            for glob in names
-            for key, status in mine(statuses, glob).items()
-            if status in again and key not in skip
-        )
-        fresh = [glob for glob in names if not mine(statuses, glob)]  # never generated yet
-        names = todo + fresh
-        if not names:
-            return
     cmd = [sys.executable, "-m", "mutmut", "run"]
     if max_children:
         cmd += ["--max-children", str(max_children)]
@@ -109,7 +108,14 @@ def run(
     cluster = PostgresCluster.start()
     try:
         env = {**os.environ, "FACTBOT_TEST_PG_PORT": str(cluster.port)}
-        subprocess.run([*cmd, *names], cwd=ROOT, check=True, env=env)
+        names = list(globs.values()) if every else to_run(list(globs.values()), skip, retry=retry)
+        done: set[str] = set()
+        # A second pass: mutmut makes new mutants for code changed since the last run only once
+        # it runs, so they are named (not checked) only after the first pass.
+        while names and not done.issuperset(names):
+            subprocess.run([*cmd, *names], cwd=ROOT, check=True, env=env)
+            done.update(names)
+            names = to_run(list(globs.values()), skip, retry=False)
     finally:
         cluster.stop()
 
