@@ -51,11 +51,18 @@ async def add_claims(store: Store, claims: list[str]) -> list[int]:
     return ids
 
 
+async def add_repeated_among_others(store: Store) -> list[int]:
+    """The claims the dam article repeats (their ids returned), among same-topic and unrelated
+    claims it does not."""
+    repeated = await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
+    await add_claims(store, OTHER_TOPIC_CLAIMS + UNRELATED_CLAIMS)
+    return repeated
+
+
 async def test_a_copy_with_its_own_headline_gets_every_repeated_claim_quoted(
     store: Store, checker: Checker, mirror_server: LocalServer
 ) -> None:
-    repeated = await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
-    await add_claims(store, OTHER_TOPIC_CLAIMS + UNRELATED_CLAIMS)
+    repeated = await add_repeated_among_others(store)
     mirror_server.route(
         "/2026/05/dam-scandal",
         body=html_page(COPY_HEADLINE, DAM_PARAGRAPHS, intro=COPY_INTRO),
@@ -92,8 +99,7 @@ async def test_the_original_page_is_matched_the_same_way(
 async def test_a_page_that_repeats_none_of_the_claims_stays_silent(
     store: Store, checker: Checker, http_server: LocalServer, headline: str, paragraphs: list[str]
 ) -> None:
-    await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
-    await add_claims(store, OTHER_TOPIC_CLAIMS + UNRELATED_CLAIMS)
+    await add_repeated_among_others(store)
     http_server.route("/news/other", body=html_page(headline, paragraphs))
     result = await checker.check_text(http_server.url("/news/other"), guild_id=None)
     assert result.known == ()
@@ -106,8 +112,7 @@ async def test_a_sentence_using_a_claims_words_in_other_phrases_is_not_a_repeat(
     # The page repeats the donations claim word for word; in place of the flood claim it says
     # something else with most of its words (farmland, Wexley County, flooded, Marren, dam,
     # 12,000). In a long text, words met by chance are common and phrases are not.
-    flood, donations = await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
-    await add_claims(store, OTHER_TOPIC_CLAIMS + UNRELATED_CLAIMS)
+    flood, donations = await add_repeated_among_others(store)
     paragraphs = [SAME_WORDS_OTHER_CLAIM if "12,000" in p else p for p in DAM_PARAGRAPHS]
     http_server.route("/news/dam-flooding", body=html_page(DAM_HEADLINE, paragraphs))
     result = await checker.check_text(http_server.url("/news/dam-flooding"), guild_id=None)
@@ -119,8 +124,7 @@ async def test_a_sentence_using_a_claims_words_in_other_phrases_is_not_a_repeat(
 async def test_a_short_post_is_matched_as_a_one_sentence_article(
     store: Store, checker: Checker
 ) -> None:
-    (flood, _) = await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
-    await add_claims(store, OTHER_TOPIC_CLAIMS + UNRELATED_CLAIMS)
+    (flood, _) = await add_repeated_among_others(store)
     text = "So the Marren dam floods 12,000 acres of Wexley County farmland?!"
     (match, *_) = await checker.search_text(text, guild_id=None)
     assert match.claim.id == flood
@@ -156,8 +160,7 @@ async def test_claims_a_page_repeats_only_in_its_title_and_description_are_quote
 ) -> None:
     # Social cards and headlines often say what the article body does not: the page's title
     # and description are read as sentences of their own, before its main text.
-    flood, donations = await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
-    await add_claims(store, OTHER_TOPIC_CLAIMS + UNRELATED_CLAIMS)
+    flood, donations = await add_repeated_among_others(store)
     title, description = (sentence for _, sentence in REPEATED_CLAIMS)
     http_server.route(
         "/news/card",
@@ -178,8 +181,7 @@ async def test_a_claim_repeated_past_the_pages_lead_is_found(
 ) -> None:
     # The whole main text is read, not its first 1,500 characters (the lead, kept for pages
     # cached before the main text was).
-    (flood, _) = await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
-    await add_claims(store, OTHER_TOPIC_CLAIMS + UNRELATED_CLAIMS)
+    (flood, _) = await add_repeated_among_others(store)
     others = [p for p in DAM_PARAGRAPHS if not any(s in p for _, s in REPEATED_CLAIMS)]
     paragraphs = others + SAME_TOPIC_PARAGRAPHS + [REPEATED_CLAIMS[0][1]]
     assert sum(map(len, paragraphs[:-1])) > 1500
@@ -192,8 +194,7 @@ async def test_a_claim_repeated_past_the_pages_lead_is_found(
 async def test_a_claim_said_over_two_sentences_is_quoted_without_the_ones_before_it(
     store: Store, checker: Checker
 ) -> None:
-    (flood, _) = await add_claims(store, [claim for claim, _ in REPEATED_CLAIMS])
-    await add_claims(store, OTHER_TOPIC_CLAIMS + UNRELATED_CLAIMS)
+    (flood, _) = await add_repeated_among_others(store)
     said = "The Marren dam will flood Wexley County farmland. All 12,000 acres of it."
     text = f"Wow. Read this. Share it now. {said}"
     (match, *_) = await checker.search_text(text, guild_id=None)

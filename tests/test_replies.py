@@ -189,17 +189,18 @@ def test_markup_in_notes_is_escaped(note: str) -> None:
             assert backslashes % 2 == 1, (description, i)
 
 
-def test_five_known_links_with_long_notes_fit_discords_total() -> None:
-    # Each embed alone fits; five at full length would make a reply Discord rejects whole.
+def full_length_report(url: str) -> LinkReport:
+    """A known link whose claim, note and three sources are each at their longest."""
     sources = [
         Source(f"https://fc{i}.example.org/{'r' * 200}", "T" * 300, "fact-check") for i in range(3)
     ]
+    return report(url, [make_claim("C" * 300, "Note. " * 700, sources=sources)])
+
+
+def test_five_known_links_with_long_notes_fit_discords_total() -> None:
+    # Each embed alone fits; five at full length would make a reply Discord rejects whole.
     reports = tuple(
-        report(
-            f"https://news{n}.example.com/{'a' * 300}",
-            [make_claim("C" * 300, "Note. " * 700, sources=sources)],
-        )
-        for n in range(5)
+        full_length_report(f"https://news{n}.example.com/{'a' * 300}") for n in range(5)
     )
     for render in (render_embeds, render_answer):
         embeds = render(CheckResult(reports), max_sources=3)
@@ -797,16 +798,7 @@ def test_a_source_link_cannot_break_out_of_its_markdown(url: str, shown: str | N
 
 
 def test_the_unknown_links_embed_keeps_to_its_share_of_a_full_answer() -> None:
-    sources = [
-        Source(f"https://fc{i}.example.org/{'r' * 200}", "T" * 300, "fact-check") for i in range(3)
-    ]
-    known = tuple(
-        report(
-            f"https://news{n}.example.com/a",
-            [make_claim("C" * 300, "Note. " * 700, sources=sources)],
-        )
-        for n in range(9)
-    )
+    known = tuple(full_length_report(f"https://news{n}.example.com/a") for n in range(9))
     near = LinkReport(
         "https://b.example.com/2",
         "k",
