@@ -14,7 +14,11 @@ Export writes the same shape, so ``import`` reads an export back unchanged.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,39 +211,113 @@ def record_from_claim_review(
     return validate_new_claim(new, url_keys=url_keys)
 
 
-class _Collector:
-    """Records in file order: each parsed, reported by position when bad, keyed once a URL."""
+#: Records converted a batch at a time; a worker process takes every other batch.
+_BATCH = 1000
 
-    def __init__(self) -> None:
+# What converting one record gave: the record, or the reason it was refused; ignored parts.
+_Outcome = tuple[NewClaim | None, str | None, list[str]]
+# A batch's outcomes, and the URL keys a worker computed for them.
+_Converted = tuple[list[_Outcome], dict[str, str]]
+
+
+def _convert(objs: list[Any], url_keys: dict[str, str]) -> list[_Outcome]:
+    """Each object as a record, or why not; ``url_keys`` gains the keys computed on the way."""
+    outcomes: list[_Outcome] = []
+    for obj in objs:
+        ignored: list[str] = []
+        try:
+            record = record_from_claim_review(obj, url_keys=url_keys, ignored=ignored)
+        except InvalidInput as exc:
+            outcomes.append((None, str(exc), ignored))
+        else:
+            outcomes.append((record, None, ignored))
+    return outcomes
+
+
+def _convert_in_worker(objs: list[Any]) -> _Converted:
+    url_keys: dict[str, str] = {}
+    return _convert(objs, url_keys), url_keys
+
+
+class _Collector:
+    """Records in file order: each parsed, reported by position when bad, keyed once a URL.
+
+    With ``workers`` > 1, a file of more than one batch of records is converted by this
+    process and ``workers - 1`` forked ones (validating and keying a record is pure Python, so
+    threads would take turns), batch by batch in file order.
+    """
+
+    def __init__(self, workers: int = 1) -> None:
         self.parsed = ParsedFile()
         self.position = 0
         self.first_seen: dict[str | None, int] = {}
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.batch: list[Any] = []
+        # Batches in file order: converted, or still being converted by a worker.
+        self.pending: deque[_Converted | Future[_Converted]] = deque()
 
     def add(self, obj: Any) -> None:
-        self.position += 1
-        position, parsed = self.position, self.parsed
-        ignored: list[str] = []
-        try:
-            record = record_from_claim_review(obj, url_keys=parsed.url_keys, ignored=ignored)
-        except InvalidInput as exc:
-            parsed.errors.append(f"record {position}: {exc}")
+        self.batch.append(obj)
+        if len(self.batch) >= _BATCH:
+            self._dispatch()
+
+    def finish(self) -> ParsedFile:
+        self._dispatch()
+        while self.pending:
+            self._merge_next()
+        self.close()
+        return self.parsed
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+    def _dispatch(self) -> None:
+        batch, self.batch = self.batch, []
+        if not batch:
             return
-        parsed.warnings.extend(f"record {position}: {what}" for what in ignored)
-        if record.external_id in self.first_seen:
-            # Two records with one identity would overwrite each other on every import.
-            parsed.errors.append(
-                f"record {position}: same @id as record {self.first_seen[record.external_id]}"
-            )
-            return
-        self.first_seen[record.external_id] = position
-        parsed.records.append(record)
+        in_workers = sum(isinstance(entry, Future) for entry in self.pending)
+        if self.workers > 1 and in_workers < 2 * (self.workers - 1):
+            if self.pool is None:
+                self.pool = ProcessPoolExecutor(
+                    self.workers - 1, mp_context=multiprocessing.get_context("fork")
+                )
+            self.pending.append(self.pool.submit(_convert_in_worker, batch))
+        else:
+            # The workers have enough queued: this process converts the batch itself.
+            self.pending.append((_convert(batch, self.parsed.url_keys), {}))
+        while self.pending and (not isinstance(self.pending[0], Future) or self.pending[0].done()):
+            self._merge_next()
+
+    def _merge_next(self) -> None:
+        entry = self.pending.popleft()
+        outcomes, url_keys = entry.result() if isinstance(entry, Future) else entry
+        parsed = self.parsed
+        parsed.url_keys.update(url_keys)
+        for record, error, ignored in outcomes:
+            self.position += 1
+            position = self.position
+            if record is None:
+                parsed.errors.append(f"record {position}: {error}")
+                continue
+            parsed.warnings.extend(f"record {position}: {what}" for what in ignored)
+            if record.external_id in self.first_seen:
+                # Two records with one identity would overwrite each other on every import.
+                parsed.errors.append(
+                    f"record {position}: same @id as record {self.first_seen[record.external_id]}"
+                )
+                continue
+            self.first_seen[record.external_id] = position
+            parsed.records.append(record)
 
 
 def parse_document(document: Any) -> ParsedFile:
     collector = _Collector()
     for obj in iter_claim_reviews(document):
         collector.add(obj)
-    return collector.parsed
+    return collector.finish()
 
 
 def _feed_elements(element: Any) -> Iterator[Any]:
@@ -250,13 +328,14 @@ def _feed_elements(element: Any) -> Iterator[Any]:
         yield element
 
 
-def parse_file(path: str, *, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile:
+def parse_file(path: str, *, max_bytes: int = MAX_FILE_BYTES, workers: int = 1) -> ParsedFile:
     """Read and parse an import file; ImportFileError if it is not usable at all.
 
     The file is read a record at a time (:mod:`bot.jsonstream`), so memory follows the
-    records kept, not the JSON text.
+    records kept, not the JSON text. ``workers`` processes convert the records (see
+    :class:`_Collector`).
     """
-    collector = _Collector()
+    collector = _Collector(workers)
     try:
         with open(path, "rb") as fh:
             for container, value in jsonstream.iter_elements(
@@ -265,6 +344,7 @@ def parse_file(path: str, *, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile:
                 found = _feed_elements(value) if container == "dataFeedElement" else None
                 for obj in found or iter_claim_reviews(value):
                     collector.add(obj)
+        parsed = collector.finish()
     except RecursionError:
         raise ImportFileError(f"{path}: nested too deeply to be a ClaimReview file") from None
     except FileNotFoundError:
@@ -273,7 +353,10 @@ def parse_file(path: str, *, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile:
         raise ImportFileError(f"{path}: {exc}") from None
     except OSError as exc:
         raise ImportFileError(f"{path}: cannot read ({exc.strerror})") from None
-    parsed = collector.parsed
+    except BrokenProcessPool:
+        raise ImportFileError(f"{path}: a worker process died (out of memory?)") from None
+    finally:
+        collector.close()
     if not parsed.records and not parsed.errors:
         raise ImportFileError(f"{path}: no ClaimReview records found")
     return parsed

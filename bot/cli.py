@@ -638,8 +638,10 @@ async def cmd_sources_list(args: argparse.Namespace) -> int:
 
 async def cmd_import(args: argparse.Namespace) -> int:
     config = _config(args)
+    # Checking a record is pure Python: a second core converts every other batch.
+    workers = min(2, os.cpu_count() or 1)
     try:
-        parsed = claimreview.parse_file(args.file)
+        parsed = claimreview.parse_file(args.file, workers=workers)
     except claimreview.ImportFileError as exc:
         raise UsageError(str(exc)) from None
     for error in parsed.errors[:50]:
@@ -664,7 +666,6 @@ async def cmd_import(args: argparse.Namespace) -> int:
         if ranker.embedder is not None:
             from bot.ranking import embed_missing_claims
 
-            workers = min(2, os.cpu_count() or 1)
             await embed_missing_claims(
                 services.store, ranker.embedder, progress=True, workers=workers
             )

@@ -200,3 +200,26 @@ def test_identity_and_label_are_capped(extra: dict[str, object], reason: str) ->
     parsed = claimreview.parse_document([review(1), review(2, **extra)])
     assert len(parsed.records) == 1
     assert parsed.errors == [f"record 2: {reason} characters"] or reason in parsed.errors[0]
+
+
+def test_a_second_process_changes_nothing_in_what_a_file_gives(tmp_path: Path) -> None:
+    # Four batches of records: a worker process converts some of them. Bad records, ignored
+    # parts and a repeated @id in later batches keep their file positions, and the records
+    # keep file order.
+    records: list[object] = [review(i) for i in range(3_500)]
+    records[1_700] = review(1_700, claimReviewed="")
+    records[2_300] = review(2_300, itemReviewed="https://news.example.com/a-string")
+    records[3_100] = review(12)
+    feed = tmp_path / "feed.json"
+    feed.write_text(json.dumps(records), encoding="utf-8")
+    parallel = claimreview.parse_file(str(feed), workers=2)
+    assert parallel.errors == [
+        "record 1701: missing claimReviewed",
+        "record 3101: same @id as record 13",
+    ]
+    assert parallel.warnings == ["record 2301: itemReviewed is not an object"]
+    assert [r.external_id for r in parallel.records] == [
+        f"https://fc.example.org/review/{i}" for i in range(3_500) if i not in (1_700, 3_100)
+    ]
+    alone = claimreview.parse_file(str(feed))
+    assert parallel == alone
