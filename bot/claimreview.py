@@ -13,13 +13,16 @@ Export writes the same shape, so ``import`` reads an export back unchanged.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import os
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
 from bot import jsonstream
@@ -55,6 +58,8 @@ class ParsedFile:
     warnings: list[str] = field(default_factory=list)
     # Each distinct URL's canonical key, computed once per file and reused by the store.
     url_keys: dict[str, str] = field(default_factory=dict)
+    # Each claim's and context's index terms, when parse_file was given the store's function.
+    index_terms: dict[str, str] = field(default_factory=dict)
 
 
 def _text(value: Any) -> str | None:
@@ -211,113 +216,55 @@ def record_from_claim_review(
     return validate_new_claim(new, url_keys=url_keys)
 
 
-#: Records converted a batch at a time; a worker process takes every other batch.
+#: Records a batch: with several processes, each batch goes to the first process that reaches it.
 _BATCH = 1000
+#: A smaller file is converted by one process: a second one would not pay for itself.
+_PARALLEL_MIN_BYTES = 4 << 20
 
 # What converting one record gave: the record, or the reason it was refused; ignored parts.
 _Outcome = tuple[NewClaim | None, str | None, list[str]]
-# A batch's outcomes, and the URL keys a worker computed for them.
-_Converted = tuple[list[_Outcome], dict[str, str]]
 
 
-def _convert(objs: list[Any], url_keys: dict[str, str]) -> list[_Outcome]:
-    """Each object as a record, or why not; ``url_keys`` gains the keys computed on the way."""
-    outcomes: list[_Outcome] = []
-    for obj in objs:
-        ignored: list[str] = []
-        try:
-            record = record_from_claim_review(obj, url_keys=url_keys, ignored=ignored)
-        except InvalidInput as exc:
-            outcomes.append((None, str(exc), ignored))
-        else:
-            outcomes.append((record, None, ignored))
-    return outcomes
-
-
-def _convert_in_worker(objs: list[Any]) -> _Converted:
-    url_keys: dict[str, str] = {}
-    return _convert(objs, url_keys), url_keys
+def _convert(obj: Any, url_keys: dict[str, str]) -> _Outcome:
+    ignored: list[str] = []
+    try:
+        return record_from_claim_review(obj, url_keys=url_keys, ignored=ignored), None, ignored
+    except InvalidInput as exc:
+        return None, str(exc), ignored
 
 
 class _Collector:
-    """Records in file order: each parsed, reported by position when bad, keyed once a URL.
+    """Records in file order: each parsed, reported by position when bad, keyed once a URL."""
 
-    With ``workers`` > 1, a file of more than one batch of records is converted by this
-    process and ``workers - 1`` forked ones (validating and keying a record is pure Python, so
-    threads would take turns), batch by batch in file order.
-    """
-
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(self) -> None:
         self.parsed = ParsedFile()
         self.position = 0
         self.first_seen: dict[str | None, int] = {}
-        self.workers = workers
-        self.pool: ProcessPoolExecutor | None = None
-        self.batch: list[Any] = []
-        # Batches in file order: converted, or still being converted by a worker.
-        self.pending: deque[_Converted | Future[_Converted]] = deque()
 
-    def add(self, obj: Any) -> None:
-        self.batch.append(obj)
-        if len(self.batch) >= _BATCH:
-            self._dispatch()
-
-    def finish(self) -> ParsedFile:
-        self._dispatch()
-        while self.pending:
-            self._merge_next()
-        self.close()
-        return self.parsed
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-            self.pool = None
-
-    def _dispatch(self) -> None:
-        batch, self.batch = self.batch, []
-        if not batch:
+    def add(self, outcome: _Outcome) -> None:
+        self.position += 1
+        position, parsed = self.position, self.parsed
+        record, error, ignored = outcome
+        if record is None:
+            parsed.errors.append(f"record {position}: {error}")
             return
-        in_workers = sum(isinstance(entry, Future) for entry in self.pending)
-        if self.workers > 1 and in_workers < 2 * (self.workers - 1):
-            if self.pool is None:
-                self.pool = ProcessPoolExecutor(
-                    self.workers - 1, mp_context=multiprocessing.get_context("fork")
-                )
-            self.pending.append(self.pool.submit(_convert_in_worker, batch))
-        else:
-            # The workers have enough queued: this process converts the batch itself.
-            self.pending.append((_convert(batch, self.parsed.url_keys), {}))
-        while self.pending and (not isinstance(self.pending[0], Future) or self.pending[0].done()):
-            self._merge_next()
-
-    def _merge_next(self) -> None:
-        entry = self.pending.popleft()
-        outcomes, url_keys = entry.result() if isinstance(entry, Future) else entry
-        parsed = self.parsed
-        parsed.url_keys.update(url_keys)
-        for record, error, ignored in outcomes:
-            self.position += 1
-            position = self.position
-            if record is None:
-                parsed.errors.append(f"record {position}: {error}")
-                continue
-            parsed.warnings.extend(f"record {position}: {what}" for what in ignored)
-            if record.external_id in self.first_seen:
-                # Two records with one identity would overwrite each other on every import.
-                parsed.errors.append(
-                    f"record {position}: same @id as record {self.first_seen[record.external_id]}"
-                )
-                continue
-            self.first_seen[record.external_id] = position
-            parsed.records.append(record)
+        parsed.warnings.extend(f"record {position}: {what}" for what in ignored)
+        if record.external_id in self.first_seen:
+            # Two records with one identity would overwrite each other on every import.
+            parsed.errors.append(
+                f"record {position}: same @id as record {self.first_seen[record.external_id]}"
+            )
+            return
+        self.first_seen[record.external_id] = position
+        parsed.records.append(record)
 
 
 def parse_document(document: Any) -> ParsedFile:
     collector = _Collector()
+    url_keys = collector.parsed.url_keys
     for obj in iter_claim_reviews(document):
-        collector.add(obj)
-    return collector.finish()
+        collector.add(_convert(obj, url_keys))
+    return collector.parsed
 
 
 def _feed_elements(element: Any) -> Iterator[Any]:
@@ -328,23 +275,133 @@ def _feed_elements(element: Any) -> Iterator[Any]:
         yield element
 
 
-def parse_file(path: str, *, max_bytes: int = MAX_FILE_BYTES, workers: int = 1) -> ParsedFile:
+def _objects_in(path: str, max_bytes: int) -> Iterator[Any]:
+    with open(path, "rb") as fh:
+        for container, value in jsonstream.iter_elements(
+            fh, containers=("@graph", "dataFeedElement"), max_bytes=max_bytes
+        ):
+            found = _feed_elements(value) if container == "dataFeedElement" else None
+            yield from found or iter_claim_reviews(value)
+
+
+@dataclass
+class _Share:
+    """One process's share of a file: the outcomes of its batches, by batch number."""
+
+    batches: dict[int, list[_Outcome]] = field(default_factory=dict)
+    url_keys: dict[str, str] = field(default_factory=dict)
+    index_terms: dict[str, str] = field(default_factory=dict)
+    objects: int = 0
+
+
+def _convert_share(
+    path: str,
+    max_bytes: int,
+    index: Callable[[str], str] | None,
+    claimed: Synchronized[int] | None = None,
+) -> _Share:
+    """Read the whole file and convert each batch of records that no other process has claimed.
+
+    With several processes, each decodes the whole file (the JSON decoder is C, a few percent
+    of the work); ``claimed`` counts the batches taken, so a batch goes to the first process
+    to reach it and a faster process takes more of them.
+    """
+    result = _Share()
+    terms = result.index_terms
+    outcomes: list[_Outcome] | None = None
+    for result.objects, obj in enumerate(_objects_in(path, max_bytes), start=1):
+        batch, first = divmod(result.objects - 1, _BATCH)
+        if first == 0:
+            outcomes = None
+            if claimed is None or _claim(claimed, batch):
+                outcomes = result.batches[batch] = []
+        if outcomes is None:
+            continue
+        outcome = _convert(obj, result.url_keys)
+        outcomes.append(outcome)
+        record = outcome[0]
+        if index is not None and record is not None:
+            for text in (record.claim, record.context):
+                if text not in terms:
+                    terms[text] = index(text)
+    return result
+
+
+def _claim(claimed: Synchronized[int], batch: int) -> bool:
+    with claimed.get_lock():
+        # Every earlier batch is claimed already: this process took or skipped each one.
+        if claimed.value != batch:
+            return False
+        claimed.value = batch + 1
+        return True
+
+
+def _send_share(connection: Connection, *args: Any) -> None:
+    """A worker process: its share of the file, or what went wrong, sent back to the parent."""
+    try:
+        share: _Share | BaseException = _convert_share(*args)
+    except BaseException as exc:  # the parent reads the same file: it raises the same error
+        share = exc
+    connection.send(share)
+    connection.close()
+
+
+def _received(connection: Connection) -> _Share:
+    share = connection.recv()  # EOFError: the worker died before sending
+    if isinstance(share, BaseException):
+        raise share
+    assert isinstance(share, _Share)
+    return share
+
+
+def _shares_for(path: str, workers: int) -> int:
+    """How many processes convert ``path``: several only for a large regular file (a pipe or
+    a device can be read once)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return 1
+    if workers < 2 or not stat.S_ISREG(info.st_mode) or info.st_size < _PARALLEL_MIN_BYTES:
+        return 1
+    return workers
+
+
+def parse_file(
+    path: str,
+    *,
+    max_bytes: int = MAX_FILE_BYTES,
+    workers: int = 1,
+    index_terms: Callable[[str], str] | None = None,
+) -> ParsedFile:
     """Read and parse an import file; ImportFileError if it is not usable at all.
 
     The file is read a record at a time (:mod:`bot.jsonstream`), so memory follows the
-    records kept, not the JSON text. ``workers`` processes convert the records (see
-    :class:`_Collector`).
+    records kept, not the JSON text. ``index_terms``: the store's index function
+    (:meth:`Store.use_index_terms`), to index the records' texts here, ahead of the import.
+    Checking and indexing a record is pure Python: with ``workers`` > 1, a large file's
+    batches of records are shared out between this process and ``workers - 1`` forked ones
+    (threads would take turns on the interpreter).
     """
-    collector = _Collector(workers)
+    shares = _shares_for(path, workers)
+    started: list[tuple[BaseProcess, Connection]] = []
+    claimed = None
     try:
-        with open(path, "rb") as fh:
-            for container, value in jsonstream.iter_elements(
-                fh, containers=("@graph", "dataFeedElement"), max_bytes=max_bytes
-            ):
-                found = _feed_elements(value) if container == "dataFeedElement" else None
-                for obj in found or iter_claim_reviews(value):
-                    collector.add(obj)
-        parsed = collector.finish()
+        if shares > 1:
+            # Otherwise a worker copies every page of this process's heap as its garbage
+            # collector walks the objects it inherited (CPython's advice for fork).
+            gc.freeze()
+            fork = multiprocessing.get_context("fork")
+            claimed = fork.Value("q", 0)
+            for _ in range(1, shares):
+                receiving, sending = fork.Pipe(duplex=False)
+                args = (sending, path, max_bytes, index_terms, claimed)
+                worker = fork.Process(target=_send_share, args=args, daemon=True)
+                worker.start()
+                sending.close()
+                started.append((worker, receiving))
+        parts = [_convert_share(path, max_bytes, index_terms, claimed)]
+        for _, receiving in started:
+            parts.append(_received(receiving))
     except RecursionError:
         raise ImportFileError(f"{path}: nested too deeply to be a ClaimReview file") from None
     except FileNotFoundError:
@@ -353,10 +410,24 @@ def parse_file(path: str, *, max_bytes: int = MAX_FILE_BYTES, workers: int = 1) 
         raise ImportFileError(f"{path}: {exc}") from None
     except OSError as exc:
         raise ImportFileError(f"{path}: cannot read ({exc.strerror})") from None
-    except BrokenProcessPool:
+    except EOFError:
         raise ImportFileError(f"{path}: a worker process died (out of memory?)") from None
     finally:
-        collector.close()
+        for process, receiving in started:
+            process.kill()  # done already, unless this process gave up (an error, Ctrl-C)
+            process.join()
+            receiving.close()
+        if started:
+            gc.unfreeze()
+    collector = _Collector()
+    for part in parts:
+        collector.parsed.url_keys.update(part.url_keys)
+        collector.parsed.index_terms.update(part.index_terms)
+    for batch in range((parts[0].objects + _BATCH - 1) // _BATCH):
+        converted = next(part.batches[batch] for part in parts if batch in part.batches)
+        for outcome in converted:
+            collector.add(outcome)
+    parsed = collector.parsed
     if not parsed.records and not parsed.errors:
         raise ImportFileError(f"{path}: no ClaimReview records found")
     return parsed

@@ -26,7 +26,7 @@ from bot.checking import CheckResult
 from bot.config import Config, ConfigError, load_config
 from bot.progress import show_progress
 from bot.replies import render_text
-from bot.services import open_services, open_store
+from bot.services import INDEX_TERMS, open_services, open_store
 from bot.store import (
     NewClaim,
     Source,
@@ -638,10 +638,10 @@ async def cmd_sources_list(args: argparse.Namespace) -> int:
 
 async def cmd_import(args: argparse.Namespace) -> int:
     config = _config(args)
-    # Checking a record is pure Python: a second core converts every other batch.
+    # Checking and indexing a record is pure Python: a second core takes every other batch.
     workers = min(2, os.cpu_count() or 1)
     try:
-        parsed = claimreview.parse_file(args.file, workers=workers)
+        parsed = claimreview.parse_file(args.file, workers=workers, index_terms=INDEX_TERMS)
     except claimreview.ImportFileError as exc:
         raise UsageError(str(exc)) from None
     for error in parsed.errors[:50]:
@@ -661,6 +661,7 @@ async def cmd_import(args: argparse.Namespace) -> int:
             guild_id=args.guild,
             progress=lambda done, total: show_progress("importing", done, total),
             url_keys=parsed.url_keys,
+            index_terms=parsed.index_terms,
         )
         ranker = services.checker.ranker
         if ranker.embedder is not None:

@@ -44,12 +44,16 @@ def load_ranker(config: Config) -> Ranker:
     return Ranker(embedder)
 
 
+#: How every store opened here turns a text into its index terms (an import computes them ahead).
+INDEX_TERMS = matching.index_terms
+
+
 async def open_store(target: str, *, create: bool = True) -> Store:
     """The store at ``target`` (a file path, or a ``postgresql://`` URL); ``create=False``: only
     an existing, up-to-date one (read commands)."""
     store = await open_target(target, create=create)
     try:
-        await store.use_index_terms(matching.index_terms, matching.INDEX_TERMS_VERSION)
+        await store.use_index_terms(INDEX_TERMS, matching.INDEX_TERMS_VERSION)
     except BaseException:
         await store.close()
         raise

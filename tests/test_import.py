@@ -17,7 +17,7 @@ import pytest
 
 from bot import claimreview
 from bot.cli import main
-from bot.services import open_store
+from bot.services import INDEX_TERMS, open_store
 
 
 def review(i: int, **extra: object) -> dict[str, object]:
@@ -206,13 +206,14 @@ def test_a_second_process_changes_nothing_in_what_a_file_gives(tmp_path: Path) -
     # Four batches of records: a worker process converts some of them. Bad records, ignored
     # parts and a repeated @id in later batches keep their file positions, and the records
     # keep file order.
-    records: list[object] = [review(i) for i in range(3_500)]
+    records: list[object] = [review(i, text="a long article body " * 60) for i in range(3_500)]
     records[1_700] = review(1_700, claimReviewed="")
     records[2_300] = review(2_300, itemReviewed="https://news.example.com/a-string")
     records[3_100] = review(12)
     feed = tmp_path / "feed.json"
     feed.write_text(json.dumps(records), encoding="utf-8")
-    parallel = claimreview.parse_file(str(feed), workers=2)
+    assert claimreview._shares_for(str(feed), workers=2) == 2  # large enough to share out
+    parallel = claimreview.parse_file(str(feed), workers=2, index_terms=INDEX_TERMS)
     assert parallel.errors == [
         "record 1701: missing claimReviewed",
         "record 3101: same @id as record 13",
@@ -221,5 +222,7 @@ def test_a_second_process_changes_nothing_in_what_a_file_gives(tmp_path: Path) -
     assert [r.external_id for r in parallel.records] == [
         f"https://fc.example.org/review/{i}" for i in range(3_500) if i not in (1_700, 3_100)
     ]
-    alone = claimreview.parse_file(str(feed))
+    claim = parallel.records[-1].claim
+    assert parallel.index_terms[claim] == "claim number 3499 harbour tram miss million"
+    alone = claimreview.parse_file(str(feed), index_terms=INDEX_TERMS)
     assert parallel == alone

@@ -6,7 +6,7 @@ it never learns which engine (SQLite file or PostgreSQL) runs underneath.
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
@@ -100,6 +100,7 @@ class Store(Protocol):
         guild_id: int | None,
         progress: Callable[[int, int], None] | None = None,
         url_keys: MutableMapping[str, str] | None = None,
+        index_terms: Mapping[str, str] | None = None,
     ) -> ImportResult: ...
 
     # sources

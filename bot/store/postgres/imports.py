@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 
 from bot.store import postings
 from bot.store.models import ImportResult, NewClaim
@@ -24,13 +24,15 @@ class ImportMixin(ClaimsMixin):
         guild_id: int | None,
         progress: Callable[[int, int], None] | None = None,
         url_keys: MutableMapping[str, str] | None = None,
+        index_terms: Mapping[str, str] | None = None,
     ) -> ImportResult:
         """Create or update claims by ``external_id``, all in one transaction.
 
         Records must already be validated (``validate_new_claim``). A record whose stored twin
         is identical changes nothing and writes no audit row, so re-importing a file is a no-op.
-        ``url_keys`` (the keys the file's validation computed) is accepted for the interface;
-        this engine keys the URLs itself (``canonical_url`` is cached).
+        ``url_keys`` (the keys the file's validation computed) and ``index_terms`` (its texts'
+        index terms) are accepted for the interface; this engine keys and indexes each record
+        as it writes it (``canonical_url`` is cached; the import's time is its round trips).
         """
         result = ImportResult()
         scope = scope_key(guild_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import aiosqlite
@@ -35,16 +35,19 @@ class ImportMixin(ClaimsMixin):
         guild_id: int | None,
         progress: Callable[[int, int], None] | None = None,
         url_keys: MutableMapping[str, str] | None = None,
+        index_terms: Mapping[str, str] | None = None,
     ) -> ImportResult:
         """Create or update claims by ``external_id``, all in one transaction.
 
         Records must already be validated (``validate_new_claim``). A record whose stored twin
         is identical changes nothing and writes no audit row, so re-importing a file is a no-op.
-        ``url_keys`` (URL -> canonical key), when the caller has keyed the URLs already,
-        saves keying each distinct URL twice.
+        ``url_keys`` (URL -> canonical key) and ``index_terms`` (text -> what the store's index
+        function gives for it), when the caller has computed them already, save doing it twice.
         """
         scope = scope_key(guild_id)  # a bad server id is refused before any work
         keys: MutableMapping[str, str] = url_keys if url_keys is not None else {}
+        known = index_terms or {}
+        index = self._index_terms
         prepared: list[tuple[NewClaim, list[tuple[str, str]], str, str]] = []
         for done, new in enumerate(records, start=1):
             urls = []
@@ -53,8 +56,13 @@ class ImportMixin(ClaimsMixin):
                 if key is None:
                     key = keys[url] = links.canonical_url(url)
                 urls.append((url, key))
-            terms = (self._index_terms(new.claim), self._index_terms(new.context))
-            prepared.append((new, urls, *terms))
+            claim_terms = known.get(new.claim)
+            if claim_terms is None:
+                claim_terms = index(new.claim)
+            context_terms = known.get(new.context)
+            if context_terms is None:
+                context_terms = index(new.context)
+            prepared.append((new, urls, claim_terms, context_terms))
             if progress is not None and done % 2000 == 0:
                 progress(done, len(records))
 
