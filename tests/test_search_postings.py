@@ -17,7 +17,7 @@ import pytest
 
 from bot import matching
 from bot.services import open_store
-from bot.store import NewClaim, Store, is_postgres_url, validate_new_claim
+from bot.store import InvalidInput, NewClaim, Store, is_postgres_url, postings, validate_new_claim
 from bot.store.sqlite.connection import _migrations as _sqlite_migrations
 
 GUILD_A = 111
@@ -293,3 +293,124 @@ async def test_one_identity_twice_in_one_import_is_found_by_its_last_words(store
     await assert_ranked_as_bm25(
         store, [banana, rain], [banana, rain], ["bananas", "blue", "radioactive"], None
     )
+
+
+def postings_rows(claims: dict[int, str], words: list[str]) -> list[tuple[str, int, bytes]]:
+    """The postings rows a search for ``words`` reads, for claims (id -> text)."""
+    change = postings.PostingsChange()
+    for claim_id, text in claims.items():
+        change.add(claim_id, matching.index_terms(text), "")
+    wanted = set(matching.query_terms(" ".join(words)))
+    return [(t, chunk, b"".join(data)) for (t, chunk), data in change.added.items() if t in wanted]
+
+
+DAM_TEXTS = [
+    "The Marren dam will flood the whole valley next spring",
+    "Flood warnings for the coast this weekend",
+    "The valley dam is safe, engineers say",
+    "A new bridge over the river opens in May",
+    "The dam flood story is false",
+]
+
+
+@pytest.mark.parametrize("best", [None, 2])
+def test_claims_with_ids_past_eight_million_rank_as_with_small_ids(best: int | None) -> None:
+    # A store whose ids run past the dense range (a long-lived PostgreSQL store, a copied
+    # one) must rank its claims exactly as a store whose ids are small.
+    small = {i + 1: text for i, text in enumerate(DAM_TEXTS)}
+    sparse = {9_000_000 + 70_001 * i: text for i, text in enumerate(DAM_TEXTS)}
+    words = ["dam", "flood", "valley"]
+    totals = {"docs": len(DAM_TEXTS), "tokens": 30, "weights": (1.0, 0.5), "best": best}
+    expected = postings.rank(postings_rows(small, words), **totals)  # type: ignore[arg-type]
+    got = postings.rank(postings_rows(sparse, words), **totals)  # type: ignore[arg-type]
+    assert len(expected.ids) == (best or 4)  # the bridge holds none of the words
+    assert expected.scores == sorted(expected.scores, reverse=True)
+    assert got.ids == [9_000_000 + 70_001 * (i - 1) for i in expected.ids]
+    assert got.scores == pytest.approx(expected.scores)
+    assert got.complete == expected.complete == (best is None)
+
+
+def test_a_search_that_is_not_an_or_of_quoted_terms_is_refused() -> None:
+    assert postings.match_terms('"dam" OR "he said ""no"""') == ["dam", "he", "said", '"no"']
+    for bad in ['"dam" AND "flood"', "dam", '"dam" OR flood', ""]:
+        with pytest.raises(InvalidInput, match=r"^a search is an OR of quoted terms$"):
+            postings.match_terms(bad)
+
+
+def fts5_bm25(
+    tf: tuple[int, int],
+    length: int,
+    *,
+    hits: int,
+    docs: int,
+    tokens: int,
+    weights: tuple[float, float],
+) -> float:
+    """FTS5's bm25() for one term of one claim, written out from its documentation."""
+    idf = math.log((docs - hits + 0.5) / (hits + 0.5))
+    idf = idf if idf > 0 else 1e-6
+    freq = weights[0] * tf[0] + weights[1] * tf[1]
+    return idf * freq * 2.2 / (freq + 1.2 * (0.25 + 0.75 * length / (tokens / docs)))
+
+
+@pytest.mark.parametrize(("docs", "tokens"), [(10, 20), (2, 3)])
+def test_a_term_in_the_claim_and_one_in_its_context_score_as_fts5(docs: int, tokens: int) -> None:
+    change = postings.PostingsChange()
+    change.add(1, "dam", "")
+    change.add(2, "flood", "dam")
+    rows = [(t, c, b"".join(d)) for (t, c), d in change.added.items() if t == "dam"]
+    weights = (1.0, 0.25)
+    ranked = postings.rank(rows, docs=docs, tokens=tokens, weights=weights, best=None)
+    totals = {"hits": 2, "docs": docs, "tokens": tokens, "weights": weights}
+    assert ranked.ids == [1, 2]  # the claim that says it before the one whose context does
+    assert ranked.scores == pytest.approx(
+        [fts5_bm25((1, 0), 1, **totals), fts5_bm25((0, 1), 2, **totals)], rel=1e-9
+    )
+
+
+def test_a_store_of_one_word_scores_as_fts5() -> None:
+    rows = postings_rows({1: "dam"}, ["dam"])
+    ranked = postings.rank(rows, docs=1, tokens=1, weights=(1.0, 1.0), best=None)
+    totals = {"hits": 1, "docs": 1, "tokens": 1, "weights": (1.0, 1.0)}
+    assert ranked.ids == [1]
+    assert ranked.scores == pytest.approx([fts5_bm25((1, 0), 1, **totals)], rel=1e-9)
+
+
+def test_claims_tied_at_the_cut_are_all_kept() -> None:
+    texts = {1: "the dam will flood", 2: "the dam will flood", 3: "a dam", 4: "flood"}
+    rows = postings_rows(texts, ["dam", "flood"])
+    totals = {"docs": 4, "tokens": 8, "weights": (1.0, 1.0)}
+    tied = postings.rank(rows, best=1, **totals)  # type: ignore[arg-type]
+    assert tied.ids == [1, 2] and tied.scores[0] == tied.scores[1]
+    assert not tied.complete  # claims 3 and 4 were left out
+    every = postings.rank(rows, best=4, **totals)  # type: ignore[arg-type]
+    assert every.ids[:2] == [1, 2] and sorted(every.ids) == [1, 2, 3, 4] and every.complete
+
+
+@pytest.mark.parametrize(
+    ("rows", "docs"),
+    [([], 5), ([("dam", 0, b"")], 5), ([("dam", 0, postings_rows({1: "dam"}, ["dam"])[0][2])], 0)],
+    ids=["no-rows", "emptied-row", "no-claims-counted"],
+)
+def test_nothing_to_rank_ranks_nothing(rows: list[tuple[str, int, bytes]], docs: int) -> None:
+    ranked = postings.rank(rows, docs=docs, tokens=10, weights=(1.0, 1.0), best=3)
+    assert ranked == postings.Ranked([], [], True)
+
+
+def test_a_claim_added_and_removed_in_one_change_leaves_no_entry() -> None:
+    # One import holding one identity twice: its first words must not stay findable.
+    change = postings.PostingsChange()
+    change.add(70_000, "dam flood", "")
+    change.add(70_001, "dam", "")
+    change.remove(70_000, "dam flood", "")
+    assert change.new_data(("dam", 1), None) == b"".join(change.added[("dam", 1)])
+    assert ("flood", 1) not in change.added
+    kept = postings.rank(
+        [("dam", 1, change.new_data(("dam", 1), None))],
+        docs=1,
+        tokens=1,
+        weights=(1.0, 1.0),
+        best=None,
+    )
+    assert kept.ids == [70_001]
+    assert change.docs == 1 and change.tokens == 1

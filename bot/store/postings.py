@@ -16,7 +16,6 @@ few small rows, not a term's whole list.
 
 from __future__ import annotations
 
-import math
 import re
 import struct
 from collections import Counter
@@ -126,10 +125,6 @@ class PostingsChange:
     def keys(self) -> list[tuple[str, int]]:
         return list(dict.fromkeys([*self.removed, *self.added]))
 
-    def appends_only(self) -> list[tuple[str, int]]:
-        """Row keys this change only appends to (no claim of theirs is removed)."""
-        return [key for key in self.added if key not in self.removed]
-
     def new_data(self, key: tuple[str, int], existing: bytes | None) -> bytes:
         """The row's data after this change (empty: the row goes)."""
         data = existing or b""
@@ -199,7 +194,7 @@ def rank(
         return Ranked([], [], True)
     term_of = np.repeat(row_terms, counts)
     # FTS5's nHit: how many claims hold the term.
-    hits = np.bincount(term_of, minlength=len(terms)).astype(np.float64)
+    hits = np.bincount(term_of).astype(np.float64)
     idf = np.log((docs - hits + 0.5) / (hits + 0.5))
     idf[idf <= 0.0] = 1e-6
     avgdl = max(tokens, 1) / docs
@@ -210,9 +205,8 @@ def rank(
     claims = np.repeat(chunks << CHUNK_BITS, counts) + entries["offset"]
     top = int(claims.max())
     if top <= _DENSE_IDS:
-        present = np.bincount(claims, minlength=top + 1) > 0
-        ids = np.flatnonzero(present)
-        scores = np.bincount(claims, weights=contribution, minlength=top + 1)[ids]
+        ids = np.flatnonzero(np.bincount(claims))
+        scores = np.bincount(claims, weights=contribution)[ids]
     else:
         ids, at = np.unique(claims, return_inverse=True)
         scores = np.bincount(at, weights=contribution, minlength=len(ids))
@@ -225,9 +219,3 @@ def rank(
         complete = True
     order = np.lexsort((ids, -scores))
     return Ranked(ids[order].tolist(), scores[order].tolist(), complete)
-
-
-def bm25_idf(hits: int, docs: int) -> float:
-    """FTS5's IDF for a term in ``hits`` of ``docs`` claims (for tests and tools)."""
-    value = math.log((docs - hits + 0.5) / (hits + 0.5))
-    return value if value > 0 else 1e-6
