@@ -129,8 +129,7 @@ async def embed_missing_claims(
     to one, so replies are not starved.
 
     Claims with the same text get one embedding. All texts are tokenised first and embedded in
-    order of token count, so a batch holds texts of (nearly) one length and pads least; each
-    chunk's vectors are written while the next chunk is embedded.
+    order of token count, so a batch holds texts of (nearly) one length and pads least.
     """
     from bot import semantic
 
@@ -152,22 +151,28 @@ async def embed_missing_claims(
         async with limit:
             return await asyncio.to_thread(embedder.vectors, [rows[i] for i in batch])
 
+    # Every batch is queued at once and at most ``workers`` run, so no core waits for the
+    # slowest batch of a group; vectors are written in order, a write while the next embed.
+    batches = [order[i : i + step] for i in range(0, len(order), step)]
+    running = [asyncio.ensure_future(embed(batch)) for batch in batches]
     done = 0
+    blobs: list[tuple[int, bytes]] = []
     writing: asyncio.Task[None] | None = None
     try:
-        for start in range(0, len(order), _STORE_BATCH):
-            chunk = order[start : start + _STORE_BATCH]
-            batches = [chunk[i : i + step] for i in range(0, len(chunk), step)]
-            vectors = [v for part in await asyncio.gather(*map(embed, batches)) for v in part]
-            blobs = [
+        for number, (batch, task) in enumerate(zip(batches, running, strict=True), start=1):
+            vectors = await task
+            blobs += [
                 (claim_id, semantic.vector_to_blob(vector))
-                for i, vector in zip(chunk, vectors, strict=True)
+                for i, vector in zip(batch, vectors, strict=True)
                 for claim_id in ids_of[texts[i]]
             ]
+            if len(blobs) < _STORE_BATCH and number < len(batches):
+                continue
             if writing is not None:
                 await writing
             writing = asyncio.create_task(store.put_vectors(semantic.MODEL_ID, blobs))
             done += len(blobs)
+            blobs = []
             if progress:
                 from bot.progress import show_progress
 
@@ -175,6 +180,8 @@ async def embed_missing_claims(
         if writing is not None:
             await writing
     finally:
+        for task in running:
+            task.cancel()  # none left, unless this pass was cancelled or failed
         if writing is not None and not writing.done():
             writing.cancel()
     return done
