@@ -25,8 +25,9 @@ from bot import settings as settings_model
 from bot.checking import CheckResult
 from bot.config import Config, ConfigError, load_config
 from bot.progress import show_progress
+from bot.ranking import Ranker, embed_missing_claims
 from bot.replies import render_text
-from bot.services import INDEX_TERMS, open_services, open_store
+from bot.services import INDEX_TERMS, load_ranker, open_services, open_store
 from bot.store import (
     NewClaim,
     Source,
@@ -654,22 +655,26 @@ async def cmd_import(args: argparse.Namespace) -> int:
         print(f"{args.file}: {len(parsed.warnings) - 50} more parts ignored", file=sys.stderr)
     if not parsed.records:
         raise UsageError(f"{args.file}: no valid records ({len(parsed.errors)} bad)")
-    async with open_services(config, db_path=_db(args, config), fetch_pages=False) as services:
-        result = await services.store.import_claims(
-            parsed.records,
-            actor=_actor(),
-            guild_id=args.guild,
-            progress=lambda done, total: show_progress("importing", done, total),
-            url_keys=parsed.url_keys,
-            index_terms=parsed.index_terms,
-        )
-        ranker = services.checker.ranker
-        if ranker.embedder is not None:
-            from bot.ranking import embed_missing_claims
-
-            await embed_missing_claims(
-                services.store, ranker.embedder, progress=True, workers=workers
+    # The sentence model (when installed) loads on another thread while the records go in:
+    # the import keeps only one core busy.
+    loading = asyncio.create_task(asyncio.to_thread(load_ranker, config))
+    try:
+        async with open_services(
+            config, db_path=_db(args, config), fetch_pages=False, ranker=Ranker()
+        ) as services:
+            result = await services.store.import_claims(
+                parsed.records,
+                actor=_actor(),
+                guild_id=args.guild,
+                progress=lambda done, total: show_progress("importing", done, total),
+                url_keys=parsed.url_keys,
+                index_terms=parsed.index_terms,
             )
+            embedder = (await loading).embedder
+            if embedder is not None:
+                await embed_missing_claims(services.store, embedder, progress=True, workers=workers)
+    finally:
+        await asyncio.wait([loading])  # a thread cannot be cancelled: let it finish
     print(
         f"imported {len(parsed.records)} records: {result.created} created, "
         f"{result.updated} updated, {result.unchanged} unchanged, "

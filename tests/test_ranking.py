@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from pathlib import Path
+
 import pytest
 
 from bot import matching, semantic
+from bot.cli import main
 from bot.ranking import Ranker, embed_missing_claims
+from bot.services import open_store
 from bot.store import NewClaim, Store
 from tests.articles import ARTICLE_CLAIMS, partisan_article
 
@@ -116,3 +122,33 @@ async def test_an_article_on_the_same_topic_that_repeats_no_claim_stays_silent(
     page = "\n".join([headline, standfirst, *rest])
     candidates = await Ranker(embedder).rank(store, page, guild_id=None, limit=5)
     assert matching.replies(candidates, matching.DEFAULT_REPLY_THRESHOLD) == []
+
+
+async def test_an_import_leaves_every_claim_with_its_own_vector(tmp_path: Path) -> None:
+    # More claims than one write of vectors holds: the model loads while the records go in,
+    # and each written group of vectors lands on its own claims.
+    texts = [f"{CLAIMS[i % 3]} {'and more words ' * (i % 5)}claim number {i}" for i in range(600)]
+    feed = tmp_path / "feed.json"
+    reviews = [
+        {
+            "@type": "ClaimReview",
+            "@id": f"https://fc.example.org/review/{i}",
+            "claimReviewed": text,
+            "reviewRating": {"alternateName": "False"},
+        }
+        for i, text in enumerate(texts)
+    ]
+    feed.write_text(json.dumps(reviews), encoding="utf-8")
+    db = tmp_path / "store.db"
+    assert await asyncio.to_thread(main, ["import", str(feed), "--db", str(db)]) == 0
+    store = await open_store(str(db))
+    try:
+        assert await store.claims_without_vectors(semantic.MODEL_ID) == []
+        claims = await store.list_claims(guild_id=None)
+        stored = await store.get_vectors(semantic.MODEL_ID, [c.id for c in claims])
+        picked = [claims[0], claims[300], claims[599]]
+        alone = semantic.load_embedder().embed([c.claim for c in picked])
+        for claim, vector in zip(picked, alone, strict=True):
+            assert float(semantic.blob_to_vector(stored[claim.id]) @ vector) > 0.999
+    finally:
+        await store.close()
