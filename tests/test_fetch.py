@@ -451,6 +451,8 @@ async def test_a_redirect_at_the_length_limit_is_followed(server: LocalServer) -
         ("http://127.0.0.1:{port}\\@evil.test/", "bad url"),
         ("http://ex%41mple.test:{port}/", "bad url"),
         ("http://999.0.0.1:{port}/", "bad url"),
+        ("http://0.256.1:{port}/", "bad url"),  # httpx takes it for a name; it is no address
+        ("http://0x1.08:{port}/", "bad url"),
         ("http:///nohost", "bad url"),
         ("not a url", "bad url"),
     ],
@@ -581,7 +583,11 @@ def test_allowed_networks_open_only_what_they_name() -> None:
         ("127.0.0.1.", "127.0.0.1"),
         ("0", "0.0.0.0"),
         ("0xa9.0xfe.0xa9.0xfe", "169.254.169.254"),
+        ("255.255.255.255", "255.255.255.255"),
+        ("1.16777215", "1.255.255.255"),  # the last number fills the bytes the others leave
+        ("1.", "0.0.0.1"),
         ("::ffff:127.0.0.1", "::ffff:7f00:1"),
+        ("[::1]", "::1"),
         ("example.com", None),
         ("1x.example", None),
     ],
@@ -591,7 +597,19 @@ def test_host_address_reads_every_ipv4_spelling(host: str, expected: str | None)
     assert (None if result is None else str(result)) == expected
 
 
-@pytest.mark.parametrize("host", ["999.1.1.1", "1.2.3.4.5", "08.1", "0x1.08", "example.0x"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "999.1.1.1",
+        "1.2.3.4.5",
+        "1.2.3.4.0",  # five numbers, however small
+        "0.256.1",  # a number past 255 before the last
+        "1.16777216",  # a last number past the bytes it has
+        "08.1",
+        "0x1.08",
+        "example.0x",
+    ],
+)
 def test_host_address_refuses_invalid_numbers(host: str) -> None:
     with pytest.raises(ValueError):
         host_address(host)
