@@ -365,6 +365,23 @@ async def test_redirect_loop_is_detected(server: LocalServer) -> None:
     assert server.paths() == ["/a", "/b", "/self"]
 
 
+async def test_a_loop_that_does_not_come_back_to_the_link_is_detected(server: LocalServer) -> None:
+    # /start -> /b -> /c -> /b: the loop is between later hops, and the second visit to /b is
+    # never requested.
+    server.redirect("/start", "/b")
+    server.redirect("/b", "/c")
+    server.redirect("/c", "/b")
+    assert await fetch_error(open_config(server.port), server.url("/start")) == "redirect loop"
+    assert server.paths() == ["/start", "/b", "/c"]
+
+
+async def test_a_page_is_asked_for_with_get(server: LocalServer) -> None:
+    server.route("/", body=PAGE)
+    async with fetcher(open_config(server.port)) as f:
+        await f.fetch(server.url("/"))
+    assert [r.method for r in server.requests] == ["GET"]
+
+
 def chain(server: LocalServer, hops: int) -> str:
     for i in range(hops):
         # Relative, absolute and scheme-relative Locations, all resolved against the current URL.
