@@ -969,3 +969,18 @@ async def test_global_cap(server: LocalServer) -> None:
             await asyncio.gather(*tasks)
     assert len(server.requests) == 6
     assert server.peak_active == 3
+
+
+async def test_the_debug_log_says_which_fetch_failed_and_why(
+    server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An operator chasing "the bot ignored my link" turns on debug logging for bot.fetch.
+    server.redirect("/loop", "/loop")
+    server.route("/cut", body=b"<html>1234", content_length=1000)  # closes after 10 bytes
+    with caplog.at_level(logging.DEBUG, logger="bot.fetch"):
+        assert await fetch_error(open_config(server.port), server.url("/loop")) == "redirect loop"
+        assert await fetch_error(open_config(server.port), server.url("/cut")) == "bad response"
+    failed = [m for m in caplog.messages if m.startswith("fetch of ")]
+    assert failed[0] == f"fetch of {server.url('/loop')} failed: redirect loop"
+    assert failed[1].startswith(f"fetch of {server.url('/cut')} failed: RemoteProtocolError(")
+    assert len(failed) == 2
