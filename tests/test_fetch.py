@@ -984,3 +984,15 @@ async def test_the_debug_log_says_which_fetch_failed_and_why(
     assert failed[0] == f"fetch of {server.url('/loop')} failed: redirect loop"
     assert failed[1].startswith(f"fetch of {server.url('/cut')} failed: RemoteProtocolError(")
     assert len(failed) == 2
+
+
+async def test_a_fetch_through_a_closed_client_says_so(server: LocalServer) -> None:
+    # A programming error (the bot closed its client and kept fetching), not a bad page: it
+    # must not pass for a page that could not be read.
+    server.route("/", body=PAGE)
+    config = open_config(server.port)
+    client = make_client(config)
+    await client.aclose()
+    with pytest.raises(RuntimeError, match=r"^the HTTP client is closed$"):
+        await Fetcher(client, config).fetch(server.url("/"))
+    assert server.connections == 0
