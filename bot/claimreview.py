@@ -419,6 +419,8 @@ def parse_file(
             receiving.close()
         if started:
             gc.unfreeze()
+    if any(part.objects != parts[0].objects for part in parts):
+        raise ImportFileError(f"{path}: the file changed while it was read")
     collector = _Collector()
     for part in parts:
         collector.parsed.url_keys.update(part.url_keys)
