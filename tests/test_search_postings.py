@@ -414,3 +414,15 @@ def test_a_claim_added_and_removed_in_one_change_leaves_no_entry() -> None:
     )
     assert kept.ids == [70_001]
     assert change.docs == 1 and change.tokens == 1
+
+
+def test_a_change_counts_the_claims_of_a_term_across_id_ranges() -> None:
+    # Claims 65,536 ids apart sit in different postings rows; the term's claim count (its
+    # IDF) must add them all, and subtract every removed one.
+    change = postings.PostingsChange()
+    for claim_id in (1, 2, 70_000, 140_000):
+        change.add(claim_id, "dam flood", "")
+    for claim_id in (5, 70_005):
+        change.remove(claim_id, "dam", "")
+    change.remove(140_001, "river", "")
+    assert change.term_docs() == {"dam": 2, "flood": 4, "river": -1}
