@@ -12,6 +12,7 @@ import gzip
 import ipaddress
 import logging
 import shutil
+import socket
 import ssl
 import struct
 import subprocess
@@ -24,6 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.config import load_config
 from bot.fetch import (
     FetchConfig,
     Fetcher,
@@ -651,6 +653,8 @@ def test_allowed_networks_open_only_what_they_name() -> None:
         ("127.000.000.001", "127.0.0.1"),
         ("127.0.0.1.", "127.0.0.1"),
         ("0", "0.0.0.0"),
+        ("0x", "0.0.0.0"),  # WHATWG: "0x" with no digits is zero
+        ("0x7f.0x.0X.1", "127.0.0.1"),
         ("0xa9.0xfe.0xa9.0xfe", "169.254.169.254"),
         ("::ffff:127.0.0.1", "::ffff:7f00:1"),
         ("example.com", None),
@@ -678,6 +682,8 @@ LOOPBACK_SPELLINGS = [
     "http://127.0.0.1:{port}/secret",
     "http://127.0.0.1.:{port}/secret",
     "http://0:{port}/secret",
+    "http://0x:{port}/secret",
+    "http://0x7f.0x.0x.1:{port}/secret",
     "http://0.0.0.0:{port}/secret",
     "http://[::ffff:127.0.0.1]:{port}/secret",
     "http://[::ffff:7f00:1]:{port}/secret",
@@ -758,11 +764,16 @@ NON_LOOPBACK = [
 
 @pytest.mark.parametrize("address", NON_LOOPBACK)
 async def test_names_resolving_to_blocked_addresses_are_refused_before_connecting(
-    tripwire: NetworkTripwire, address: str
+    tripwire: NetworkTripwire, caplog: pytest.LogCaptureFixture, address: str
 ) -> None:
     resolver = fake_resolver({"evil.test": [address]})
-    assert await fetch_error(closed_config(80), "http://evil.test/", resolver) == "blocked address"
+    with caplog.at_level(logging.WARNING, logger="bot.fetch"):
+        reason = await fetch_error(closed_config(80), "http://evil.test/", resolver)
+    assert reason == "blocked address"
     assert tripwire.connects == []
+    # The operator's log says which name led where (an IPv6 address as ipaddress writes it).
+    shown = ipaddress.ip_address(address)
+    assert caplog.messages == [f"refused evil.test: resolves to blocked address {shown}"]
 
 
 @pytest.mark.parametrize("address", NON_LOOPBACK)
@@ -791,10 +802,10 @@ async def test_one_blocked_answer_refuses_the_whole_name(internal: LocalServer) 
 async def test_guard_sits_on_the_connect_path(server: LocalServer) -> None:
     """The proof the guard is where the socket opens: the same name, refused then fetched."""
     server.route("/", body=PAGE)
-    calls: list[str] = []
+    calls: list[tuple[str, int]] = []
 
     async def resolver(host: str, port: int) -> list[str]:
-        calls.append(host)
+        calls.append((host, port))
         return {"internal.test": ["127.0.0.1"]}[host]
 
     url = f"http://internal.test:{server.port}/"
@@ -806,7 +817,8 @@ async def test_guard_sits_on_the_connect_path(server: LocalServer) -> None:
     assert page.final_url == url
     (request,) = server.requests
     assert request.headers["host"] == f"internal.test:{server.port}"
-    assert calls == ["internal.test", "internal.test"]  # resolved once per fetch, then connected
+    # Resolved once per fetch, for the port connected to (the Resolver interface), then connected.
+    assert calls == [("internal.test", server.port)] * 2
 
 
 @pytest.fixture(scope="module")
@@ -820,6 +832,74 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     command += ["-subj", "/CN=internal.test", "-keyout", str(key), "-out", str(cert)]
     subprocess.run(command, check=True, capture_output=True)
     return cert, key
+
+
+@pytest.mark.parametrize(
+    ("template", "ports", "reason"),
+    [
+        ("http://127.0.0.1:{port}/", (80, 443), "blocked port"),
+        # Five numbers: httpx takes it for a name; a browser (and the guard) for a bad address.
+        ("http://1.2.3.4.5:{port}/", None, "bad url"),
+    ],
+)
+async def test_the_client_alone_refuses_what_the_fetcher_refuses_first(
+    tripwire: NetworkTripwire,
+    server: LocalServer,
+    template: str,
+    ports: tuple[int, ...] | None,
+    reason: str,
+) -> None:
+    """make_client's client is guarded where its sockets open, even used without a Fetcher
+    (which checks ports and host spellings before any request)."""
+    server.route("/", body=PAGE)
+    client = make_client(open_config(*(ports or (server.port,))))
+    try:
+        with pytest.raises(FetchError) as caught:
+            await client.get(template.format(port=server.port))
+    finally:
+        await client.aclose()
+    assert caught.value.reason == reason
+    assert (server.connections, tripwire.connects) == (0, [])
+
+
+async def test_an_allowed_network_written_with_host_bits_opens_the_whole_network(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    # The config accepts "127.0.0.1/8" for 127.0.0.0/8, so the guard must read it the same way.
+    path = tmp_path / "factbot.toml"
+    path.write_text(
+        f'[fetch]\nallowed_private_networks = ["127.0.0.1/8"]\nallowed_ports = [{server.port}]\n'
+    )
+    config = load_config(path, {}).fetch
+    server.route("/", body=PAGE)
+    async with fetcher(config) as f:
+        assert (await f.fetch(server.url("/"))).html == PAGE.decode()
+
+
+async def test_an_address_that_never_answers_costs_only_the_connect_timeout(
+    server: LocalServer,
+) -> None:
+    """A name's first address drops connection attempts: after the connect timeout the fetch
+    goes on to the next address, instead of spending the whole deadline on the first."""
+    server.route("/", body=PAGE)
+    blackhole = socket.socket()
+    try:
+        try:
+            blackhole.bind(("127.0.0.3", server.port))
+        except OSError:
+            pytest.skip("127.0.0.3 is not usable as a loopback address here")
+        # A listener whose accept queue is full silently drops new SYNs: one connection fills
+        # a queue of length zero, and every later attempt waits for an answer that never comes.
+        blackhole.listen(0)
+        with socket.create_connection(("127.0.0.3", server.port), timeout=5):
+            resolver = fake_resolver({"two.test": ["127.0.0.3", "127.0.0.1"]})
+            config = open_config(server.port, connect_timeout_s=0.2, timeout_s=5.0)
+            async with fetcher(config, resolver) as f:
+                page = await f.fetch(server.url("/", host="two.test"))
+    finally:
+        blackhole.close()
+    assert page.html == PAGE.decode()
+    assert server.paths() == ["/"]
 
 
 async def test_tls_uses_the_hostname_not_the_address(certificate: tuple[Path, Path]) -> None:
@@ -841,19 +921,29 @@ async def test_tls_uses_the_hostname_not_the_address(certificate: tuple[Path, Pa
     assert server_names == ["internal.test"]
 
 
-async def test_unresolvable_names_fail_as_dns(server: LocalServer) -> None:
+async def test_unresolvable_names_fail_as_dns(
+    server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
     url = f"http://nowhere.test:{server.port}/"
-    assert await fetch_error(open_config(server.port), url, fake_resolver({})) == "dns failed"
+    with caplog.at_level(logging.DEBUG, logger="bot.fetch"):
+        assert await fetch_error(open_config(server.port), url, fake_resolver({})) == "dns failed"
+    # At debug level the operator sees why the name did not resolve.
+    error = f"[Errno {socket.EAI_NONAME}] nowhere.test not in the test table"
+    assert caplog.messages[0] == f"resolving nowhere.test failed: {error}"
     assert (
         await fetch_error(open_config(server.port), url, fake_resolver({"nowhere.test": []}))
         == "dns failed"
     )
 
 
-async def test_resolver_garbage_is_refused(server: LocalServer) -> None:
+async def test_resolver_garbage_is_refused(
+    server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
     resolver = fake_resolver({"odd.test": ["not-an-ip"]})
     url = f"http://odd.test:{server.port}/"
-    assert await fetch_error(open_config(server.port), url, resolver) == "blocked address"
+    with caplog.at_level(logging.WARNING, logger="bot.fetch"):
+        assert await fetch_error(open_config(server.port), url, resolver) == "blocked address"
+    assert caplog.messages == ["refused odd.test: resolver returned 'not-an-ip', not an address"]
 
 
 async def test_the_default_resolver_answers_what_the_system_does() -> None:
