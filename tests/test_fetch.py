@@ -11,6 +11,7 @@ import asyncio
 import gzip
 import ipaddress
 import logging
+import random
 import shutil
 import socket
 import ssl
@@ -297,6 +298,37 @@ async def test_gzip_bomb_is_cut_after_max_bytes_with_bounded_memory(server: Loca
     )
     assert caught.value.reason == "too large"
     assert growth < 16 * MiB
+
+
+async def test_a_compressed_page_past_the_cap_never_holds_much_more_than_the_cap(
+    server: LocalServer,
+) -> None:
+    """Each step inflates only what could still fit under the cap (plus the one byte that
+    proves it is over): a page of text that turns into a bomb past the cap costs about the
+    cap in memory, not the cap again on top of what was already read."""
+    cap = MiB
+    letters = bytes(range(ord("a"), ord("z") + 1)) + b" " * 6
+    text = b"<html>" + random.Random(0).randbytes(cap - 4096).translate(letters * 8)
+    squeeze = zlib.compressobj(6, zlib.DEFLATED, 31)
+    body = squeeze.compress(text)
+    body += b"".join(squeeze.compress(bytes(MiB)) for _ in range(16)) + squeeze.flush()
+    server.route(
+        "/",
+        headers=[("Content-Type", "text/html"), ("Content-Encoding", "gzip")],
+        body=[body[i : i + 64 * 1024] for i in range(0, len(body), 64 * 1024)],
+    )
+    async with fetcher(open_config(server.port, max_bytes=cap)) as f:
+        tracemalloc.start()
+        try:
+            baseline, _ = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            with pytest.raises(FetchError) as caught:
+                await f.fetch(server.url("/"))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert caught.value.reason == "too large"
+    assert peak - baseline < 2 * cap
 
 
 # --- content types and charsets ----------------------------------------------------------------
