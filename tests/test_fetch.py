@@ -934,6 +934,21 @@ async def test_an_address_that_never_answers_costs_only_the_connect_timeout(
     assert server.paths() == ["/"]
 
 
+async def test_a_name_whose_addresses_all_refuse_fails_to_connect_after_trying_each(
+    tripwire: NetworkTripwire,
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on, on either address
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    resolver = fake_resolver({"down.test": ["127.0.0.3", "127.0.0.1"]})
+    url = f"http://down.test:{port}/"
+    assert await fetch_error(open_config(port), url, resolver) == "connect failed"
+    assert [address[:2] for address in tripwire.connects] == [
+        ("127.0.0.3", port),
+        ("127.0.0.1", port),
+    ]
+
+
 async def test_tls_uses_the_hostname_not_the_address(certificate: tuple[Path, Path]) -> None:
     """SNI and certificate checks are for the name in the URL, though the socket went to the
     address the guard checked. The server's certificate is self-signed, so the fetch fails, after
