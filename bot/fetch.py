@@ -188,9 +188,9 @@ def host_address(host: str) -> IPAddress | None:
     a valid address raises ValueError rather than being sent to DNS.
     """
     if ":" in host:
-        return ipaddress.IPv6Address(host.strip("[]"))
+        return ipaddress.IPv6Address(host)  # a URL's raw host, without the brackets
     parts = host.split(".")
-    if len(parts) > 1 and parts[-1] == "":
+    if parts[-1] == "":
         parts.pop()  # one trailing dot is allowed: "127.0.0.1." is still an address
     if not parts or not _NUMERIC_PART.fullmatch(parts[-1]):
         return None

@@ -687,6 +687,10 @@ def test_allowed_networks_open_only_what_they_name() -> None:
         ("0", "0.0.0.0"),
         ("0x", "0.0.0.0"),  # WHATWG: "0x" with no digits is zero
         ("0x7f.0x.0X.1", "127.0.0.1"),
+        ("0.", "0.0.0.0"),
+        ("255.255.255.255", "255.255.255.255"),
+        ("1.255.65535", "1.255.255.255"),
+        ("", None),
         ("0xa9.0xfe.0xa9.0xfe", "169.254.169.254"),
         ("::ffff:127.0.0.1", "::ffff:7f00:1"),
         ("example.com", None),
@@ -698,7 +702,13 @@ def test_host_address_reads_every_ipv4_spelling(host: str, expected: str | None)
     assert (None if result is None else str(result)) == expected
 
 
-@pytest.mark.parametrize("host", ["999.1.1.1", "1.2.3.4.5", "08.1", "0x1.08", "example.0x"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        *("999.1.1.1", "1.256.0.1", "1.2.256.1", "1.2.3.256", "1.2.65536", "1.16777216"),
+        *("1.2.3.4.5", "1.2.3.4.0", "08.1", "0x1.08", "example.0x"),
+    ],
+)
 def test_host_address_refuses_invalid_numbers(host: str) -> None:
     with pytest.raises(ValueError):
         host_address(host)
