@@ -12,6 +12,7 @@ import gzip
 import ipaddress
 import logging
 import random
+import re
 import shutil
 import socket
 import ssl
@@ -101,6 +102,7 @@ async def test_fetches_an_html_page(server: LocalServer) -> None:
     assert (page.status, page.content_type, page.redirects) == (200, "text/html", ())
     assert "<p>hello</p>" in page.html
     (request,) = server.requests
+    assert request.method == "GET"
     assert request.headers["user-agent"] == FetchConfig().user_agent
     assert request.headers["accept-encoding"] == "gzip, deflate"
 
@@ -468,6 +470,14 @@ async def test_redirect_loop_is_detected(server: LocalServer) -> None:
     assert await fetch_error(open_config(server.port), server.url("/a")) == "redirect loop"
     assert await fetch_error(open_config(server.port), server.url("/self")) == "redirect loop"
     assert server.paths() == ["/a", "/b", "/self"]
+
+
+async def test_a_loop_that_does_not_come_back_to_the_start_is_detected(server: LocalServer) -> None:
+    server.redirect("/in", "/x")
+    server.redirect("/x", "/y")
+    server.redirect("/y", "/x")
+    assert await fetch_error(open_config(server.port), server.url("/in")) == "redirect loop"
+    assert server.paths() == ["/in", "/x", "/y"]
 
 
 def chain(server: LocalServer, hops: int) -> str:
@@ -1035,6 +1045,35 @@ async def test_the_guarded_backend_can_wait_between_retries() -> None:
     backend = GuardedBackend(fake_resolver({}))
     async with asyncio.timeout(5):
         assert await backend.sleep(0.001) is None
+
+
+async def test_a_fetch_on_a_closed_client_says_so(server: LocalServer) -> None:
+    server.route("/", body=PAGE)
+    config = open_config(server.port)
+    client = make_client(config)
+    fetcher = Fetcher(client, config)
+    await client.aclose()
+    with pytest.raises(RuntimeError, match=r"^the HTTP client is closed$"):
+        await fetcher.fetch(server.url("/"))
+    assert server.connections == 0
+
+
+async def test_failed_fetches_are_logged_for_the_operator(
+    server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.route("/gone", status=404, body=b"gone")
+    server.route("/short", body=b"<html>1234", content_length=1000)
+    config = open_config(server.port)
+    with caplog.at_level(logging.DEBUG, logger="bot.fetch"):
+        assert await fetch_error(config, server.url("/gone")) == "http 404"
+        assert await fetch_error(config, server.url("/short")) == "bad response"
+    gone, short = caplog.messages
+    assert gone == f"fetch of {server.url('/gone')} failed: http 404"
+    # A transport failure is logged with the error's repr: what httpx says went wrong.
+    assert re.fullmatch(
+        rf"fetch of {re.escape(server.url('/short'))} failed: RemoteProtocolError\(.*1000.*\)",
+        short,
+    )
 
 
 async def test_fetcher_refuses_an_unguarded_client() -> None:
