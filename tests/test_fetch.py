@@ -566,6 +566,9 @@ async def test_a_redirect_at_the_length_limit_is_followed(server: LocalServer) -
         ("http://127.0.0.1:{port}\\@evil.test/", "bad url"),
         ("http://ex%41mple.test:{port}/", "bad url"),
         ("http://999.0.0.1:{port}/", "bad url"),
+        # Numbers httpx takes for a name, but a browser for a bad address.
+        ("http://1.2.3.4.5:{port}/", "bad url"),
+        ("http://example.0x:{port}/", "bad url"),
         ("http:///nohost", "bad url"),
         ("not a url", "bad url"),
     ],
