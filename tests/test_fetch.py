@@ -105,6 +105,8 @@ async def test_fetches_an_html_page(server: LocalServer) -> None:
     assert request.method == "GET"
     assert request.headers["user-agent"] == FetchConfig().user_agent
     assert request.headers["accept-encoding"] == "gzip, deflate"
+    # HTML first: a server that negotiates sends the page, not JSON or an image.
+    assert request.headers["accept"] == "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 
 
 @pytest.mark.parametrize("status", [404, 500, 204, 300])
@@ -1081,7 +1083,8 @@ async def test_failed_fetches_are_logged_for_the_operator(
 
 async def test_fetcher_refuses_an_unguarded_client() -> None:
     async with httpx.AsyncClient() as plain:
-        with pytest.raises(ValueError, match="make_client"):
+        message = r"^Fetcher needs a client from make_client\(\); others have no guard$"
+        with pytest.raises(ValueError, match=message):
             Fetcher(plain, FetchConfig())
 
 
