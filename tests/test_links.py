@@ -189,6 +189,15 @@ EXACT_KEYS = [
     ("https://amp.dev/about", "https://amp.dev/about"),
     ("https://news.m.example.com/a", "https://news.m.example.com/a"),
     ("https://example.com/a b", "https://example.com/a%20b"),
+    # Parameters sort by name, then value: "page" before "page-size" (stored keys rely on it).
+    (
+        "https://example.com/list?page-size=10&page=2",
+        "https://example.com/list?page=2&page-size=10",
+    ),
+    (
+        "https://example.com/list?page-size=1&page=%7E2",
+        "https://example.com/list?page=~2&page-size=1",
+    ),
 ]
 
 INVALID = [
