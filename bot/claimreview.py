@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import logging
 import multiprocessing
 import os
 import stat
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -37,6 +39,8 @@ from bot.store import (
     validate_new_claim,
 )
 from bot.verdicts import VERDICTS, map_rating
+
+log = logging.getLogger(__name__)
 
 #: Longest ``@id`` kept as a record's identity (it is usually the review's URL).
 MAX_ID_CHARS = MAX_URL_LENGTH
@@ -354,6 +358,50 @@ def _received(connection: Connection) -> _Share:
     return share
 
 
+def _start_workers(
+    started: list[tuple[BaseProcess, Connection]],
+    count: int,
+    path: str,
+    max_bytes: int,
+    index: Callable[[str], str] | None,
+) -> Synchronized[int] | None:
+    """Fork ``count`` workers into ``started``; the batch counter they share with this process,
+    or None (one process reads the file) where processes cannot be forked."""
+    try:
+        fork = multiprocessing.get_context("fork")
+        claimed = fork.Value("q", 0)
+        # Otherwise a worker copies every page of this process's heap as its garbage
+        # collector walks the objects it inherited (CPython's advice for fork).
+        gc.freeze()
+        for _ in range(count):
+            receiving, sending = fork.Pipe(duplex=False)
+            args = (sending, path, max_bytes, index, claimed)
+            worker = fork.Process(target=_send_share, args=args, daemon=True)
+            with warnings.catch_warnings():
+                # Python 3.12+ warns of fork in a threaded process. The only other thread at
+                # this point is numpy's BLAS pool, which re-initialises after a fork; the
+                # worker runs pure Python and nothing else (the caller starts no thread first).
+                warnings.filterwarnings("ignore", r".*use of fork\(\) may lead to deadlocks")
+                worker.start()
+            sending.close()
+            started.append((worker, receiving))
+    except (OSError, ImportError, ValueError) as exc:
+        # No fork, no /dev/shm, no process to spare: one process reads the whole file.
+        log.debug("reading %s in one process: %s", path, exc)
+        _stop_workers(started)
+        return None
+    return claimed
+
+
+def _stop_workers(started: list[tuple[BaseProcess, Connection]]) -> None:
+    for process, receiving in started:
+        process.kill()  # done already, unless the parent gave up (an error, Ctrl-C)
+        process.join()
+        receiving.close()
+    started.clear()
+    gc.unfreeze()
+
+
 def _shares_for(path: str, workers: int) -> int:
     """How many processes convert ``path``: several only for a large regular file (a pipe or
     a device can be read once)."""
@@ -382,23 +430,11 @@ def parse_file(
     batches of records are shared out between this process and ``workers - 1`` forked ones
     (threads would take turns on the interpreter).
     """
-    shares = _shares_for(path, workers)
     started: list[tuple[BaseProcess, Connection]] = []
     claimed = None
     try:
-        if shares > 1:
-            # Otherwise a worker copies every page of this process's heap as its garbage
-            # collector walks the objects it inherited (CPython's advice for fork).
-            gc.freeze()
-            fork = multiprocessing.get_context("fork")
-            claimed = fork.Value("q", 0)
-            for _ in range(1, shares):
-                receiving, sending = fork.Pipe(duplex=False)
-                args = (sending, path, max_bytes, index_terms, claimed)
-                worker = fork.Process(target=_send_share, args=args, daemon=True)
-                worker.start()
-                sending.close()
-                started.append((worker, receiving))
+        if _shares_for(path, workers) > 1:
+            claimed = _start_workers(started, workers - 1, path, max_bytes, index_terms)
         parts = [_convert_share(path, max_bytes, index_terms, claimed)]
         for _, receiving in started:
             parts.append(_received(receiving))
@@ -413,12 +449,7 @@ def parse_file(
     except EOFError:
         raise ImportFileError(f"{path}: a worker process died (out of memory?)") from None
     finally:
-        for process, receiving in started:
-            process.kill()  # done already, unless this process gave up (an error, Ctrl-C)
-            process.join()
-            receiving.close()
-        if started:
-            gc.unfreeze()
+        _stop_workers(started)
     if any(part.objects != parts[0].objects for part in parts):
         raise ImportFileError(f"{path}: the file changed while it was read")
     collector = _Collector()

@@ -641,8 +641,11 @@ async def cmd_import(args: argparse.Namespace) -> int:
     config = _config(args)
     # Checking and indexing a record is pure Python: a second core takes every other batch.
     workers = min(2, os.cpu_count() or 1)
+    target = _db(args, config)
+    # The SQLite store reuses the index terms; the PostgreSQL one indexes as it writes.
+    terms = None if is_postgres_url(target) else INDEX_TERMS
     try:
-        parsed = claimreview.parse_file(args.file, workers=workers, index_terms=INDEX_TERMS)
+        parsed = claimreview.parse_file(args.file, workers=workers, index_terms=terms)
     except claimreview.ImportFileError as exc:
         raise UsageError(str(exc)) from None
     for error in parsed.errors[:50]:
@@ -660,7 +663,7 @@ async def cmd_import(args: argparse.Namespace) -> int:
     loading = asyncio.create_task(asyncio.to_thread(load_ranker, config))
     try:
         async with open_services(
-            config, db_path=_db(args, config), fetch_pages=False, ranker=Ranker()
+            config, db_path=target, fetch_pages=False, ranker=Ranker()
         ) as services:
             result = await services.store.import_claims(
                 parsed.records,
@@ -675,6 +678,8 @@ async def cmd_import(args: argparse.Namespace) -> int:
                 await embed_missing_claims(services.store, embedder, progress=True, workers=workers)
     finally:
         await asyncio.wait([loading])  # a thread cannot be cancelled: let it finish
+        if not loading.cancelled() and loading.exception() is not None:
+            log.debug("loading the sentence model failed", exc_info=loading.exception())
     print(
         f"imported {len(parsed.records)} records: {result.created} created, "
         f"{result.updated} updated, {result.unchanged} unchanged, "

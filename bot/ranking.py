@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from bot import matching
@@ -151,22 +152,34 @@ async def embed_missing_claims(
         async with limit:
             return await asyncio.to_thread(embedder.vectors, [rows[i] for i in batch])
 
-    # Every batch is queued at once and at most ``workers`` run, so no core waits for the
-    # slowest batch of a group; vectors are written in order, a write while the next embed.
-    batches = [order[i : i + step] for i in range(0, len(order), step)]
-    running = [asyncio.ensure_future(embed(batch)) for batch in batches]
+    # A few batches more than ``workers`` are queued at a time, so no core waits for the
+    # slowest batch of a group and memory holds a window of vectors, not the store's;
+    # vectors are written in order, a write while the next batches embed.
+    batches = iter([order[i : i + step] for i in range(0, len(order), step)])
+    running: deque[tuple[list[int], asyncio.Future[Any]]] = deque()
+
+    def top_up() -> None:
+        while len(running) < 2 * max(1, workers) + 1:
+            batch = next(batches, None)
+            if batch is None:
+                return
+            running.append((batch, asyncio.ensure_future(embed(batch))))
+
     done = 0
     blobs: list[tuple[int, bytes]] = []
     writing: asyncio.Task[None] | None = None
     try:
-        for number, (batch, task) in enumerate(zip(batches, running, strict=True), start=1):
+        top_up()
+        while running:
+            batch, task = running.popleft()
             vectors = await task
+            top_up()
             blobs += [
                 (claim_id, semantic.vector_to_blob(vector))
                 for i, vector in zip(batch, vectors, strict=True)
                 for claim_id in ids_of[texts[i]]
             ]
-            if len(blobs) < _STORE_BATCH and number < len(batches):
+            if len(blobs) < _STORE_BATCH and running:
                 continue
             if writing is not None:
                 await writing
@@ -180,7 +193,7 @@ async def embed_missing_claims(
         if writing is not None:
             await writing
     finally:
-        for task in running:
+        for _, task in running:
             task.cancel()  # none left, unless this pass was cancelled or failed
         if writing is not None and not writing.done():
             writing.cancel()

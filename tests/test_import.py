@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import os
 import signal
 import sqlite3
@@ -226,3 +227,16 @@ def test_a_second_process_changes_nothing_in_what_a_file_gives(tmp_path: Path) -
     assert parallel.index_terms[claim] == "claim number 3499 harbour tram miss million"
     alone = claimreview.parse_file(str(feed), index_terms=INDEX_TERMS)
     assert parallel == alone
+
+
+def test_a_process_converts_only_the_batches_not_yet_claimed(tmp_path: Path) -> None:
+    # The parent and its worker share a counter of batches taken: a process that finds
+    # batches 0 and 1 claimed converts 2 and 3 only (and reads, but skips, the rest).
+    feed = tmp_path / "feed.json"
+    feed.write_text(json.dumps([review(i) for i in range(3_500)]), encoding="utf-8")
+    claimed = multiprocessing.Value("q", 2)
+    share = claimreview._convert_share(str(feed), 1 << 30, None, claimed)
+    assert sorted(share.batches) == [2, 3] and share.objects == 3_500
+    assert claimed.value == 4
+    outcome = share.batches[3][-1][0]
+    assert outcome is not None and outcome.external_id == "https://fc.example.org/review/3499"
