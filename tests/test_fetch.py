@@ -258,6 +258,21 @@ async def test_length_that_overstates_the_body_does_not_hang(server: LocalServer
     assert await fetch_error(config, server.url("/small")) == "bad response"
 
 
+async def refusal_and_memory_growth(f: Fetcher, url: str) -> tuple[str, int]:
+    """The reason a fetch of ``url`` is refused, and how far traced memory rose above where
+    it started while the fetcher read it."""
+    tracemalloc.start()
+    try:
+        baseline, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        with pytest.raises(FetchError) as caught:
+            await f.fetch(url)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return caught.value.reason, peak - baseline
+
+
 def gzip_bomb(gib: int = 1) -> bytes:
     """``gib`` GiB of zeros as one valid gzip member of ~1 MiB, built in well under a second.
 
@@ -286,21 +301,12 @@ async def test_gzip_bomb_is_cut_after_max_bytes_with_bounded_memory(server: Loca
         body=[bomb[i : i + 256 * 1024] for i in range(0, len(bomb), 256 * 1024)],
     )
     async with fetcher(open_config(server.port)) as f:
-        tracemalloc.start()
-        try:
-            baseline, _ = tracemalloc.get_traced_memory()
-            tracemalloc.reset_peak()
-            with pytest.raises(FetchError) as caught:
-                await f.fetch(server.url("/"))
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-    growth = peak - baseline
+        reason, growth = await refusal_and_memory_growth(f, server.url("/"))
     print(
         f"gzip bomb: {len(bomb) / MiB:.2f} MiB on the wire, 1 GiB inflated; "
         f"peak memory growth {growth / MiB:.2f} MiB (cap 2 MiB)"
     )
-    assert caught.value.reason == "too large"
+    assert reason == "too large"
     assert growth < 16 * MiB
 
 
@@ -322,17 +328,9 @@ async def test_a_compressed_page_past_the_cap_never_holds_much_more_than_the_cap
         body=[body[i : i + 64 * 1024] for i in range(0, len(body), 64 * 1024)],
     )
     async with fetcher(open_config(server.port, max_bytes=cap)) as f:
-        tracemalloc.start()
-        try:
-            baseline, _ = tracemalloc.get_traced_memory()
-            tracemalloc.reset_peak()
-            with pytest.raises(FetchError) as caught:
-                await f.fetch(server.url("/"))
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-    assert caught.value.reason == "too large"
-    assert peak - baseline < 2 * cap
+        reason, growth = await refusal_and_memory_growth(f, server.url("/"))
+    assert reason == "too large"
+    assert growth < 2 * cap
 
 
 # --- content types and charsets ----------------------------------------------------------------
