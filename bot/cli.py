@@ -639,7 +639,8 @@ async def cmd_sources_list(args: argparse.Namespace) -> int:
 
 async def cmd_import(args: argparse.Namespace) -> int:
     config = _config(args)
-    # Checking and indexing a record is pure Python: a second core takes every other batch.
+    # Checking and indexing a record is pure Python: a second process takes the batches it
+    # reaches first (see claimreview.parse_file).
     workers = min(2, os.cpu_count() or 1)
     target = _db(args, config)
     # The SQLite store reuses the index terms; the PostgreSQL one indexes as it writes.
