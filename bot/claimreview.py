@@ -3,7 +3,8 @@
 Import reads one ClaimReview object, a list of them, a JSON-LD ``@graph`` or a ``DataFeed``
 (``dataFeedElement``, whose elements are ClaimReviews or DataFeedItems with an ``item``).
 Mapping: ``claimReviewed`` → claim, ``reviewRating.alternateName`` → verdict (original label kept),
-``itemReviewed.appearance[].url`` and ``itemReviewed.firstAppearance.url`` → claim URLs, ``url`` →
+``itemReviewed.appearance[].url`` and ``itemReviewed.firstAppearance.url`` → claim URLs,
+``itemReviewed.author.name`` → claimant (who made the claim), ``url`` →
 a ``fact-check`` source titled with ``author.name``; ``reviewBody`` → note; ``headline``/``name``
 and ``description`` → searchable context; ``citation[]`` → ``alternative`` sources; ``@id`` →
 the record's identity, so importing the same file twice changes nothing.
@@ -121,6 +122,7 @@ def _is_claim_review(obj: dict[str, Any]) -> bool:
 def _check_unicode(new: NewClaim) -> None:
     """JSON may escape a lone surrogate ("\\ud800"), which no UTF-8 column can store."""
     texts = [new.claim, new.note, new.context, new.rating_label or "", new.external_id or ""]
+    texts.append(new.claimant or "")
     texts += new.urls
     texts += [f"{s.url}{s.title or ''}" for s in new.sources]
     for text in texts:
@@ -174,8 +176,10 @@ def record_from_claim_review(
 
     item = obj.get("itemReviewed")
     urls: list[str] = []
+    claimant = None
     if isinstance(item, dict):
         urls = _urls_of(item, ignored)
+        claimant = _text(item.get("author"))
     elif item is not None:
         ignored.append("itemReviewed is not an object")
     sources: list[Source] = []
@@ -215,6 +219,7 @@ def record_from_claim_review(
         rating_label=rating_label,
         context=context,
         external_id=external_id,
+        claimant=claimant,
     )
     _check_unicode(new)
     return validate_new_claim(new, url_keys=url_keys)
@@ -488,11 +493,13 @@ def claim_to_claim_review(claim: Claim) -> dict[str, Any]:
         review["url"] = first.url
         if first.title:
             review["author"] = {"@type": "Organization", "name": first.title}
-    if claim.urls:
-        review["itemReviewed"] = {
-            "@type": "Claim",
-            "appearance": [{"@type": "CreativeWork", "url": u} for u in claim.urls],
-        }
+    if claim.urls or claim.claimant:
+        item: dict[str, Any] = {"@type": "Claim"}
+        if claim.claimant:
+            item["author"] = {"@type": "Person", "name": claim.claimant}
+        if claim.urls:
+            item["appearance"] = [{"@type": "CreativeWork", "url": u} for u in claim.urls]
+        review["itemReviewed"] = item
     citations = [s for s in claim.sources if not fact_checks or s is not fact_checks[0]]
     if citations:
         review["citation"] = [

@@ -1,8 +1,9 @@
 """``factbot eval``: how well the matcher ranks known claims for CLEF-style queries.
 
-Claims (``vclaims.jsonl``: ``vclaim_id``, ``vclaim``, optional ``title`` and ``subtitle``) are
-loaded into a fresh temporary store through the normal ClaimReview import, and each query's
-``text`` is ranked by the same :class:`bot.ranking.Ranker` the bot uses. Figures:
+Claims (``vclaims.jsonl``: ``vclaim_id``, ``vclaim``, optional ``title``, ``subtitle`` and
+``speaker``, who made the claim) are loaded into a fresh temporary store through the normal
+ClaimReview import, and each query's ``text`` is ranked by the same
+:class:`bot.ranking.Ranker` the bot uses. Figures:
 
 * ranking: MAP@1, MAP@5 (CLEF CheckThat!'s measure: average precision over the top k, divided
   by the number of gold claims), MRR over the top 10, Recall@1 and Recall@5;
@@ -57,6 +58,7 @@ class VerifiedClaim:
     vclaim: str
     title: str | None = None
     subtitle: str | None = None
+    speaker: str | None = None  # who made the claim: the ClaimReview's claimant
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,11 @@ def read_claims(path: str | Path) -> list[VerifiedClaim]:
             raise EvaluationError(f"{path}:{number}: needs vclaim_id and vclaim")
         claims.append(
             VerifiedClaim(
-                str(vclaim_id), vclaim, _text_field(obj, "title"), _text_field(obj, "subtitle")
+                str(vclaim_id),
+                vclaim,
+                _text_field(obj, "title"),
+                _text_field(obj, "subtitle"),
+                _text_field(obj, "speaker"),
             )
         )
     return claims
@@ -142,6 +148,11 @@ def claim_review(claim: VerifiedClaim) -> dict[str, Any]:
         review["headline"] = claim.title
     if claim.subtitle:
         review["description"] = claim.subtitle
+    if claim.speaker:
+        review["itemReviewed"] = {
+            "@type": "Claim",
+            "author": {"@type": "Person", "name": claim.speaker},
+        }
     return review
 
 
@@ -244,11 +255,11 @@ async def _twins(store: Store, claim_ids: Sequence[int]) -> dict[int, frozenset[
     """Each claim's group of claims with identical indexed claim text (itself included)."""
     indexed = await store.indexed_terms(list(claim_ids))
     groups: dict[frozenset[str], set[int]] = {}
-    for claim_id, (claim, _) in indexed.items():
+    for claim_id, (claim, _, _) in indexed.items():
         groups.setdefault(frozenset(claim.split()), set()).add(claim_id)
     return {
         claim_id: frozenset(groups[frozenset(claim.split())])
-        for claim_id, (claim, _) in indexed.items()
+        for claim_id, (claim, _, _) in indexed.items()
     }
 
 

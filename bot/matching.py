@@ -92,6 +92,15 @@ GATHER_POOL = 64
 #: lines unchanged.
 WHOLE_TEXT_WEIGHT = 0.2
 
+#: How much a candidate's score grows when the text names the claim's claimant (who made it,
+#: from the fact-check's ClaimReview): an article quoting a politician repeats that person's
+#: claims far more often than another's in the same words. On CheckThat 2B train passages the
+#: gold claim's claimant is named in 90 % of them, a wrong top-ten candidate's in 37 %; passages
+#: MAP@5 on train 0.460 at 0 (no claimants), 0.480 at 0.1, 0.487 at 0.2, 0.491 at 0.3, 0.491 at
+#: 0.4, 0.489 at 0.5; lines (no speaker in the text) unchanged. The confidence is not changed:
+#: refitting the long-text gate with it on train gained no recall at the same false alarms.
+CLAIMANT_WEIGHT = 0.3
+
 #: Claims replied to for one link at most (most confident first).
 MAX_REPLIES = 3
 
@@ -257,7 +266,9 @@ class SearchStore(Protocol):
         weights: tuple[float, float],
     ) -> list[tuple[int, float]]: ...
 
-    async def indexed_terms(self, claim_ids: Sequence[int]) -> dict[int, tuple[str, str]]: ...
+    async def indexed_terms(
+        self, claim_ids: Sequence[int]
+    ) -> dict[int, tuple[str, str, str | None]]: ...
 
     async def term_document_counts(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]: ...
 
@@ -293,6 +304,7 @@ class Candidate:
     score: float  # BM25, higher is better; comparable only within one query
     confidence: float  # in [0, 1]; compare with the reply threshold
     quote: str | None = None  # the text's sentence (or two) that repeats the claim best
+    claimant_named: bool = False  # the text names who made the claim (see CLAIMANT_WEIGHT)
     #: With ``rank_claims(unit_choices=n)``: the candidate's best n non-overlapping units of
     #: the text, best first (the first is the quote), for the semantic stage to embed.
     units: tuple[str, ...] = ()
@@ -487,8 +499,10 @@ async def rank_claims(
         return []
     ids = [claim_id for claim_id, _ in hits]
     indexed = await store.indexed_terms(ids)
-    claim_tokens = [indexed.get(i, ("", ""))[0].split() for i in ids]
-    context_tokens = [indexed.get(i, ("", ""))[1].split() for i in ids]
+    rows = [indexed.get(i, ("", "", None)) for i in ids]
+    claim_tokens = [row[0].split() for row in rows]
+    context_tokens = [row[1].split() for row in rows]
+    names = NamesInText(text)
     claim_terms = [frozenset(tokens) for tokens in claim_tokens]
     unknown = {t for terms_ in claim_terms for t in terms_} - doc_counts.keys()
     if unknown:
@@ -572,14 +586,16 @@ async def rank_claims(
             text_chars = 0
         shown = quoted[index] or unit
         quote = text[shown.start : shown.end]
+        named = names.mention(rows[index][2])
         ranked.append(
             Candidate(
                 ids[index],
-                score + WHOLE_TEXT_WEIGHT * hits[index][1],
+                (score + WHOLE_TEXT_WEIGHT * hits[index][1]) * (1.0 + CLAIMANT_WEIGHT * named),
                 _confidence(
                     claim_terms[index], unit.terms, weights, margin, text_chars, phrase_share
                 ),
                 " ".join(quote.split()),
+                claimant_named=named,
             )
         )
     ranked.sort(key=lambda c: c.score, reverse=True)
@@ -598,6 +614,56 @@ async def rank_claims(
             for c, spans in zip(ranked, chosen, strict=True)
         ]
     return ranked
+
+
+# A word as names are written: letters, inner apostrophes and hyphens (O'Rourke, Ocasio-Cortez).
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_POSSESSIVE_END = re.compile(r"['’]s$", re.IGNORECASE)
+# Trailing parts of a name that do not identify anyone.
+_NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+
+
+@lru_cache(maxsize=4096)
+def claimant_key(claimant: str) -> tuple[bool, str] | None:
+    """How a text names a claimant: ``(True, surname)`` for a name ("Donald Trump": a text says
+    "Trump" or "TRUMP:"), ``(False, phrase)`` for a description ("Facebook posts", "Viral
+    image": the whole of it, since "posts" alone names nobody); None when there is nothing to
+    look for. Casefolded."""
+    words = _NAME_WORD.findall(claimant)
+    while words and words[-1].casefold().rstrip(".") in _NAME_SUFFIXES:
+        words.pop()
+    if not words:
+        return None
+    if words[-1][0].isupper():
+        return True, words[-1].casefold()
+    return False, " ".join(w.casefold() for w in words)
+
+
+class NamesInText:
+    """What a text names: its capitalised words (a name, a speaker's label), and its words."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._capitalised: set[str] | None = None
+        self._words: str | None = None
+
+    def mention(self, claimant: str | None) -> bool:
+        """Whether the text names ``claimant`` (see :func:`claimant_key`)."""
+        key = claimant_key(claimant) if claimant else None
+        if key is None:
+            return False
+        is_name, wanted = key
+        if is_name:
+            if self._capitalised is None:
+                self._capitalised = {
+                    _POSSESSIVE_END.sub("", w).casefold()
+                    for w in _NAME_WORD.findall(self._text)
+                    if w[0].isupper()
+                }
+            return wanted in self._capitalised
+        if self._words is None:
+            self._words = " " + " ".join(_NAME_WORD.findall(self._text.casefold())) + " "
+        return f" {wanted} " in self._words
 
 
 def best_units(

@@ -93,6 +93,7 @@ class Ranker:
                 semantic.confidence(pool[i].confidence, cosines[i], chars),
                 # The unit that wins is the quote: the place that says the claim best.
                 units[int(best_unit[i])],
+                claimant_named=pool[i].claimant_named,
             )
             for i in order[:limit]
         ]

@@ -145,6 +145,41 @@ async def test_export_reads_back_unchanged(store: Store) -> None:
     assert {s.kind for s in claims[1].sources} == {"fact-check", "alternative"}
 
 
+def test_the_claimant_is_the_reviewed_claims_author() -> None:
+    item = {**REVIEW["itemReviewed"], "author": {"@type": "Person", "name": " Jane   Doe "}}
+    (record,) = claimreview.parse_document({**REVIEW, "itemReviewed": item}).records
+    assert record.claimant == "Jane Doe"
+    (unnamed,) = claimreview.parse_document(REVIEW).records
+    assert unnamed.claimant is None
+
+
+def test_a_claimant_too_long_to_be_a_name_is_a_bad_record() -> None:
+    item = {**REVIEW["itemReviewed"], "author": {"name": "x" * 201}}
+    parsed = claimreview.parse_document([REVIEW, {**REVIEW, "@id": "2", "itemReviewed": item}])
+    assert len(parsed.records) == 1
+    assert parsed.errors == ["record 2: claimant is longer than 200 characters"]
+
+
+async def test_the_claimant_survives_export_and_a_new_claimant_updates_the_claim(
+    store: Store,
+) -> None:
+    item = {**REVIEW["itemReviewed"], "author": {"@type": "Person", "name": "Jane Doe"}}
+    named = {**REVIEW, "itemReviewed": item}
+    await store.import_claims(claimreview.parse_document(named).records, actor="t", guild_id=None)
+    exported = claimreview.export_document(await store.list_claims(guild_id=None))
+    assert exported["dataFeedElement"][0]["itemReviewed"]["author"]["name"] == "Jane Doe"
+    reparsed = claimreview.parse_document(json.loads(json.dumps(exported)))
+    result = await store.import_claims(reparsed.records, actor="t", guild_id=None)
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 1)
+
+    item = {**item, "author": {"@type": "Person", "name": "John Roe"}}
+    records = claimreview.parse_document({**REVIEW, "itemReviewed": item}).records
+    result = await store.import_claims(records, actor="t", guild_id=None)
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 0)
+    (claim,) = await store.list_claims(guild_id=None)
+    assert claim.claimant == "John Roe"
+
+
 async def test_claims_added_by_hand_round_trip_too(store: Store) -> None:
     from bot.store import NewClaim, Source
 
@@ -155,6 +190,7 @@ async def test_claims_added_by_hand_round_trip_too(store: Store) -> None:
             note="Context matters.",
             urls=("https://example.com/a",),
             sources=(Source("https://example.org/read", "Read this", "alternative"),),
+            claimant="A. Person",
         ),
         actor="mod",
         guild_id=5,
@@ -162,6 +198,7 @@ async def test_claims_added_by_hand_round_trip_too(store: Store) -> None:
     exported = claimreview.export_document(
         await store.list_claims(guild_id=5, include_global=False)
     )
+    assert exported["dataFeedElement"][0]["itemReviewed"]["author"]["name"] == "A. Person"
     reparsed = claimreview.parse_document(exported)
     result = await store.import_claims(reparsed.records, actor="t", guild_id=5)
     assert (result.created, result.unchanged) == (0, 1)

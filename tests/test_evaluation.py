@@ -104,7 +104,26 @@ def test_claim_review_goes_through_the_normal_import() -> None:
     assert record.external_id == "vclaim:v-1"
     assert "A title" in record.context and "A subtitle" in record.context
     bare = claimreview.record_from_claim_review(evaluation.claim_review(VerifiedClaim("2", "X")))
-    assert bare.context == ""
+    assert bare.context == "" and bare.claimant is None
+
+
+async def test_a_claims_speaker_is_its_claimant_and_a_transcript_naming_them_ranks_it_first(
+    tmp_path: Path,
+) -> None:
+    said = "Unemployment is the lowest it has been in 17 years."
+    claims = _write_jsonl(
+        tmp_path / "vclaims.jsonl",
+        [
+            {"vclaim_id": "pence", "vclaim": said, "speaker": "Mike Pence"},
+            {"vclaim_id": "trump", "vclaim": said, "speaker": "Donald Trump"},
+        ],
+    )
+    text = "TRUMP: Unemployment, the lowest in 17 years. Nobody thought it could happen."
+    queries = _write_jsonl(
+        tmp_path / "q.jsonl", [{"query_id": "q", "text": text, "gold_vclaim_ids": ["trump"]}]
+    )
+    figures = await evaluation.evaluate(claims, queries)
+    assert figures["map@1"] == 1.0
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:

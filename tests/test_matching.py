@@ -635,3 +635,49 @@ def test_the_query_holds_at_most_max_gather_terms(monkeypatch: pytest.MonkeyPatc
     assert matching.gather_terms(sentences, counts, 1000) == terms  # all 60 fit
     monkeypatch.setattr(matching, "MAX_GATHER_TERMS", 30)
     assert matching.gather_terms(sentences, counts, 1000) == terms[:30]
+
+
+# --- claimants -------------------------------------------------------------------------------
+
+
+async def test_a_text_naming_the_claimant_ranks_that_claimants_claim_first(store: Store) -> None:
+    said = "We now have the lowest unemployment rate we have had in 17 years."
+    # The same words said by two people and by nobody known: only a name can tell them apart.
+    named = [
+        validate_new_claim(NewClaim(said, "mostly-true", claimant=who))
+        for who in ("Mike Pence", "Donald Trump", None)
+    ]
+    others = [validate_new_claim(NewClaim(c, "false", context=x)) for c, x in CLAIMS]
+    result = await store.import_claims([*named, *others], actor="t", guild_id=None)
+    pence, trump, nobody = result.claim_ids[:3]
+    transcript = "TRUMP: And we now have the lowest unemployment rate in 17 years, believe me."
+    ranked = await matching.rank_claims(store, transcript, guild_id=None, limit=3)
+    assert [c.claim_id for c in ranked][:1] == [trump]
+    assert [c.claimant_named for c in ranked] == [True, False, False]
+    article = "Pence's speech: we have the lowest unemployment rate we've had in 17 years."
+    ranked = await matching.rank_claims(store, article, guild_id=None, limit=3)
+    assert ranked[0].claim_id == pence
+    assert ranked[0].score > ranked[1].score
+    assert {c.claim_id for c in ranked} == {pence, trump, nobody}
+
+
+@pytest.mark.parametrize(
+    ("claimant", "text", "named"),
+    [
+        ("Donald Trump", "TRUMP: It's rigged.", True),
+        ("Donald Trump", "Trump's rally drew a crowd.", True),
+        ("Donald Trump Jr.", "As Trump said on Monday.", True),
+        ("Donald Trump", "He played his trump card.", False),
+        ("Donald Trump", "Trumpets played.", False),
+        ("Beto O'Rourke", "O'Rourke told the crowd", True),
+        ("Facebook posts", "Facebook posts claim the vote was rigged.", True),
+        ("Facebook posts", "The posts claim the vote was rigged.", False),
+        ("Facebook posts", "Facebook said nothing.", False),
+        ("   ", "Anyone at all", False),
+        (None, "Donald Trump said it.", False),
+    ],
+)
+def test_a_claimant_is_named_by_surname_or_by_the_whole_description(
+    claimant: str | None, text: str, named: bool
+) -> None:
+    assert matching.NamesInText(text).mention(claimant) is named

@@ -48,10 +48,33 @@ class Claim:
     active: bool
     urls: tuple[str, ...] = ()
     sources: tuple[Source, ...] = ()
+    claimant: str | None = None  # who made the claim (ClaimReview itemReviewed.author)
 
     def snapshot(self) -> dict[str, Any]:
         """What the audit log records of a claim (``asdict`` converts its sources too)."""
         return asdict(self)
+
+
+def claim_from_row(row: Any, urls: tuple[str, ...], sources: tuple[Source, ...]) -> Claim:
+    """A claim from the engines' claim columns, in ``CLAIM_COLUMNS`` order."""
+    return Claim(
+        id=row[0],
+        guild_id=row[1],
+        claim=row[2],
+        verdict=row[3],
+        note=row[4],
+        rating_label=row[5],
+        context=row[6],
+        external_id=row[7],
+        created_by=row[8],
+        created_at=row[9],
+        updated_by=row[10],
+        updated_at=row[11],
+        active=bool(row[12]),
+        urls=urls,
+        sources=sources,
+        claimant=row[13],
+    )
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,22 @@ class NewClaim:
     rating_label: str | None = None
     context: str = ""
     external_id: str | None = None
+    claimant: str | None = None
+
+
+def import_changes_nothing(before: Claim, new: NewClaim) -> bool:
+    """Whether importing ``new`` over the stored ``before`` would leave the claim as it is."""
+    return (
+        before.claim == new.claim
+        and before.verdict == new.verdict
+        and before.note == new.note
+        and before.rating_label == new.rating_label
+        and before.context == new.context
+        and before.claimant == new.claimant
+        # Order is not meaning: an export lists the fact-check first.
+        and set(before.urls) == set(new.urls)
+        and set(before.sources) == set(new.sources)
+    )
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ SOURCE_KINDS = ("fact-check", "alternative")
 MAX_CLAIM_CHARS = 1000
 MAX_NOTE_CHARS = 4000
 MAX_TITLE_CHARS = 300
+MAX_CLAIMANT_CHARS = 200
 MAX_RATING_CHARS = 60
 MAX_URLS_PER_CLAIM = 50
 MAX_SOURCES_PER_CLAIM = 20
@@ -35,6 +36,18 @@ def clean_text(value: str, what: str, limit: int, *, required: bool = False) -> 
     if len(text) > limit:
         raise InvalidInput(f"{what} is longer than {limit} characters")
     return text
+
+
+def clean_claimant(value: str | None) -> str | None:
+    """Who made a claim, as one line of text; None when not said."""
+    if value is None:
+        return None
+    name = " ".join(value.split())
+    if not _INVISIBLE_RE.sub("", name):
+        return None
+    if len(name) > MAX_CLAIMANT_CHARS:
+        raise InvalidInput(f"claimant is longer than {MAX_CLAIMANT_CHARS} characters")
+    return name
 
 
 def check_url(url: str, keys: MutableMapping[str, str] | None = None) -> tuple[str, str]:
@@ -114,6 +127,7 @@ def validate_new_claim(
         verdict=check_verdict(new.verdict),
         note=clean_text(new.note, "note", MAX_NOTE_CHARS),
         context=clean_text(new.context, "context", MAX_NOTE_CHARS),
+        claimant=clean_claimant(new.claimant),
         urls=urls,
         sources=sources,
     )

@@ -20,6 +20,7 @@ from bot.store.models import (
     NotFound,
     Source,
     audit_entry,
+    claim_from_row,
 )
 from bot.store.postgres.audit import write_audit
 from bot.store.postgres.connection import CLAIM_COLUMNS, scope_sql
@@ -91,7 +92,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
                 urls[claim_id].append(url)
             else:
                 sources[claim_id].append(Source(url, title, kind))
-        return [_claim(row, tuple(urls[row[0]]), tuple(sources[row[0]])) for row in rows]
+        return [claim_from_row(row, tuple(urls[row[0]]), tuple(sources[row[0]])) for row in rows]
 
     async def get_claim(self, claim_id: int, *, guild_id: int | None) -> Claim:
         """A claim visible to ``guild_id`` (its own or global), retired ones included."""
@@ -168,8 +169,8 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
         guild_id = checked_guild(guild_id)
         claim_id = await db.fetchval(
             "INSERT INTO claims (guild_id, claim, verdict, note, rating_label, context, "
-            "external_id, created_by, created_at, updated_by, updated_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            "external_id, created_by, created_at, updated_by, updated_at, claimant) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
             guild_id,
             new.claim,
             new.verdict,
@@ -181,6 +182,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
             now,
             actor,
             now,
+            new.claimant,
         )
         await self._replace_children(db, claim_id, new.urls, new.sources, new=True)
         await self._index_claim(db, claim_id, new.claim, new.context, new=True, pending=pending)
@@ -217,8 +219,8 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
         """A claim as this transaction sees it (its row locked until the transaction ends)."""
         row = await db.fetchrow(
             "SELECT id, guild_id, claim, verdict, note, rating_label, context, external_id, "
-            "created_by, created_at, updated_by, updated_at, active FROM claims WHERE id = $1 "
-            "FOR UPDATE",
+            "created_by, created_at, updated_by, updated_at, active, claimant FROM claims "
+            "WHERE id = $1 FOR UPDATE",
             _row_id(claim_id),
         )
         if row is None:
@@ -236,7 +238,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
                 claim_id,
             )
         )
-        return _claim(row, urls, sources)
+        return claim_from_row(row, urls, sources)
 
     async def _editable(self, db: asyncpg.Connection, claim_id: int, scope: int | None) -> Claim:
         claim = await self._snapshot(db, claim_id)
@@ -323,23 +325,3 @@ def _row_id(claim_id: int) -> int:
     if isinstance(claim_id, bool) or not isinstance(claim_id, int):
         raise InvalidInput(f"not a claim id: {claim_id!r}")
     return claim_id if -(2**63) <= claim_id < 2**63 else 0
-
-
-def _claim(row: Any, urls: tuple[str, ...], sources: tuple[Source, ...]) -> Claim:
-    return Claim(
-        id=row[0],
-        guild_id=row[1],
-        claim=row[2],
-        verdict=row[3],
-        note=row[4],
-        rating_label=row[5],
-        context=row[6],
-        external_id=row[7],
-        created_by=row[8],
-        created_at=row[9],
-        updated_by=row[10],
-        updated_at=row[11],
-        active=bool(row[12]),
-        urls=urls,
-        sources=sources,
-    )

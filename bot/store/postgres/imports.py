@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 
 from bot.store import postings
-from bot.store.models import ImportResult, NewClaim
+from bot.store.models import ImportResult, NewClaim, import_changes_nothing
 from bot.store.postgres.audit import write_audit
 from bot.store.postgres.claims import ClaimsMixin
 from bot.store.postgres.search import apply_postings
@@ -73,28 +73,19 @@ class ImportMixin(ClaimsMixin):
                     result.claim_ids.append(claim_id)
                     continue
                 before = await self._snapshot(db, existing_id)
-                same = (
-                    before.claim == new.claim
-                    and before.verdict == new.verdict
-                    and before.note == new.note
-                    and before.rating_label == new.rating_label
-                    and before.context == new.context
-                    # Order is not meaning: an export lists the fact-check first.
-                    and set(before.urls) == set(new.urls)
-                    and set(before.sources) == set(new.sources)
-                )
                 result.claim_ids.append(existing_id)
-                if same:
+                if import_changes_nothing(before, new):
                     result.unchanged += 1
                     continue
                 await db.execute(
                     "UPDATE claims SET claim = $1, verdict = $2, note = $3, rating_label = $4, "
-                    "context = $5, updated_by = $6, updated_at = $7 WHERE id = $8",
+                    "context = $5, claimant = $6, updated_by = $7, updated_at = $8 WHERE id = $9",
                     new.claim,
                     new.verdict,
                     new.note,
                     new.rating_label,
                     new.context,
+                    new.claimant,
                     actor,
                     now_iso(),
                     existing_id,

@@ -147,15 +147,18 @@ class SearchMixin(PostgresBase):
         )
         return int(total[0][0]), {str(r[0]): int(r[1]) for r in rows}
 
-    async def indexed_terms(self, claim_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-        """The indexed (claim, context) text of each claim, for scoring candidates."""
+    async def indexed_terms(
+        self, claim_ids: Sequence[int]
+    ) -> dict[int, tuple[str, str, str | None]]:
+        """The indexed (claim, context) text of each claim and its claimant, for scoring."""
         if not claim_ids:
             return {}
         rows = await self._fetch(
-            "SELECT claim_id, claim, context FROM claim_search WHERE claim_id = ANY($1::bigint[])",
+            "SELECT s.claim_id, s.claim, s.context, c.claimant FROM claim_search s "
+            "JOIN claims c ON c.id = s.claim_id WHERE s.claim_id = ANY($1::bigint[])",
             list(claim_ids),
         )
-        return {int(r[0]): (r[1], r[2]) for r in rows}
+        return {int(r[0]): (r[1], r[2], r[3]) for r in rows}
 
     async def _index_claim(
         self,

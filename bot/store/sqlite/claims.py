@@ -11,7 +11,15 @@ import aiosqlite
 
 from bot import links
 from bot.store.edits import ClaimEdits
-from bot.store.models import AuditEntry, Claim, NewClaim, NotFound, Source, audit_entry
+from bot.store.models import (
+    AuditEntry,
+    Claim,
+    NewClaim,
+    NotFound,
+    Source,
+    audit_entry,
+    claim_from_row,
+)
 from bot.store.sqlite.audit import write_audit
 from bot.store.sqlite.connection import CLAIM_COLUMNS, scope_sql
 from bot.store.sqlite.search import SearchMixin
@@ -94,7 +102,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
                     urls[claim_id].append(url)
                 else:
                     sources[claim_id].append(Source(url, title, kind))
-        return [_claim(row, tuple(urls[row[0]]), tuple(sources[row[0]])) for row in rows]
+        return [claim_from_row(row, tuple(urls[row[0]]), tuple(sources[row[0]])) for row in rows]
 
     async def get_claim(self, claim_id: int, *, guild_id: int | None) -> Claim:
         """A claim visible to ``guild_id`` (its own or global), retired ones included."""
@@ -173,8 +181,8 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
         guild_id = checked_guild(guild_id)
         cur = await db.execute(
             "INSERT INTO claims (guild_id, claim, verdict, note, rating_label, context, "
-            "external_id, created_by, created_at, updated_by, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "external_id, created_by, created_at, updated_by, updated_at, claimant) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 guild_id,
                 new.claim,
@@ -187,6 +195,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
                 now,
                 actor,
                 now,
+                new.claimant,
             ),
         )
         claim_id = cur.lastrowid
@@ -221,7 +230,8 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
         """A claim as the writer connection sees it (inside the current transaction)."""
         async with db.execute(
             "SELECT id, guild_id, claim, verdict, note, rating_label, context, external_id, "
-            "created_by, created_at, updated_by, updated_at, active FROM claims WHERE id = ?",
+            "created_by, created_at, updated_by, updated_at, active, claimant FROM claims "
+            "WHERE id = ?",
             (claim_id,),
         ) as cur:
             row = await cur.fetchone()
@@ -235,7 +245,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
             "SELECT url, title, kind FROM claim_sources WHERE claim_id = ? ORDER BY id", (claim_id,)
         ) as cur:
             sources = tuple(Source(*r) for r in await cur.fetchall())
-        return _claim(row, urls, sources)
+        return claim_from_row(row, urls, sources)
 
     async def _editable(self, db: aiosqlite.Connection, claim_id: int, scope: int | None) -> Claim:
         claim = await self._snapshot(db, claim_id)
@@ -314,23 +324,3 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
             (claim_id, *params),
         )
         return [audit_entry(r) for r in rows]
-
-
-def _claim(row: Any, urls: tuple[str, ...], sources: tuple[Source, ...]) -> Claim:
-    return Claim(
-        id=row[0],
-        guild_id=row[1],
-        claim=row[2],
-        verdict=row[3],
-        note=row[4],
-        rating_label=row[5],
-        context=row[6],
-        external_id=row[7],
-        created_by=row[8],
-        created_at=row[9],
-        updated_by=row[10],
-        updated_at=row[11],
-        active=bool(row[12]),
-        urls=urls,
-        sources=sources,
-    )

@@ -17,9 +17,16 @@ import aiosqlite
 
 from bot import links
 from bot.store import postings
-from bot.store.models import Claim, ImportResult, NewClaim, Source
+from bot.store.models import (
+    Claim,
+    ImportResult,
+    NewClaim,
+    Source,
+    claim_from_row,
+    import_changes_nothing,
+)
 from bot.store.sqlite.audit import write_audit
-from bot.store.sqlite.claims import ClaimsMixin, _claim
+from bot.store.sqlite.claims import ClaimsMixin
 from bot.store.sqlite.search import apply_postings
 from bot.store.validation import checked_guild, now_iso, scope_key
 
@@ -107,7 +114,7 @@ class ImportMixin(ClaimsMixin):
                     stored[existing_id] = await self._snapshot(db, existing_id)
                 seen.add(existing_id)
                 before = stored[existing_id]
-                if _same(before, new):
+                if import_changes_nothing(before, new):
                     result.unchanged += 1
                 else:
                     changed.append((existing_id, new, before))
@@ -130,13 +137,14 @@ class ImportMixin(ClaimsMixin):
     ) -> None:
         await db.execute(
             "UPDATE claims SET claim = ?, verdict = ?, note = ?, rating_label = ?, "
-            "context = ?, updated_by = ?, updated_at = ? WHERE id = ?",
+            "context = ?, claimant = ?, updated_by = ?, updated_at = ? WHERE id = ?",
             (
                 new.claim,
                 new.verdict,
                 new.note,
                 new.rating_label,
                 new.context,
+                new.claimant,
                 actor,
                 now_iso(),
                 claim_id,
@@ -154,19 +162,6 @@ class ImportMixin(ClaimsMixin):
             before=before.snapshot(),
             after=after_claim.snapshot(),
         )
-
-
-def _same(before: Claim, new: NewClaim) -> bool:
-    return (
-        before.claim == new.claim
-        and before.verdict == new.verdict
-        and before.note == new.note
-        and before.rating_label == new.rating_label
-        and before.context == new.context
-        # Order is not meaning: an export lists the fact-check first.
-        and set(before.urls) == set(new.urls)
-        and set(before.sources) == set(new.sources)
-    )
 
 
 class _NewRows:
@@ -206,6 +201,7 @@ class _NewRows:
                 self.now,
                 self.actor,
                 self.now,
+                new.claimant,
             )
         )
         version = links.LINK_KEY_VERSION
@@ -231,8 +227,8 @@ class _NewRows:
             return
         await db.executemany(
             "INSERT INTO claims (id, guild_id, claim, verdict, note, rating_label, context, "
-            "external_id, created_by, created_at, updated_by, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "external_id, created_by, created_at, updated_by, updated_at, claimant) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             self.claims,
         )
         await db.executemany(
@@ -268,7 +264,7 @@ async def _claims_on(db: aiosqlite.Connection, claim_ids: Sequence[int]) -> dict
         marks = ",".join("?" * len(chunk))
         rows = await db.execute_fetchall(
             "SELECT id, guild_id, claim, verdict, note, rating_label, context, external_id, "
-            f"created_by, created_at, updated_by, updated_at, active FROM claims "
+            f"created_by, created_at, updated_by, updated_at, active, claimant FROM claims "
             f"WHERE id IN ({marks})",
             chunk,
         )
@@ -285,5 +281,5 @@ async def _claims_on(db: aiosqlite.Connection, claim_ids: Sequence[int]) -> dict
             else:
                 sources[claim_id].append(Source(url, title, kind))
         for row in rows:
-            found[row[0]] = _claim(row, tuple(urls[row[0]]), tuple(sources[row[0]]))
+            found[row[0]] = claim_from_row(row, tuple(urls[row[0]]), tuple(sources[row[0]]))
     return found

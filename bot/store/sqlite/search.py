@@ -121,16 +121,19 @@ class SearchMixin(SQLiteBase):
         total = next((int(r[1]) for r in rows if r[0] is None), 0)
         return total, {str(r[0]): int(r[1]) for r in rows if r[0] is not None}
 
-    async def indexed_terms(self, claim_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-        """The indexed (claim, context) text of each claim, for scoring candidates."""
+    async def indexed_terms(
+        self, claim_ids: Sequence[int]
+    ) -> dict[int, tuple[str, str, str | None]]:
+        """The indexed (claim, context) text of each claim and its claimant, for scoring."""
         if not claim_ids:
             return {}
         marks = ",".join("?" * len(claim_ids))
         rows = await self._fetchall(
-            f"SELECT rowid, claim, context FROM claim_search WHERE rowid IN ({marks})",
+            "SELECT s.rowid, s.claim, s.context, c.claimant FROM claim_search s "
+            f"JOIN claims c ON c.id = s.rowid WHERE s.rowid IN ({marks})",
             list(claim_ids),
         )
-        return {int(r[0]): (r[1], r[2]) for r in rows}
+        return {int(r[0]): (r[1], r[2], r[3]) for r in rows}
 
     async def _index_claim(
         self,
