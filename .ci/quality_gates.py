@@ -36,7 +36,7 @@ GATES = [
         "articlematch/vclaims.jsonl",
         "articlematch/dev/passages.jsonl",
         {
-            "map@5": (0.33, 0.314, "min"),
+            "map@5": (0.33, 0.33, "min"),
             "passage_false_alarm_rate": (0.02, 0.02, "max"),
             "reply_precision": (0.80, 0.80, "min"),
             "reply_recall": (0.20, 0.09, "min"),
@@ -46,7 +46,7 @@ GATES = [
         "articlematch dev lines",
         "articlematch/vclaims.jsonl",
         "articlematch/dev/lines.jsonl",
-        {"map@5": (0.36, 0.346, "min")},
+        {"map@5": (0.36, 0.349, "min")},
     ),
     (
         "claimmatch 2022 dev",

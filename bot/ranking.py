@@ -79,6 +79,9 @@ class Ranker:
         fused = semantic.fuse_scores(
             [c.score for c in pool], cosines, semantic.DEFAULT_FUSION_WEIGHT
         )
+        fused = [
+            f + semantic.CLAIMANT_BONUS * c.claimant_named for f, c in zip(fused, pool, strict=True)
+        ]
         order = sorted(range(len(pool)), key=lambda i: fused[i], reverse=True)
         chars = len(text[: matching.MAX_TEXT_CHARS])
         if len(pool) < matching.RIVAL_POOL:

@@ -110,6 +110,33 @@ async def test_an_article_is_matched_and_quoted_by_the_sentence_that_repeats_the
     assert quote in " ".join(" ".join(body).split())
 
 
+async def test_a_transcript_naming_the_claimant_ranks_that_persons_claim_first(
+    store: Store, embedder: semantic.Embedder
+) -> None:
+    said = "Our tariffs brought back 40,000 steel jobs to Ohio in one year."
+    ids = {
+        who: (
+            await store.add_claim(NewClaim(said, "false", claimant=who), actor="t", guild_id=None)
+        ).id
+        for who in ("Senator Ann Ruiz", "Governor Bo Park")
+    }
+    for claim in CLAIMS:
+        await store.add_claim(NewClaim(claim, "false"), actor="t", guild_id=None)
+    transcript = (
+        "MODERATOR: Governor, your response on trade.\n"
+        "PARK: Thank you. Let me say what this administration did for working families. "
+        "Our tariffs brought back 40,000 steel jobs to Ohio in a single year, and the mills "
+        "that had closed are hiring again. Nobody thought it could be done. We did it.\n"
+        "MODERATOR: Senator, thirty seconds."
+    )
+    candidates = await Ranker(embedder).rank(store, transcript, guild_id=None, limit=3)
+    assert [c.claim_id for c in candidates[:2]] == [
+        ids["Governor Bo Park"],
+        ids["Senator Ann Ruiz"],
+    ]
+    assert [c.claimant_named for c in candidates[:2]] == [True, False]
+
+
 async def test_an_article_on_the_same_topic_that_repeats_no_claim_stays_silent(
     store: Store, embedder: semantic.Embedder
 ) -> None:
