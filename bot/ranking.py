@@ -94,8 +94,7 @@ class Ranker:
                 pool[i].claim_id,
                 fused[i],
                 semantic.confidence(pool[i].confidence, cosines[i], chars),
-                # The unit that wins is the quote: the place that says the claim best.
-                units[int(best_unit[i])],
+                _quote(pool[i], units[int(best_unit[i])], text),
                 claimant_named=pool[i].claimant_named,
             )
             for i in order[:limit]
@@ -117,6 +116,18 @@ class Ranker:
         except StoreError as exc:  # a busy store: use them now, store them another time
             log.warning("could not store %d claim vectors: %s", len(blobs), exc)
         return blobs
+
+
+def _quote(candidate: matching.Candidate, closest: str, text: str) -> str | None:
+    """What a reply quotes: the embedded unit closest to the claim, the place that says it
+    best, when it is one of the places the lexical stage found for this claim. Only the best
+    candidates' places are embedded: another claim's sentence may be the closest there is,
+    and quoting it would show the reader a sentence that does not say the claim."""
+    from bot import semantic
+
+    if len(text) <= semantic.WHOLE_TEXT_CHARS or closest in candidate.units:
+        return closest  # a short text is one unit: the whole of it, as embedded
+    return candidate.quote
 
 
 async def embed_missing_claims(

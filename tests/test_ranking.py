@@ -137,6 +137,38 @@ async def test_a_transcript_naming_the_claimant_ranks_that_persons_claim_first(
     assert [c.claimant_named for c in candidates[:2]] == [True, False]
 
 
+async def test_every_claim_is_quoted_where_the_page_says_it_even_past_the_embedded_places(
+    store: Store, embedder: semantic.Embedder
+) -> None:
+    # More claims than the semantic stage embeds places for (its best candidates' best units):
+    # a claim whose own sentence was not embedded is still quoted by that sentence, never by the
+    # sentence another claim's vector happened to be closest to.
+    sentences = [
+        "The new bridge over the Elm river cost 90 million dollars.",
+        "Half of the city's buses now run on hydrogen fuel cells.",
+        "Crime in the harbour district fell by a third last year.",
+        "The mayor's office hired 400 new teachers in September.",
+        "Water bills in the northern suburbs doubled since 2019.",
+        "The airport expansion will destroy 12 square kilometres of wetland.",
+        "Every public library will close on Sundays from next spring.",
+        "The stadium deal gives the football club 50 years rent free.",
+    ]
+    assert len(sentences) > semantic.MAX_UNITS
+    ids = {}
+    for sentence in sentences:
+        claim = await store.add_claim(NewClaim(sentence, "false"), actor="t", guild_id=None)
+        ids[claim.id] = sentence
+    # A store of some size: the gathering query reads postings up to twice the store's claims.
+    others = [
+        NewClaim(f"Unrelated rumour number {n} about {n} aliens.", "false") for n in range(60)
+    ]
+    await store.import_claims(others, actor="t", guild_id=None)
+    page = "City news roundup.\n" + " ".join(sentences)
+    candidates = await Ranker(embedder).rank(store, page, guild_id=None, limit=len(sentences))
+    assert {c.claim_id for c in candidates} == set(ids)
+    assert {c.claim_id: c.quote for c in candidates} == ids
+
+
 async def test_an_article_on_the_same_topic_that_repeats_no_claim_stays_silent(
     store: Store, embedder: semantic.Embedder
 ) -> None:
