@@ -84,6 +84,10 @@ MAX_WINDOW_CHARS = 300
 SENTENCE_TERMS = 24
 MAX_GATHER_TERMS = 128
 GATHER_POSTINGS_SHARE = 2.0
+#: ... but never less than this many: in a new server's store of a few notes, twice the store is
+#: a handful of postings, and a page repeating several of its claims had the later ones left out
+#: of the query (costless to read: a store that small answers in well under a millisecond).
+MIN_GATHER_POSTINGS = 1000
 GATHER_POOL = 64
 
 #: Share of the whole text's BM25 (the gathering query's score) added to a candidate's best
@@ -440,7 +444,7 @@ def gather_terms(
     more: dict[str, None] = {}
     for sentence in sentences:
         more.update(dict.fromkeys(choose_terms(sentence.terms, doc_counts, SENTENCE_TERMS)))
-    budget = GATHER_POSTINGS_SHARE * total
+    budget = max(GATHER_POSTINGS_SHARE * total, MIN_GATHER_POSTINGS)
     for term in choose_terms([t for t in more if t not in chosen], doc_counts, MAX_GATHER_TERMS):
         if len(chosen) >= MAX_GATHER_TERMS or doc_counts[term] > budget:
             break

@@ -620,12 +620,16 @@ def test_a_tweets_query_is_its_rarest_terms_only() -> None:
 
 def test_each_sentences_rare_terms_join_the_query_while_their_claims_fit_the_budget() -> None:
     terms = [f"t{i}" for i in range(40)]
-    counts = {t: i + 1 for i, t in enumerate(terms)}  # t24 is in 25 claims, t31 in 32
+    counts = {t: 10 * (i + 1) for i, t in enumerate(terms)}  # t24 is in 250 claims, t31 in 320
     sentences = _sentences(*(terms[k : k + 2] for k in range(0, 40, 2)))
-    # Twice the store (228 claims) holds the text's 24 rarest, then t24..t31: 25 + ... + 32 =
-    # 228 exactly (a term that just fits is taken); t32 would not fit.
-    assert matching.gather_terms(sentences, counts, 114) == terms[:32]
-    assert matching.gather_terms(sentences, counts, 113) == terms[:31]
+    # Twice the store (2,280 claims) holds the text's 24 rarest, then t24..t31: 250 + ... + 320
+    # = 2,280 exactly (a term that just fits is taken); t32 would not fit.
+    assert matching.gather_terms(sentences, counts, 1140) == terms[:32]
+    assert matching.gather_terms(sentences, counts, 1139) == terms[:31]
+    # A small store's budget is MIN_GATHER_POSTINGS (1,000), not twice the store: all 16 more
+    # terms (520 postings), or 250 + ... + 280 at ten times the counts.
+    assert matching.gather_terms(sentences, {t: n // 10 for t, n in counts.items()}, 20) == terms
+    assert matching.gather_terms(sentences, counts, 20) == terms[:27]
 
 
 def test_the_query_holds_at_most_max_gather_terms(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -681,3 +685,11 @@ def test_a_claimant_is_named_by_surname_or_by_the_whole_description(
     claimant: str | None, text: str, named: bool
 ) -> None:
     assert matching.NamesInText(text).mention(claimant) is named
+
+
+async def test_a_page_repeating_every_claim_of_a_small_store_finds_them_all(store: Store) -> None:
+    # A new server's handful of notes, all repeated by one page: none is left out of the query.
+    ids = await add_claims(store, CLAIMS)
+    page = "Weekly roundup of rumours.\n" + " ".join(claim for claim, _ in CLAIMS)
+    candidates = await matching.rank_claims(store, page, guild_id=None, limit=len(CLAIMS))
+    assert {c.claim_id for c in candidates} == set(ids)
