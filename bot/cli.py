@@ -185,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--claim", required=True, help="the claim as stated")
     add.add_argument("--verdict", required=True, help=f"one of: {', '.join(VERDICTS)}")
     add.add_argument("--note", default="", help="what fact-checkers found")
+    add.add_argument("--claimant", help="who made the claim (a person or a description)")
     add.add_argument("--url", action="append", default=[], help="a URL the claim appears at")
     add.add_argument("--source", action="append", default=[], help="a URL to read instead")
     add.add_argument("--json", action="store_true", help='print {"claim_id": N}')
@@ -197,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--verdict", help=f"one of: {', '.join(VERDICTS)}")
     edit.add_argument("--note", help="what fact-checkers found")
     edit.add_argument("--claim", help="the claim as stated")
+    edit.add_argument("--claimant", help="who made the claim; an empty value clears it")
     edit.set_defaults(handler=cmd_claims_edit)
     retire = claims_sub.add_parser("retire", parents=[common, scoped], help="stop matching a claim")
     retire.add_argument("claim_id", type=_claim_id, metavar="ID")
@@ -408,6 +410,7 @@ async def cmd_claims_add(args: argparse.Namespace) -> int:
             note=args.note,
             urls=tuple(args.url),
             sources=tuple(Source(url, None, "alternative") for url in args.source),
+            claimant=args.claimant,
         )
     )
     async with _opened_store(args, config, must_exist=False) as store:
@@ -446,8 +449,8 @@ async def cmd_claims_list(args: argparse.Namespace) -> int:
 
 async def cmd_claims_edit(args: argparse.Namespace) -> int:
     config = _config(args)
-    if args.verdict is None and args.note is None and args.claim is None:
-        raise UsageError("nothing to change: give --verdict, --note or --claim")
+    if args.verdict is None and args.note is None and args.claim is None and args.claimant is None:
+        raise UsageError("nothing to change: give --verdict, --note, --claim or --claimant")
     verdict = None
     if args.verdict is not None:
         try:
@@ -462,6 +465,7 @@ async def cmd_claims_edit(args: argparse.Namespace) -> int:
             claim=args.claim,
             verdict=verdict,
             note=args.note,
+            claimant=args.claimant,
         )
     print(claim.id)
     return 0
@@ -506,6 +510,8 @@ async def cmd_claims_show(args: argparse.Namespace) -> int:
     state = "active" if claim.active else "retired"
     print("\t".join(terminal_text(f) for f in (f"#{claim.id}", claim.verdict, scope, state)))
     print(terminal_text(claim.claim))
+    if claim.claimant:
+        print(terminal_text(f"claimant: {claim.claimant}"))
     if claim.note:
         print(terminal_text(f"note: {claim.note}"))
     for url in claim.urls:

@@ -15,7 +15,7 @@ import discord
 
 from bot import links
 from bot.checking import CheckResult, LinkReport, Match
-from bot.store import AuditEntry, Claim
+from bot.store import MAX_CLAIMANT_CHARS, AuditEntry, Claim
 from bot.verdicts import COLOURS, LABELS
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -391,6 +391,10 @@ def render_claim(claim: Claim) -> discord.Embed:
     if note:
         description += f"\n\n{note}"
     embed = discord.Embed(title=title, description=description, colour=COLOURS.get(claim.verdict))
+    if claim.claimant:
+        embed.add_field(
+            name="Claimant", value=safe(claim.claimant, MAX_CLAIMANT_CHARS, one_line=True)
+        )
     if claim.urls:
         urls = "\n".join(f"• {_link_text(u)}" for u in claim.urls)
         embed.add_field(
@@ -423,7 +427,7 @@ def _changes(entry: AuditEntry) -> str:
     parts: list[str] = []
     if before.get("verdict") != after.get("verdict"):
         parts.append(f"verdict {before.get('verdict')} → {after.get('verdict')}")
-    for name in ("claim", "note", "context"):
+    for name in ("claim", "note", "context", "claimant"):
         if before.get(name) != after.get(name):
             parts.append(f"{name} changed")
     for name in ("urls", "sources"):

@@ -17,6 +17,7 @@ from bot.community import tally_text
 from bot.replies import render_claim, render_claim_list, render_history
 from bot.store import (
     MAX_CLAIM_CHARS,
+    MAX_CLAIMANT_CHARS,
     MAX_NOTE_CHARS,
     InvalidInput,
     NewClaim,
@@ -188,7 +189,11 @@ class Claims(commands.GroupCog, group_name="claim", group_description="Moderator
 
     @app_commands.command(name="edit")
     @app_commands.describe(
-        claim_id="The claim's number", verdict="New verdict", note="New note", claim="New wording"
+        claim_id="The claim's number",
+        verdict="New verdict",
+        note="New note",
+        claim="New wording",
+        claimant="Who made the claim (a person or a description; - clears it)",
     )
     @app_commands.choices(verdict=VERDICT_CHOICES)
     async def edit(
@@ -198,8 +203,9 @@ class Claims(commands.GroupCog, group_name="claim", group_description="Moderator
         verdict: app_commands.Choice[str] | None = None,
         note: app_commands.Range[str, 0, MAX_NOTE_CHARS] | None = None,
         claim: app_commands.Range[str, 1, MAX_CLAIM_CHARS] | None = None,
+        claimant: app_commands.Range[str, 1, MAX_CLAIMANT_CHARS] | None = None,
     ) -> None:
-        """Change a claim's verdict, note or wording."""
+        """Change a claim's verdict, note, wording or claimant."""
         await defer_ephemeral(interaction)
         edited = await self.store.edit_claim(
             claim_id,
@@ -208,6 +214,8 @@ class Claims(commands.GroupCog, group_name="claim", group_description="Moderator
             claim=claim,
             verdict=verdict.value if verdict is not None else None,
             note=note,
+            # A slash-command option cannot be sent empty: "-" says "nobody known".
+            claimant="" if claimant is not None and claimant.strip() == "-" else claimant,
         )
         await send_ephemeral(
             interaction, f"Claim #{edited.id} saved.", embeds=[render_claim(edited)]

@@ -53,6 +53,24 @@ def add(capsys: pytest.CaptureFixture[str], db: str, *extra: str) -> int:
     return int(out)
 
 
+def test_a_claims_claimant_is_added_shown_changed_and_cleared(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    claim_id = add(capsys, db, "--claimant", "  Jane   Doe ")
+    code, out, _ = run(capsys, "claims", "show", str(claim_id), "--db", db)
+    assert code == 0 and out.splitlines()[1:3] == ["Moon is cheese", "claimant: Jane Doe"]
+    edit = ("claims", "edit", str(claim_id), "--db", db, "--claimant")
+    assert run(capsys, *edit, "John Roe") == (0, f"{claim_id}\n", "")
+    code, out, _ = run(capsys, "claims", "show", str(claim_id), "--json", "--db", db)
+    assert json.loads(out)["claimant"] == "John Roe"
+    code, _, err = run(capsys, *edit, "x" * 201)
+    assert (code, err) == (2, "factbot: error: claimant is longer than 200 characters\n")
+    assert run(capsys, *edit, "") == (0, f"{claim_id}\n", "")
+    code, out, _ = run(capsys, "claims", "show", str(claim_id), "--json", "--db", db)
+    assert json.loads(out)["claimant"] is None
+    assert audit_rows(db) == 3  # added, changed, cleared: the refused edit wrote nothing
+
+
 def test_claims_edit_retire_link(capsys: pytest.CaptureFixture[str], db: str) -> None:
     claim_id = add(capsys, db, "--guild", "5")
     assert run(

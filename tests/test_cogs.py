@@ -541,6 +541,26 @@ async def test_edit_link_source_retire_in_own_server(bot: FactBot, store: Store)
     assert interaction.sent()[-1]["ephemeral"] is True
 
 
+async def test_a_moderator_sets_and_clears_a_claims_claimant(bot: FactBot, store: Store) -> None:
+    cog = claims_cog(bot)
+    interaction = moderator_interaction(bot)
+    claim_id = await add_claim(store, "The moon is made of cheese", guild_id=interaction.guild_id)
+    await cog.edit.callback(cog, interaction, claim_id, None, None, None, "Jane Doe")
+    claim = await store.get_claim(claim_id, guild_id=interaction.guild_id)
+    assert claim.claimant == "Jane Doe"
+    (embed,) = interaction.sent()[-1]["embeds"]
+    assert [(f.name, f.value) for f in embed.fields][:1] == [("Claimant", "Jane Doe")]
+    cleared = moderator_interaction(bot, interaction.guild)
+    await cog.edit.callback(cog, cleared, claim_id, None, None, None, " - ")
+    claim = await store.get_claim(claim_id, guild_id=interaction.guild_id)
+    assert claim.claimant is None
+    (embed,) = cleared.sent()[-1]["embeds"]
+    assert "Claimant" not in [f.name for f in embed.fields]
+    history = moderator_interaction(bot, interaction.guild)
+    await cog.history.callback(cog, history, claim_id)
+    assert history.sent_text().count("claimant changed") == 2
+
+
 @pytest.mark.parametrize("owner", ["other-server", "global"])
 async def test_other_servers_and_global_claims_are_not_found(
     bot: FactBot, store: Store, owner: str

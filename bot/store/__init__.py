@@ -49,6 +49,7 @@ from bot.store.sqlite.connection import BUSY_TIMEOUT_MS
 from bot.store.targets import is_postgres_url, redacted_url
 from bot.store.validation import (
     MAX_CLAIM_CHARS,
+    MAX_CLAIMANT_CHARS,
     MAX_NOTE_CHARS,
     MAX_RATING_CHARS,
     MAX_SOURCES_PER_CLAIM,
@@ -93,6 +94,7 @@ async def open_target(target: str, *, create: bool = True) -> Store:
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "MAX_CLAIMANT_CHARS",
     "MAX_CLAIM_CHARS",
     "MAX_NOTE_CHARS",
     "MAX_RATING_CHARS",

@@ -16,6 +16,7 @@ from bot.store.validation import (
     check_source,
     check_url,
     check_verdict,
+    clean_claimant,
     clean_text,
 )
 
@@ -46,8 +47,10 @@ class ClaimEdits:
         claim: str | None = None,
         verdict: str | None = None,
         note: str | None = None,
+        claimant: str | None = None,
     ) -> Claim:
-        """Change a claim's text, verdict or note (only in its own scope)."""
+        """Change a claim's text, verdict, note or claimant (only in its own scope); an empty
+        ``claimant`` clears it."""
         fields: dict[str, Any] = {}
         if claim is not None:
             fields["claim"] = clean_text(claim, "claim", MAX_CLAIM_CHARS, required=True)
@@ -55,6 +58,8 @@ class ClaimEdits:
             fields["verdict"] = check_verdict(verdict)
         if note is not None:
             fields["note"] = clean_text(note, "note", MAX_NOTE_CHARS)
+        if claimant is not None:
+            fields["claimant"] = clean_claimant(claimant)
         if not fields:
             raise InvalidInput("nothing to change")
 

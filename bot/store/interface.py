@@ -78,6 +78,7 @@ class Store(Protocol):
         claim: str | None = None,
         verdict: str | None = None,
         note: str | None = None,
+        claimant: str | None = None,
     ) -> Claim: ...
     async def link_url(
         self, claim_id: int, url: str, *, actor: str, guild_id: int | None
