@@ -375,9 +375,6 @@ def _start_workers(
     try:
         fork = multiprocessing.get_context("fork")
         claimed = fork.Value("q", 0)
-        # Otherwise a worker copies every page of this process's heap as its garbage
-        # collector walks the objects it inherited (CPython's advice for fork).
-        gc.freeze()
         for _ in range(count):
             receiving, sending = fork.Pipe(duplex=False)
             args = (sending, path, max_bytes, index, claimed)
@@ -404,19 +401,16 @@ def _stop_workers(started: list[tuple[BaseProcess, Connection]]) -> None:
         process.join()
         receiving.close()
     started.clear()
-    gc.unfreeze()
 
 
-def _shares_for(path: str, workers: int) -> int:
-    """How many processes convert ``path``: several only for a large regular file (a pipe or
-    a device can be read once)."""
+def _in_parallel(path: str, workers: int) -> bool:
+    """Whether several processes convert ``path``: only a large regular file (a pipe or a
+    device can be read once), and only when asked for more than one."""
     try:
         info = os.stat(path)
     except OSError:
-        return 1
-    if workers < 2 or not stat.S_ISREG(info.st_mode) or info.st_size < _PARALLEL_MIN_BYTES:
-        return 1
-    return workers
+        return False
+    return workers > 1 and stat.S_ISREG(info.st_mode) and info.st_size >= _PARALLEL_MIN_BYTES
 
 
 def parse_file(
@@ -437,8 +431,12 @@ def parse_file(
     """
     started: list[tuple[BaseProcess, Connection]] = []
     claimed = None
+    parallel = _in_parallel(path, workers)
     try:
-        if _shares_for(path, workers) > 1:
+        if parallel:
+            # Otherwise a worker copies every page of this process's heap as its garbage
+            # collector walks the objects it inherited (CPython's advice for fork).
+            gc.freeze()
             claimed = _start_workers(started, workers - 1, path, max_bytes, index_terms)
         parts = [_convert_share(path, max_bytes, index_terms, claimed)]
         for _, receiving in started:
@@ -455,6 +453,8 @@ def parse_file(
         raise ImportFileError(f"{path}: a worker process died (out of memory?)") from None
     finally:
         _stop_workers(started)
+        if parallel:
+            gc.unfreeze()
     if any(part.objects != parts[0].objects for part in parts):
         raise ImportFileError(f"{path}: the file changed while it was read")
     collector = _Collector()

@@ -213,7 +213,7 @@ def test_a_second_process_changes_nothing_in_what_a_file_gives(tmp_path: Path) -
     records[3_100] = review(12)
     feed = tmp_path / "feed.json"
     feed.write_text(json.dumps(records), encoding="utf-8")
-    assert claimreview._shares_for(str(feed), workers=2) == 2  # large enough to share out
+    assert claimreview._in_parallel(str(feed), workers=2)  # large enough to share out
     parallel = claimreview.parse_file(str(feed), workers=2, index_terms=INDEX_TERMS)
     assert parallel.errors == [
         "record 1701: missing claimReviewed",
