@@ -189,7 +189,7 @@ def raw_url_lookups(path: Path, keys: Sequence[str]) -> list[float]:
                 db.execute(
                     "SELECT c.id, c.guild_id, c.claim, c.verdict, c.note, c.rating_label, "
                     "c.context, c.external_id, c.created_by, c.created_at, c.updated_by, "
-                    f"c.updated_at, c.active FROM claims c WHERE c.id IN ({marks}) AND "
+                    f"c.updated_at, c.active, c.claimant FROM claims c WHERE c.id IN ({marks}) AND "
                     "c.active = 1 AND (c.guild_id IS NULL OR c.guild_id = ?) ORDER BY c.id",
                     (*ids, GUILD),
                 ).fetchall()
