@@ -579,7 +579,10 @@ async def rank_claims(
             ),
             default=0.0,
         )
-        margin = (score - rival) / score
+        # A rival more than twice as strong is as bad as a lead gets. (Unbounded, a claim
+        # whose best unit scores only terms in nearly every claim, 1e-6 each, against a rival
+        # scoring normally had a margin of -270,000, and the confidence overflowed.)
+        margin = max((score - rival) / score, -1.0)
         text_chars = len(text)
         if distinct < RIVAL_POOL:
             # Too few distinct claims share the text's words to measure a lead against (a new
@@ -736,7 +739,7 @@ def _confidence(
         + w_claim * math.log(len(claim_terms))
         + w_phrase * phrase_share
     )
-    return 1.0 / (1.0 + math.exp(-z))
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 def replies(candidates: Sequence[Candidate], threshold: float) -> list[Candidate]:

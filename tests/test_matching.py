@@ -641,6 +641,27 @@ def test_the_query_holds_at_most_max_gather_terms(monkeypatch: pytest.MonkeyPatc
     assert matching.gather_terms(sentences, counts, 1000) == terms[:30]
 
 
+async def test_a_claim_far_behind_its_rival_in_a_small_store_is_ranked_not_a_crash(
+    store: Store,
+) -> None:
+    # Three notes sharing most of their words: the first one's best sentence holds only terms in
+    # nearly every claim (scored 1e-6 each) while a rival scores normally on the same sentence.
+    # Its margin was about -270,000 and the confidence overflowed (OverflowError).
+    ids = await add_claims(
+        store,
+        [
+            ("Petrol prices doubled in a single month", ""),
+            ("Petrol prices doubled in a month after the tax rise", ""),
+            ("Petrol prices doubled after the tax rise, fuel duty was to blame", ""),
+        ],
+    )
+    text = "Breaking News: petrol prices doubled after the tax rise, fuel duty to blame."
+    candidates = await matching.rank_claims(store, text, guild_id=None, limit=5)
+    assert candidates[0].claim_id == ids[2]
+    assert {c.claim_id for c in candidates} == set(ids)
+    assert all(0.0 <= c.confidence <= 1.0 for c in candidates)
+
+
 # --- claimants -------------------------------------------------------------------------------
 
 
