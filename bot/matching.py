@@ -625,29 +625,62 @@ async def rank_claims(
 
 # A word as names are written: letters, inner apostrophes and hyphens (O'Rourke, Ocasio-Cortez).
 _NAME_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-_POSSESSIVE_END = re.compile(r"['’]s$", re.IGNORECASE)
+_POSSESSIVE_END = re.compile(r"'s$")
 # Trailing parts of a name that do not identify anyone.
 _NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+# A claimant ending in one of these is a group or a description ("Fox News", "Democratic
+# Party", "Facebook posts"): only the whole of it names it ("Breaking News" does not).
+_GROUP_TEXT = """
+    action ad ads administration agency alliance association blog bloggers campaign caucus
+    center centre chain channel coalition committee council democrats department email emails
+    foundation fund group house image images institute journal league magazine meme memes
+    network news office organisation organization pac page pages party post posts project radio
+    republicans society times tv tweet tweets union users video videos website websites
+"""
+_GROUP_WORDS = frozenset(_GROUP_TEXT.split())
+# Surnames that are also everyday capitalised words (Theresa May and the month, Nathan Deal):
+# only the first name and the surname together name them.
+_COMMON_SURNAME_TEXT = """
+    january february march april may june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday
+    best black deal east grant little long new north price rich south west white will young
+"""
+_COMMON_SURNAMES = _STOP_WORDS | frozenset(_COMMON_SURNAME_TEXT.split())
+
+
+def _fold(word: str) -> str:
+    """A word as names compare: casefolded, accents and curly apostrophes folded (Erdoğan,
+    Erdogan; O’Rourke, O'Rourke)."""
+    decomposed = unicodedata.normalize("NFKD", word.replace("’", "'"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 @lru_cache(maxsize=4096)
 def claimant_key(claimant: str) -> tuple[bool, str] | None:
-    """How a text names a claimant: ``(True, surname)`` for a name ("Donald Trump": a text says
-    "Trump" or "TRUMP:"), ``(False, phrase)`` for a description ("Facebook posts", "Viral
-    image": the whole of it, since "posts" alone names nobody); None when there is nothing to
-    look for. Casefolded."""
-    words = _NAME_WORD.findall(claimant)
-    while words and words[-1].casefold().rstrip(".") in _NAME_SUFFIXES:
+    """How a text names a claimant: ``(True, surname)`` when its surname alone does ("Donald
+    Trump": a text says "Trump", "Trump's" or, as transcripts label speakers, "TRUMP:"), or
+    ``(False, phrase)`` when only a phrase does: a group or a description ("Fox News",
+    "Facebook posts": the whole of it), or a surname that is also an everyday word ("Theresa
+    May": both names). What follows a comma or a bracket ("Joe Biden, President", "Ted Cruz
+    (R-Texas)") is not the name. None when there is nothing to look for. Folded (``_fold``)."""
+    words = _NAME_WORD.findall(re.split(r"[,(\[]", claimant, maxsplit=1)[0])
+    while words and _fold(words[-1]).rstrip(".") in _NAME_SUFFIXES:
         words.pop()
     if not words:
         return None
-    if words[-1][0].isupper():
-        return True, words[-1].casefold()
-    return False, " ".join(w.casefold() for w in words)
+    last = _fold(words[-1])
+    if last in _GROUP_WORDS or not words[-1][0].isupper():
+        return False, " ".join(_fold(w) for w in words)
+    if len(last) < 2 or last in _COMMON_SURNAMES:
+        if len(words) < 2:
+            return None  # "May" alone, "X" alone: nothing a text could be held to
+        return False, f"{_fold(words[-2])} {last}"
+    return True, last
 
 
 class NamesInText:
-    """What a text names: its capitalised words (a name, a speaker's label), and its words."""
+    """What a text names: the capitalised words it writes as names (a word in capitals only
+    as a speaker's label, "OBAMA:", not as a shouted headline), and its words in order."""
 
     def __init__(self, text: str) -> None:
         self._text = text
@@ -662,15 +695,23 @@ class NamesInText:
         is_name, wanted = key
         if is_name:
             if self._capitalised is None:
-                self._capitalised = {
-                    _POSSESSIVE_END.sub("", w).casefold()
-                    for w in _NAME_WORD.findall(self._text)
-                    if w[0].isupper()
-                }
+                self._capitalised = self._names()
             return wanted in self._capitalised
         if self._words is None:
-            self._words = " " + " ".join(_NAME_WORD.findall(self._text.casefold())) + " "
+            self._words = " " + " ".join(map(_fold, _NAME_WORD.findall(self._text))) + " "
         return f" {wanted} " in self._words
+
+    def _names(self) -> set[str]:
+        names = set()
+        text = self._text
+        for match in _NAME_WORD.finditer(text):
+            word = match.group()
+            if not word[0].isupper():
+                continue
+            if len(word) > 1 and word.isupper() and not text.startswith(":", match.end()):
+                continue
+            names.add(_POSSESSIVE_END.sub("", _fold(word)))
+        return names
 
 
 def best_units(
