@@ -39,6 +39,7 @@ from bot.store import (
     Source,
     validate_new_claim,
 )
+from bot.store.validation import clean_claimant
 from bot.verdicts import VERDICTS, map_rating
 
 log = logging.getLogger(__name__)
@@ -179,7 +180,10 @@ def record_from_claim_review(
     claimant = None
     if isinstance(item, dict):
         urls = _urls_of(item, ignored)
-        claimant = _text(item.get("author"))
+        try:
+            claimant = clean_claimant(_text(item.get("author")))
+        except InvalidInput as exc:  # the fact-check stands without its claimant
+            ignored.append(f"itemReviewed.author: {exc}")
     elif item is not None:
         ignored.append("itemReviewed is not an object")
     sources: list[Source] = []
@@ -496,7 +500,8 @@ def claim_to_claim_review(claim: Claim) -> dict[str, Any]:
     if claim.urls or claim.claimant:
         item: dict[str, Any] = {"@type": "Claim"}
         if claim.claimant:
-            item["author"] = {"@type": "Person", "name": claim.claimant}
+            # A person or a description ("Facebook posts"): no @type claims which.
+            item["author"] = {"name": claim.claimant}
         if claim.urls:
             item["appearance"] = [{"@type": "CreativeWork", "url": u} for u in claim.urls]
         review["itemReviewed"] = item

@@ -214,8 +214,7 @@ class Claims(commands.GroupCog, group_name="claim", group_description="Moderator
             claim=claim,
             verdict=verdict.value if verdict is not None else None,
             note=note,
-            # A slash-command option cannot be sent empty: "-" says "nobody known".
-            claimant="" if claimant is not None and claimant.strip() == "-" else claimant,
+            claimant=claimant,  # "-": nobody known (an option cannot be sent empty)
         )
         await send_ephemeral(
             interaction, f"Claim #{edited.id} saved.", embeds=[render_claim(edited)]

@@ -153,11 +153,24 @@ def test_the_claimant_is_the_reviewed_claims_author() -> None:
     assert unnamed.claimant is None
 
 
-def test_a_claimant_too_long_to_be_a_name_is_a_bad_record() -> None:
-    item = {**REVIEW["itemReviewed"], "author": {"name": "x" * 201}}
+@pytest.mark.parametrize(
+    ("author", "why"),
+    [
+        ("x" * 201, "claimant is longer than 200 characters"),
+        ("Jane\x00Doe", "claimant holds a control character or a lone surrogate"),
+        ("Jane \x1b[31mDoe", "claimant holds a control character or a lone surrogate"),
+        ("Jane \ud800Doe", "claimant holds a control character or a lone surrogate"),
+    ],
+)
+def test_a_claimant_that_is_no_name_is_left_out_and_the_fact_check_kept(
+    author: str, why: str
+) -> None:
+    item = {**REVIEW["itemReviewed"], "author": {"name": author}}
     parsed = claimreview.parse_document([REVIEW, {**REVIEW, "@id": "2", "itemReviewed": item}])
-    assert len(parsed.records) == 1
-    assert parsed.errors == ["record 2: claimant is longer than 200 characters"]
+    assert parsed.errors == []
+    assert [r.claimant for r in parsed.records] == [None, None]
+    assert parsed.records[1].urls == parsed.records[0].urls
+    assert parsed.warnings == [f"record 2: itemReviewed.author: {why}"]
 
 
 async def test_the_claimant_survives_export_and_a_new_claimant_updates_the_claim(
@@ -167,7 +180,7 @@ async def test_the_claimant_survives_export_and_a_new_claimant_updates_the_claim
     named = {**REVIEW, "itemReviewed": item}
     await store.import_claims(claimreview.parse_document(named).records, actor="t", guild_id=None)
     exported = claimreview.export_document(await store.list_claims(guild_id=None))
-    assert exported["dataFeedElement"][0]["itemReviewed"]["author"]["name"] == "Jane Doe"
+    assert exported["dataFeedElement"][0]["itemReviewed"]["author"] == {"name": "Jane Doe"}
     reparsed = claimreview.parse_document(json.loads(json.dumps(exported)))
     result = await store.import_claims(reparsed.records, actor="t", guild_id=None)
     assert (result.created, result.updated, result.unchanged) == (0, 0, 1)

@@ -68,7 +68,16 @@ def test_a_claims_claimant_is_added_shown_changed_and_cleared(
     assert run(capsys, *edit, "") == (0, f"{claim_id}\n", "")
     code, out, _ = run(capsys, "claims", "show", str(claim_id), "--json", "--db", db)
     assert json.loads(out)["claimant"] is None
-    assert audit_rows(db) == 3  # added, changed, cleared: the refused edit wrote nothing
+    assert run(capsys, *edit, "Jane") == (0, f"{claim_id}\n", "")
+    assert run(capsys, *edit, "-") == (0, f"{claim_id}\n", "")  # "-": nobody known, as in Discord
+    code, out, _ = run(capsys, "claims", "show", str(claim_id), "--json", "--db", db)
+    assert json.loads(out)["claimant"] is None
+    code, _, err = run(capsys, *edit, "Jane\x1bDoe")
+    assert (code, err) == (
+        2,
+        "factbot: error: claimant holds a control character or a lone surrogate\n",
+    )
+    assert audit_rows(db) == 5  # added, changed, cleared, set, cleared: refused edits wrote nothing
 
 
 def test_claims_edit_retire_link(capsys: pytest.CaptureFixture[str], db: str) -> None:

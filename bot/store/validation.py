@@ -26,6 +26,9 @@ MAX_SOURCES_PER_CLAIM = 20
 
 # Characters that show nothing: a claim of only these is an empty claim.
 _SPACE_RE = re.compile(r"\s")  # exactly str.isspace(), checked over every code point
+# What a name never holds: control characters (NUL, ESC, ...) and lone surrogates, which no
+# UTF-8 column stores.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _INVISIBLE_RE = re.compile(r"[\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+")
 
 
@@ -39,14 +42,16 @@ def clean_text(value: str, what: str, limit: int, *, required: bool = False) -> 
 
 
 def clean_claimant(value: str | None) -> str | None:
-    """Who made a claim, as one line of text; None when not said."""
+    """Who made a claim, as one line of text; None when not said (nothing, or "-")."""
     if value is None:
         return None
     name = " ".join(value.split())
-    if not _INVISIBLE_RE.sub("", name):
+    if not _INVISIBLE_RE.sub("", name) or name == "-":
         return None
     if len(name) > MAX_CLAIMANT_CHARS:
         raise InvalidInput(f"claimant is longer than {MAX_CLAIMANT_CHARS} characters")
+    if _CONTROL_RE.search(name):
+        raise InvalidInput("claimant holds a control character or a lone surrogate")
     return name
 
 
