@@ -708,7 +708,7 @@ class NamesInText:
             word = match.group()
             if not word[0].isupper():
                 continue
-            if len(word) > 1 and word.isupper() and not text.startswith(":", match.end()):
+            if word.isupper() and not text.startswith(":", match.end()):
                 continue
             names.add(_POSSESSIVE_END.sub("", _fold(word)))
         return names
