@@ -46,10 +46,15 @@ log = logging.getLogger(__name__)
 
 # Bump whenever canonical_url's output changes for some input: the store re-keys saved URLs
 # whose key_version differs.
-LINK_KEY_VERSION = 2  # 2: only named wrapper services unwrapped; credentials refused
+# 2: only named wrapper services unwrapped; credentials refused. 3: a key maps to itself
+# however many AMP segments ural strips one by one (and is refused past _MAX_KEY_PASSES).
+LINK_KEY_VERSION = 3
 
 MAX_URL_LENGTH = 2048
 _MAX_REDIRECT_DEPTH = 5
+# ural strips one trailing AMP segment ("/amp", ".amp") a pass, so "/a/amp/amp/amp" takes a
+# pass each; an address still changing after this many passes is refused, never keyed unstably.
+_MAX_KEY_PASSES = 8
 # A message can hold thousands of candidate links; canonicalising is the slow part, so a hostile
 # message is cut off after this many distinct candidates.
 _MAX_CANDIDATES = 100
@@ -429,12 +434,12 @@ def _canonical_slow(text: str) -> str:
     key = _canonical_once(text)
     # A key must map to itself (the store re-keys saved URLs by it), but ural's rules can
     # expose new work: "/..amp" loses ".amp", and the "/." left over then normalises away.
-    for _ in range(3):
+    for _ in range(_MAX_KEY_PASSES):
         again = _canonical_once(key)
         if again == key:
-            break
+            return key
         key = again
-    return key
+    raise InvalidURL("malformed URL")
 
 
 # The fast path: most links in a feed are a plain article address (http(s), an ASCII host, a

@@ -284,6 +284,17 @@ def test_invalid_urls_say_why(url: str, reason: str) -> None:
     assert str(info.value) == reason
 
 
+def test_an_amp_copy_of_an_amp_copy_is_the_article() -> None:
+    # ural strips one trailing AMP segment a pass; the key is the article's, and maps to itself.
+    for depth in range(1, 9):
+        assert canonical_url(ARTICLE + "/amp" * depth) == ARTICLE
+    assert canonical_url("http://example.com/amp.amp" + "/amp" * 6) == "https://example.com/"
+    # Past that a key would not map to itself (the store re-keys by it): the link is refused.
+    with pytest.raises(InvalidURL) as info:
+        canonical_url(ARTICLE + "/amp" * 9)
+    assert str(info.value) == "malformed URL"
+
+
 def test_long_input_is_refused_before_unwrapping() -> None:
     wrapped = "https://www.google.com/url?q=https://example.com/a&pad=" + "x" * 2100
     with pytest.raises(InvalidURL, match="too long"):
