@@ -322,7 +322,7 @@ def is_shortener(url: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 # "example.com/path" typed without a scheme; the host part is checked against the PSL after.
-_BARE_HOST_RE = re.compile(r"^[^\s/?#:@]+\.[^\s/?#:@]+(?::\d+)?(?:[/?#]|$)")
+_BARE_HOST_RE = re.compile(r"^(?P<host>[^\s/?#:@]+\.[^\s/?#:@]+)(?::\d+)?(?:[/?#]|$)")
 _FRAGMENT_SAFE = "!$&'()*+,;=:@/?-._~"
 _UNRESERVED_ESCAPE_RE = re.compile(r"%(?:[46][1-9a-f]|[57][0-9a]|3[0-9]|2[de]|5f|7e)", re.I)
 
@@ -368,7 +368,8 @@ def _clean_query(query: str) -> str:
     for item in query.split("&"):
         if not item:
             continue
-        key = unquote(item.partition("=")[0].replace("+", " ")).lower()
+        # No tracking name holds a "+" or a space, so a "+" needs no decoding to compare.
+        key = unquote(item.partition("=")[0]).lower()
         if key in _EXTRA_TRACKING_PARAMS:
             continue
         kept.append(_decode_unreserved(item.replace("+", "%20")))
@@ -378,15 +379,15 @@ def _clean_query(query: str) -> str:
 def _split_http(url: str) -> SplitResult:
     if not _HTTP_URL_RE.match(url):
         bare = url.removeprefix("//")
-        if not _BARE_HOST_RE.match(bare):  # also refuses mailto:, ftp:, javascript: ...
+        match = _BARE_HOST_RE.match(bare)
+        if match is None:  # also refuses mailto:, ftp:, javascript: ...
             raise InvalidURL("not an http(s) URL")
-        host = re.split(r"[:/?#]", bare, maxsplit=1)[0]
         # Without a scheme, a host name reads as a web address (any suffix, by the PSL's default
         # rule) but a number such as "3.14/x" or a bare public suffix does not.
-        labels = _ascii_host(host).split(".")
+        labels = _ascii_host(match["host"]).split(".")
         if labels[-1].isdigit() or _suffix_info(labels)[1]:
             raise InvalidURL("not an http(s) URL")
-        url = "https://" + bare
+        url = "//" + bare  # no scheme to add: the key's is always https, and none is read here
     try:
         parts = urlsplit(url)
     except ValueError as exc:

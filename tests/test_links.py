@@ -102,6 +102,8 @@ SAME_KEY = [
         ARTICLE,
     ),
     ("scheme-less", "example.com/news/a", ARTICLE),
+    # As pages write og:url and canonical links: "//host/path" without a scheme.
+    ("protocol-relative", "//example.com/news/a", ARTICLE),
     ("query order", "https://example.com/a?id=5&page=2", "https://example.com/a?page=2&id=5"),
     ("empty query items", "https://example.com/a?&id=5&", "https://example.com/a?id=5"),
     ("plus is space", "https://example.com/search?q=a+b", "https://example.com/search?q=a%20b"),
@@ -208,6 +210,7 @@ INVALID = [
     ("ftp://example.com/file", "not an http(s) URL"),
     ("javascript:alert(1)", "not an http(s) URL"),
     ("3.14/a", "not an http(s) URL"),
+    ("app.v2.3/notes", "not an http(s) URL"),  # a version number: no suffix is all digits
     ("co.uk/a", "not an http(s) URL"),
     ("http://", "no host in URL"),
     ("https:///news/a", "no host in URL"),
