@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 import pytest
@@ -169,6 +170,8 @@ DIFFERENT_KEY = [
     ("relative redirect", "https://example.com/s1?redirect=/", "https://example.com/s2?redirect=/"),
     ("archive targets", "https://web.archive.org/web/2020/https://a.com/x", "https://b.com/x"),
     ("routing fragment", "https://example.com/#/story/1", "https://example.com/#/story/2"),
+    # ural reads both as one channel and drops the "@"; "/handle" is a legacy name of its own.
+    ("youtube handle", "https://www.youtube.com/@handle", "https://www.youtube.com/handle"),
 ]
 
 # Exact keys, so the format the store saves is pinned down.
@@ -222,6 +225,11 @@ INVALID = [
     ("https://exa%6dple.com/a", "bad host name"),
     ("https://-example.com/a", "bad host name"),
     ("https://example.com/a\x00b", "control characters in URL"),
+    # A wrapper's target percent-encodes the line break it hides.
+    (
+        "https://www.google.com/url?q=https%3A%2F%2Fexample.com%2Fa%0Ab",
+        "control characters in URL",
+    ),
     ("https://example.com/" + "a" * 2040, "URL too long"),
     # Credentials: the fetcher refuses them, and the part before "@" reads as the site.
     ("https://user:secret@example.com/news/a", "credentials (user@) in URL"),
@@ -296,6 +304,16 @@ def test_an_amp_copy_of_an_amp_copy_is_the_article() -> None:
     with pytest.raises(InvalidURL) as info:
         canonical_url(ARTICLE + "/amp" * 9)
     assert str(info.value) == "malformed URL"
+
+
+def test_a_youtube_link_ural_cannot_read_is_keyed_as_it_is_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="bot.links"):
+        assert canonical_url("https://youtu.be/") == "https://youtu.be/"
+    (record, *_) = [r for r in caplog.records if r.name == "bot.links"]
+    assert record.getMessage() == "youtube normalisation failed for 'https://youtu.be/'"
+    assert record.exc_info is not None  # the operator sees where ural failed
 
 
 def test_long_input_is_refused_before_unwrapping() -> None:
