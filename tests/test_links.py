@@ -842,3 +842,63 @@ def test_scripts_written_together_read_as_unicode_but_not_a_mixed_latin_name(nam
 def test_a_combining_accent_does_not_make_a_latin_name_mixed() -> None:
     # q + U+0301 (no precomposed form): the accent belongs to its letter's script.
     assert links.display_host("xn--quiz-vvc.com") == "q\u0301uiz.com"
+
+
+def test_a_url_read_off_a_page_is_keyed_or_left_out() -> None:
+    # og:url and redirect targets are whatever a page says: an unusable one is no key, no error.
+    assert links.canonical_url_or_none("https://www.example.com/news/a/?utm_source=x") == ARTICLE
+    assert links.canonical_url_or_none(None) is None
+    assert links.canonical_url_or_none("") is None
+    assert links.canonical_url_or_none("javascript:alert(1)") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("https://example.com/a", False),
+        ("https://example.com/caf\u00e9\u00a0x", False),  # letters and a no-break space
+        ("https://example.com/a\x00b", True),
+        ("\x1fhttps://example.com/", True),
+        ("https://example.com/\x7f", True),
+        ("https://example.com/\x85", True),  # NEL, a C1 line break
+    ],
+)
+def test_a_source_link_with_control_characters_is_found_out(text: str, expected: bool) -> None:
+    assert links.has_control_characters(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("url", "label"),
+    [
+        ("https://news.bbc.co.uk/a", "bbc.co.uk"),
+        ("https://www.xn--e1afmkfd.xn--p1ai/a", "пример.рф"),
+        ("https://a.blogspot.com/p", "a.blogspot.com"),
+        # Latin with one Cyrillic letter: shown in Unicode it would pass for example.com.
+        ("https://xn--exmple-4nf.com/a", "xn--exmple-4nf.com"),
+        ("https://192.0.2.1/x", "192.0.2.1"),
+        ("not a link", None),
+    ],
+)
+def test_a_source_is_labelled_by_the_site_it_leads_to(url: str, label: str | None) -> None:
+    assert links.site_label(url) == label
+
+
+@pytest.mark.parametrize(
+    ("url", "target"),
+    [
+        ("https://Example.COM:8443/a?b=1#c", "https://example.com:8443/a?b=1#c"),
+        (" HTTP://bücher.de/x ", "http://xn--bcher-kva.de/x"),  # a Unicode host does not resolve
+        ("https://example.com./a", "https://example.com/a"),
+        ("https://[2001:DB8::1]:8080/x", "https://[2001:db8::1]:8080/x"),
+        ("https://user@evil.example/x", None),  # leads to evil.example, whatever it reads as
+        ("javascript:alert(1)", None),
+        ("ftp://example.com/a", None),
+        ("https:///x", None),
+        ("https://example.com:99999/", None),
+        ("https://exa%6dple.com/", None),
+    ],
+)
+def test_a_link_is_clicked_only_as_an_http_url_to_the_host_it_shows(
+    url: str, target: str | None
+) -> None:
+    assert links.link_target(url) == target
