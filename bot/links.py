@@ -376,7 +376,8 @@ def _clean_query(query: str) -> str:
     return "&".join(kept)
 
 
-def _split_http(url: str) -> SplitResult:
+def _split_http(url: str) -> tuple[SplitResult, str]:
+    """The parts of an http(s) URL (or a scheme-less "host/path"), and its host name."""
     if not _HTTP_URL_RE.match(url):
         bare = url.removeprefix("//")
         match = _BARE_HOST_RE.match(bare)
@@ -392,9 +393,10 @@ def _split_http(url: str) -> SplitResult:
         parts = urlsplit(url)
     except ValueError as exc:
         raise InvalidURL("malformed URL") from exc
-    if not parts.hostname:
+    host = parts.hostname
+    if not host:
         raise InvalidURL("no host in URL")
-    return parts
+    return parts, host
 
 
 def _port(parts: SplitResult) -> int | None:
@@ -503,11 +505,10 @@ def _canonical_once(text: str) -> str:
     text = _platform_url(unwrap_redirect(text))
     if _CONTROL_RE.search(text):  # a wrapper's percent-encoded target can hide them
         raise InvalidURL("control characters in URL")
-    parts = _split_http(text)
+    parts, host = _split_http(text)
     if "@" in parts.netloc:
         # The fetcher refuses them, and "trusted.example@evil.example" reads as the wrong site.
         raise InvalidURL("credentials (user@) in URL")
-    host = parts.hostname or ""
     if any(ch.isspace() for ch in host):
         raise InvalidURL("space in host name")
     site = _site_host(host)
@@ -525,11 +526,10 @@ def _canonical_once(text: str) -> str:
         ("https", netloc, _decode_unreserved(parts.path), _clean_query(parts.query), parts.fragment)
     )
     try:
-        # The host and scheme are ours already; ural handles path, query and fragment.
+        # The host and scheme are ours already: ural handles path, query and fragment (its
+        # scheme and host options change only the result's scheme and netloc, never read).
         result = normalize_url(
             cleaned,
-            strip_protocol=False,
-            strip_irrelevant_subdomains=False,
             infer_redirection=False,
             quoted=True,
             unsplit=False,
