@@ -326,6 +326,19 @@ def test_a_youtube_link_ural_cannot_read_is_keyed_as_it_is_and_logged(
     assert "Traceback" in caplog.text  # the operator sees where ural failed
 
 
+def test_a_link_no_url_can_encode_is_refused_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    # A lone surrogate can arrive through Discord's JSON ("\ud800"); no URL encoding holds it.
+    with caplog.at_level(logging.DEBUG, logger="bot.links"), pytest.raises(InvalidURL) as info:
+        canonical_url("https://example.com/a\ud800")
+    assert str(info.value) == "malformed URL"
+    (record, *_) = [r for r in caplog.records if r.name == "bot.links"]
+    assert record.getMessage() == "normalize_url failed for 'https://example.com/a\\ud800'"
+    assert "Traceback" in caplog.text
+    assert extract_links("see https://example.com/a\ud800 and https://example.com/b") == [
+        "https://example.com/b"
+    ]
+
+
 def test_long_input_is_refused_before_unwrapping() -> None:
     wrapped = "https://www.google.com/url?q=https://example.com/a&pad=" + "x" * 2100
     with pytest.raises(InvalidURL, match="too long"):
