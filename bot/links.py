@@ -528,22 +528,17 @@ def _canonical_once(text: str) -> str:
     try:
         # The host and scheme are ours already: ural handles path, query and fragment (its
         # scheme and host options change only the result's scheme and netloc, never read).
-        result = normalize_url(
-            cleaned,
-            infer_redirection=False,
-            quoted=True,
-            unsplit=False,
-        )
+        result = normalize_url(cleaned, infer_redirection=False, quoted=True, unsplit=False)
+        # ural returns its input, not the parts, when it cannot parse it: then this fails too.
+        path, query, fragment = result.path, result.query, result.fragment
     except Exception as exc:  # ural is heuristic code; any failure means "cannot key this"
         log.debug("normalize_url failed for %r", cleaned, exc_info=True)
         raise InvalidURL("malformed URL") from exc
-    if not isinstance(result, SplitResult):
-        raise InvalidURL("malformed URL")  # ural returns its input when it cannot parse it
     # ural escapes the "!" of a "#!/route" fragment, after which it no longer reads as routing.
-    fragment = quote(unquote(result.fragment), safe=_FRAGMENT_SAFE)
+    fragment = quote(unquote(fragment), safe=_FRAGMENT_SAFE)
     # ural sorts parameters before escaping them; sorting the escaped form keeps keys stable.
-    query = "&".join(sorted(filter(None, result.query.split("&")), key=_query_sort_key))
-    key = urlunsplit(("https", netloc, result.path or "/", query, fragment))
+    query = "&".join(sorted(filter(None, query.split("&")), key=_query_sort_key))
+    key = urlunsplit(("https", netloc, path or "/", query, fragment))
     if len(key) > MAX_URL_LENGTH:
         raise InvalidURL("URL too long")
     return key

@@ -196,6 +196,8 @@ EXACT_KEYS = [
     ("https://amp.dev/about", "https://amp.dev/about"),
     ("https://news.m.example.com/a", "https://news.m.example.com/a"),
     ("https://example.com/a b", "https://example.com/a%20b"),
+    # A "#!" route keeps its "!", "?" and "=": each route is a page of its own.
+    ("https://example.com/#!/story/1?page=2", "https://example.com/#!/story/1?page=2"),
     # Parameters sort by name, then value: "page" before "page-size" (stored keys rely on it).
     (
         "https://example.com/list?page-size=10&page=2",
@@ -233,6 +235,8 @@ INVALID = [
         "control characters in URL",
     ),
     ("https://example.com/" + "a" * 2040, "URL too long"),
+    # Short enough to read, too long once escaped: each "é" is six characters in the key.
+    ("https://example.com/" + "é" * 400, "URL too long"),
     # Credentials: the fetcher refuses them, and the part before "@" reads as the site.
     ("https://user:secret@example.com/news/a", "credentials (user@) in URL"),
     ("https://trusted.example@evil.example.net/a", "credentials (user@) in URL"),
@@ -337,6 +341,11 @@ def test_a_link_no_url_can_encode_is_refused_and_logged(caplog: pytest.LogCaptur
     assert extract_links("see https://example.com/a\ud800 and https://example.com/b") == [
         "https://example.com/b"
     ]
+
+
+def test_a_key_of_the_longest_length_is_kept() -> None:
+    url = "https://example.com/~" + "a" * (2048 - len("https://example.com/~"))
+    assert canonical_url(url) == url
 
 
 def test_long_input_is_refused_before_unwrapping() -> None:
