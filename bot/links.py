@@ -184,7 +184,6 @@ _GOOGLE_AMP_RE = re.compile(r"^https?://(?:www\.)?google\.[a-z.]{2,7}/amp/(s/)?(
 _AMP_CACHE_RE = re.compile(
     r"^https?://[a-z0-9.-]+\.cdn\.ampproject\.org/[cv]/(s/)?(.+)$", re.I | re.S
 )
-_TUMBLR_RE = re.compile(r"^https?://t\.umblr\.com/redirect\?(.*)$", re.I | re.S)
 _SCHEME_SLASHES_RE = re.compile(r"^(https?):/*", re.I)
 
 
@@ -239,6 +238,7 @@ QUERY_WRAPPERS: tuple[QueryWrapper, ...] = (
     QueryWrapper(
         "Steam", re.compile(r"steamcommunity\.com"), re.compile(r"/linkfilter/?"), ("url", "u")
     ),
+    QueryWrapper("Tumblr", re.compile(r"t\.umblr\.com"), re.compile(r"/redirect", re.I), ("z",)),
 )
 
 
@@ -265,21 +265,16 @@ def _unwrap_once(url: str) -> str | None:
     match = _GOOGLE_AMP_RE.match(url) or _AMP_CACHE_RE.match(url)
     if match:
         return _with_scheme(match.group(2), secure=bool(match.group(1)))
-    match = _TUMBLR_RE.match(url)
-    if match:
-        target = _query_values(match.group(1)).get("z", "")
-        return target if _HTTP_URL_RE.match(target) else None
-
     return _query_wrapper_target(url)
 
 
 def _query_wrapper_target(url: str) -> str | None:
     try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
+        parts = urlsplit(url)  # scheme and host name come lower-cased
+        host = parts.hostname
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https"):
+    if host is None or parts.scheme not in ("http", "https"):
         return None
     for wrapper in QUERY_WRAPPERS:
         if not (wrapper.host.fullmatch(host) and wrapper.path.fullmatch(parts.path or "/")):

@@ -359,6 +359,11 @@ def test_long_input_is_refused_before_unwrapping() -> None:
     [
         ("https://www.google.com/url?q=https://example.com/a&sa=D", "https://example.com/a"),
         ("https://l.facebook.com/l.php?u=https%3A%2F%2Fexample.com%2Fa", "https://example.com/a"),
+        # The page fetched is the target however the wrapper is written: http, capitals, no "/"
+        # before the query (as older clients and people typing it do).
+        ("http://l.facebook.com/l.php?u=https%3A%2F%2Fexample.com%2Fa", "https://example.com/a"),
+        ("HTTPS://T.UMBLR.COM/REDIRECT?z=https://example.com/a", "https://example.com/a"),
+        ("https://l.instagram.com?u=https%3A%2F%2Fexample.com%2Fa", "https://example.com/a"),
         (
             "https://web.archive.org/web/20200101000000/https://example.com/a?id=5",
             "https://example.com/a?id=5",
@@ -400,6 +405,7 @@ NAMED_WRAPPERS = [
     ("VK", "https://vk.com/away.php?to=https%3A%2F%2Fexample.com%2Fa&cc_key="),
     ("LinkedIn", "https://www.linkedin.com/redir/redirect?url=https%3A%2F%2Fexample.com%2Fa"),
     ("Steam", "https://steamcommunity.com/linkfilter/?url=https://example.com/a"),
+    ("Tumblr", "https://t.umblr.com/redirect?z=https%3A%2F%2Fexample.com%2Fa&t=ZjQ&b=t%3A1&m=1"),
 ]
 
 
@@ -427,6 +433,9 @@ def test_every_named_wrapper_is_tested() -> None:
         "https://l.facebook.com.attacker.example/l.php?u=https://victim.example.org/news",
         "https://notgoogle.com/url?q=https://victim.example.org/news",
         "https://www.google.com/urlx?q=https://victim.example.org/news",
+        # A named service's own target that is no web address.
+        "https://t.umblr.com/redirect?z=javascript:alert(1)//victim.example.org/news",
+        "https://t.umblr.com/redirect?t=victim.example.org",
     ],
 )
 def test_other_hosts_redirect_parameters_are_not_unwrapped(url: str) -> None:
@@ -443,6 +452,8 @@ def test_other_hosts_redirect_parameters_are_not_unwrapped(url: str) -> None:
         "https://www.google.com/search?q=https://example.com/a",  # a search, not a redirect
         " https://example.com/a ",
         "not a url at all",
+        "ftp://www.google.com/url?q=https://example.com/a",  # a wrapper's address, not http(s)
+        "https:///url?q=https://example.com/a",  # no host to be a named service
     ],
 )
 def test_unwrap_redirect_leaves_other_urls_alone(url: str) -> None:
