@@ -294,14 +294,12 @@ def _query_wrapper_target(url: str) -> str | None:
 def unwrap_redirect(url: str) -> str:
     """The URL inside a redirect wrapper (followed a few levels deep), else ``url`` unchanged."""
     current = url.strip()
-    unwrapped = False
-    for _ in range(_MAX_REDIRECT_DEPTH):
+    for depth in range(_MAX_REDIRECT_DEPTH):
         inner = _unwrap_once(current)
         if inner is None or inner == current:
-            break
+            return current if depth else url
         current = inner.strip()
-        unwrapped = True
-    return current if unwrapped else url
+    return current
 
 
 def is_shortener(url: str) -> bool:

@@ -513,6 +513,7 @@ HOSTS = [
     ("www.mobile.de", ["mobile.de"]),
     ("a.b.unknown-tld-zz", ["a.b.unknown-tld-zz", "b.unknown-tld-zz"]),
     ("http://192.0.2.1/x", ["192.0.2.1"]),
+    ("//news.example.com/a", ["news.example.com", "example.com"]),  # as pages write links
 ]
 
 
@@ -526,10 +527,20 @@ def test_host_candidates_match_canonical_host() -> None:
     assert canonical_url(url).startswith("https://" + host_candidates(url)[0] + "/")
 
 
-@pytest.mark.parametrize("junk", ["", "not a domain", "localhost", "http://"])
-def test_host_candidates_reject_junk(junk: str) -> None:
-    with pytest.raises(InvalidURL):
+@pytest.mark.parametrize(
+    ("junk", "reason"),
+    [
+        ("", "empty domain"),
+        ("  ", "empty domain"),
+        ("not a domain", "space in host name"),
+        ("localhost", "no domain name in URL"),
+        ("http://", "no host in URL"),
+    ],
+)
+def test_host_candidates_reject_junk(junk: str, reason: str) -> None:
+    with pytest.raises(InvalidURL) as info:
         host_candidates(junk)
+    assert str(info.value) == reason
 
 
 @pytest.mark.parametrize(
@@ -621,6 +632,7 @@ EXTRACTION = [
     ("spoiler", "||https://example.com/a||", ["https://example.com/a"]),
     ("spoiler text", "wow ||see https://example.com/a here||!", ["https://example.com/a"]),
     ("single pipe kept", "https://example.com/a|b", ["https://example.com/a|b"]),
+    ("pipe after a spoiler", "||wow|| https://example.com/a|b", ["https://example.com/a|b"]),
     ("period", "Read https://example.com/a.", ["https://example.com/a"]),
     ("punctuation run", "https://example.com/a?!.,;:'\"", ["https://example.com/a"]),
     ("query kept", "https://example.com/a?id=5.", ["https://example.com/a?id=5"]),
@@ -640,6 +652,7 @@ EXTRACTION = [
         "[Foo](https://en.wikipedia.org/wiki/Foo_(bar))",
         ["https://en.wikipedia.org/wiki/Foo_(bar)"],
     ),
+    ("nested parens", "see https://example.com/a_(b_(c)) now", ["https://example.com/a_(b_(c))"]),
     ("square brackets", "[https://example.com/a]", ["https://example.com/a"]),
     ("braces", "{https://example.com/a}", ["https://example.com/a"]),
     ("bold", "**https://example.com/a**", ["https://example.com/a"]),
