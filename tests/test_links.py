@@ -364,6 +364,9 @@ def test_long_input_is_refused_before_unwrapping() -> None:
         ("http://l.facebook.com/l.php?u=https%3A%2F%2Fexample.com%2Fa", "https://example.com/a"),
         ("HTTPS://T.UMBLR.COM/REDIRECT?z=https://example.com/a", "https://example.com/a"),
         ("https://l.instagram.com?u=https%3A%2F%2Fexample.com%2Fa", "https://example.com/a"),
+        # YouTube's target may lack the scheme, or be written "//host/path".
+        ("https://www.youtube.com/redirect?q=example.com%2Fa", "https://example.com/a"),
+        ("https://www.youtube.com/redirect?q=%2F%2Fexample.com%2Fa", "https://example.com/a"),
         (
             "https://web.archive.org/web/20200101000000/https://example.com/a?id=5",
             "https://example.com/a?id=5",
