@@ -348,6 +348,20 @@ def test_a_key_of_the_longest_length_is_kept() -> None:
     assert canonical_url(url) == url
 
 
+def test_a_host_name_may_be_as_long_as_dns_allows_and_no_longer() -> None:
+    longest = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
+    assert len(longest) == 253
+    assert canonical_url(f"https://{longest}/x") == f"https://{longest}/x"
+    with pytest.raises(InvalidURL) as info:
+        canonical_url(f"https://{longest}d/x")
+    assert str(info.value) == "bad host name"
+
+
+def test_a_punycode_label_that_does_not_decode_is_shown_as_it_is() -> None:
+    assert links.display_host("xn--zz.example.com") == "xn--zz.example.com"
+    assert links.display_url("https://xn--zz.xn--bcher-kva.example/a") == "xn--zz.bücher.example/a"
+
+
 def test_long_input_is_refused_before_unwrapping() -> None:
     wrapped = "https://www.google.com/url?q=https://example.com/a&pad=" + "x" * 2100
     with pytest.raises(InvalidURL, match="too long"):
