@@ -617,7 +617,8 @@ _TRAILING_PUNCTUATION = ".,;:!?'\"*~"
 
 
 def _mask_code(text: str) -> str:
-    """``text`` with code spans and blocks blanked out (Discord does not link inside them)."""
+    """``text`` with each code span or block replaced by a space (Discord links nothing in them;
+    links are read off the result, so its positions need not match ``text``'s)."""
     runs = [(m.start(), m.end()) for m in _BACKTICKS_RE.finditer(text)]
     if len(runs) < 2:
         return text
@@ -637,7 +638,7 @@ def _mask_code(text: str) -> str:
             continue
         close_end = runs[same[j]][1]
         pieces.append(text[kept_from:start])
-        pieces.append(" " * (close_end - start))
+        pieces.append(" ")
         kept_from = close_end
         i = same[j] + 1
     pieces.append(text[kept_from:])

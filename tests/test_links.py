@@ -683,6 +683,13 @@ EXTRACTION = [
         ["https://example.com/b"],
     ),
     ("unclosed backtick", "`https://example.com/a", ["https://example.com/a"]),
+    ("link before code", "https://example.com/a `x`", ["https://example.com/a"]),
+    ("link right after code", "`x`https://example.com/a", ["https://example.com/a"]),
+    (
+        "unclosed run before a code span",
+        "``https://a.example.com/x `https://c.example.com/y` https://b.example.com/z",
+        ["https://a.example.com/x", "https://b.example.com/z"],
+    ),
     ("non-http", "ftp://example.com/a mailto:a@example.com", []),
     ("inside a word", "xhttps://example.com/a", []),
     ("no host", "https:// and http://", []),
