@@ -675,8 +675,6 @@ def extract_links(text: str, limit: int = 5) -> list[str]:
     Understands ``<url>``, ``[text](url)``, ``||spoilers||`` and skips code spans and blocks.
     Links that canonical_url rejects are left out.
     """
-    if limit <= 0:
-        return []
     masked = _mask_code(text)
     found: list[str] = []
     keys: set[str] = set()

@@ -684,6 +684,11 @@ EXTRACTION = [
     ),
     ("unclosed backtick", "`https://example.com/a", ["https://example.com/a"]),
     ("link before code", "https://example.com/a `x`", ["https://example.com/a"]),
+    (
+        "two code spans",
+        "`a` `https://c.example.com/y` https://b.example.com/z",
+        ["https://b.example.com/z"],
+    ),
     ("link right after code", "`x`https://example.com/a", ["https://example.com/a"]),
     (
         "unclosed run before a code span",
@@ -726,7 +731,18 @@ def test_extract_links_limit() -> None:
     text = " ".join(f"https://example.com/{i}" for i in range(10))
     assert extract_links(text) == [f"https://example.com/{i}" for i in range(5)]
     assert extract_links(text, limit=2) == ["https://example.com/0", "https://example.com/1"]
+    assert extract_links(text, limit=1) == ["https://example.com/0"]
     assert extract_links(text, limit=0) == []
+    assert extract_links(text, limit=-1) == []
+
+
+def test_a_message_is_read_for_at_most_a_hundred_candidate_links() -> None:
+    # A hostile message of unusable links cannot make the bot key thousands of them.
+    junk = [f"https://{i}/" for i in range(100)]  # no domain name: refused, each tried once
+    assert extract_links(" ".join([*junk[:99], "https://example.com/a"])) == [
+        "https://example.com/a"
+    ]
+    assert extract_links(" ".join([*junk, "https://example.com/a"])) == []
 
 
 HOSTILE = {
