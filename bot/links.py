@@ -141,8 +141,7 @@ def _suffix_info(labels: list[str]) -> tuple[int, bool]:
     unicode_host = ".".join(_to_unicode_label(label) for label in labels)
     try:
         split = split_suffix(unicode_host)
-    except Exception:  # ural's trie walk is heuristic code; a miss is handled below
-        log.debug("split_suffix failed on %r", unicode_host, exc_info=True)
+    except Exception:  # ural's trie walk is heuristic code: a guard, as a miss is handled below
         split = None
     if split is None:
         return min(len(labels), 2), len(labels) == 1

@@ -228,6 +228,7 @@ INVALID = [
     ("http://[::1/a", "malformed URL"),
     ("https://exa%6dple.com/a", "bad host name"),
     ("https://-example.com/a", "bad host name"),
+    ("https://" + "ü" * 64 + ".com/a", "bad host name"),  # too long a label once in punycode
     ("https://example.com/a\x00b", "control characters in URL"),
     # A wrapper's target percent-encodes the line break it hides.
     (
@@ -649,6 +650,11 @@ EXTRACTION = [
     ("spoiler", "||https://example.com/a||", ["https://example.com/a"]),
     ("spoiler text", "wow ||see https://example.com/a here||!", ["https://example.com/a"]),
     ("single pipe kept", "https://example.com/a|b", ["https://example.com/a|b"]),
+    (
+        "the same link twice",
+        "https://example.com/a and https://example.com/a, then https://example.com/b",
+        ["https://example.com/a", "https://example.com/b"],
+    ),
     ("pipe after a spoiler", "||wow|| https://example.com/a|b", ["https://example.com/a|b"]),
     ("period", "Read https://example.com/a.", ["https://example.com/a"]),
     ("punctuation run", "https://example.com/a?!.,;:'\"", ["https://example.com/a"]),
