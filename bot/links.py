@@ -464,16 +464,13 @@ def _plain_key(text: str) -> str | None:
     host, path, query = match.group("host", "path", "query")
     site = _site_host(host)
     if site in _TWITTER_HOSTS:
-        # Fact-check feeds are full of tweets; a tweet is its id.
-        tweet = None if query else _TWEET_PATH_RE.match(path)
+        # Fact-check feeds are full of tweets; a tweet is its id (its ?s=20&t=... do not matter).
+        tweet = _TWEET_PATH_RE.match(path)
         return f"https://x.com/i/status/{tweet.group(1)}" if tweet else None
     if _SPECIAL_HOST_RE.search(host):
         return None
     path = path.rstrip("/")
     if _SPECIAL_LAST_SEGMENT_RE.search(path.rpartition("/")[2]):
-        return None
-    # The pattern allows no IPv6 literal, and an IPv4 address ends in a number, as no name does.
-    if site.rpartition(".")[2].isdigit():
         return None
     if query:
         kept = []

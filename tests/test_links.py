@@ -901,6 +901,8 @@ def test_the_fast_path_gives_the_full_paths_key(url: str) -> None:
         "https://m.news.example.co.uk/a/b/",
         "https://example-blog.test/2026/02/post",
         "https://twitter.com/someone/status/1234567890",
+        "https://x.com/someone/status/1234567890?s=20&t=AbC",
+        "http://192.0.2.7/news/a?id=5",
     ],
 )
 def test_a_plain_url_takes_the_fast_path(url: str) -> None:
