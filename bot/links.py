@@ -99,13 +99,13 @@ def _to_unicode_label(label: str) -> str:
 
 
 def _ip_host(host: str) -> str | None:
-    address = host.strip("[]")
+    """The address a host name (as urlsplit gives it: no brackets) is, or None for a name."""
     # An IPv4 address starts with a digit and an IPv6 one holds a colon: any other host is a name
     # (most are: ``ip_address`` raising for each costs ~3 us, several times a URL).
-    if ":" not in address and not address[:1].isdigit():
+    if ":" not in host and not host[:1].isdigit():
         return None
     try:
-        return ipaddress.ip_address(address).compressed
+        return ipaddress.ip_address(host).compressed
     except ValueError:
         return None
 

@@ -189,6 +189,7 @@ EXACT_KEYS = [
     ),
     ("http://127.0.0.1:8080/x", "https://127.0.0.1:8080/x"),
     ("http://[2001:DB8::1]:8080/x", "https://[2001:db8::1]:8080/x"),
+    ("http://[ABCD::0:1]/x", "https://[abcd::1]/x"),  # IPv6 starting with a letter
     ("https://[2001:db8::1]/x", "https://[2001:db8::1]/x"),
     ("https://x.com/jack/status/20?s=20", "https://x.com/i/status/20"),
     ("https://youtu.be/dQw4w9WgXcQ", "https://youtube.com/watch?v=dQw4w9WgXcQ"),
@@ -221,6 +222,7 @@ INVALID = [
     ("co.uk/a", "not an http(s) URL"),
     ("http://", "no host in URL"),
     ("https:///news/a", "no host in URL"),
+    ("https://./news/a", "no host in URL"),
     ("https://exa mple.com/a", "space in host name"),
     ("https://localhost/a", "no domain name in URL"),
     ("https://example.com:99999/a", "bad port"),
@@ -472,6 +474,7 @@ def test_other_hosts_redirect_parameters_are_not_unwrapped(url: str) -> None:
         "not a url at all",
         "ftp://www.google.com/url?q=https://example.com/a",  # a wrapper's address, not http(s)
         "https:///url?q=https://example.com/a",  # no host to be a named service
+        "https://www.youtube.com/redirect?event=video_description",  # no target
     ],
 )
 def test_unwrap_redirect_leaves_other_urls_alone(url: str) -> None:
@@ -531,6 +534,7 @@ HOSTS = [
     ("www.mobile.de", ["mobile.de"]),
     ("a.b.unknown-tld-zz", ["a.b.unknown-tld-zz", "b.unknown-tld-zz"]),
     ("http://192.0.2.1/x", ["192.0.2.1"]),
+    ("http://8.8.8.8/x", ["8.8.8.8"]),
     ("//news.example.com/a", ["news.example.com", "example.com"]),  # as pages write links
 ]
 
@@ -603,6 +607,7 @@ def test_normalise_domain(typed: str, expected: str) -> None:
         ("http://", "no host in URL"),
         ("localhost", "no domain name in URL"),
         ("192.0.2.1", "an IP address, not a domain"),
+        ("9.9.9.9", "an IP address, not a domain"),
         ("co.uk", "a shared suffix, not a site: give the full name"),
         ("blogspot.com", "a shared suffix, not a site: give the full name"),
         ("ftp://example.com", "not an http(s) URL"),
