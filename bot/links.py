@@ -481,7 +481,9 @@ def _plain_key(text: str) -> str | None:
             kept.append(item)
         query = "&".join(sorted(kept, key=_query_sort_key))
     key = f"https://{site}{path or '/'}{'?' + query if query else ''}"
-    return key if len(key) <= MAX_URL_LENGTH else None
+    if len(key) > MAX_URL_LENGTH:  # "http://" one character shorter than the key's scheme
+        raise InvalidURL("URL too long")
+    return key
 
 
 def has_control_characters(text: str) -> bool:

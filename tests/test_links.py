@@ -349,6 +349,12 @@ def test_a_link_no_url_can_encode_is_refused_and_logged(caplog: pytest.LogCaptur
 def test_a_key_of_the_longest_length_is_kept() -> None:
     url = "https://example.com/~" + "a" * (2048 - len("https://example.com/~"))
     assert canonical_url(url) == url
+    plain = "https://example.com/" + "a" * (2048 - len("https://example.com/"))
+    assert canonical_url(plain) == plain
+    # Readable at 2,048 characters, but its key gains the "s" of https.
+    with pytest.raises(InvalidURL) as info:
+        canonical_url("http" + plain.removeprefix("https") + "a")
+    assert str(info.value) == "URL too long"
 
 
 def test_a_host_name_may_be_as_long_as_dns_allows_and_no_longer() -> None:
