@@ -46,10 +46,15 @@ log = logging.getLogger(__name__)
 
 # Bump whenever canonical_url's output changes for some input: the store re-keys saved URLs
 # whose key_version differs.
-LINK_KEY_VERSION = 2  # 2: only named wrapper services unwrapped; credentials refused
+# 2: only named wrapper services unwrapped; credentials refused. 3: a key maps to itself
+# however many AMP segments ural strips one by one (and is refused past _MAX_KEY_PASSES).
+LINK_KEY_VERSION = 3
 
 MAX_URL_LENGTH = 2048
 _MAX_REDIRECT_DEPTH = 5
+# ural strips one trailing AMP segment ("/amp", ".amp") a pass, so "/a/amp/amp/amp" takes a
+# pass each; an address still changing after this many passes is refused, never keyed unstably.
+_MAX_KEY_PASSES = 8
 # A message can hold thousands of candidate links; canonicalising is the slow part, so a hostile
 # message is cut off after this many distinct candidates.
 _MAX_CANDIDATES = 100
@@ -94,13 +99,13 @@ def _to_unicode_label(label: str) -> str:
 
 
 def _ip_host(host: str) -> str | None:
-    address = host.strip("[]")
+    """The address a host name (as urlsplit gives it: no brackets) is, or None for a name."""
     # An IPv4 address starts with a digit and an IPv6 one holds a colon: any other host is a name
     # (most are: ``ip_address`` raising for each costs ~3 us, several times a URL).
-    if ":" not in address and not address[:1].isdigit():
+    if ":" not in host and not host[:1].isdigit():
         return None
     try:
-        return ipaddress.ip_address(address).compressed
+        return ipaddress.ip_address(host).compressed
     except ValueError:
         return None
 
@@ -136,8 +141,7 @@ def _suffix_info(labels: list[str]) -> tuple[int, bool]:
     unicode_host = ".".join(_to_unicode_label(label) for label in labels)
     try:
         split = split_suffix(unicode_host)
-    except Exception:  # ural's trie walk is heuristic code; a miss is handled below
-        log.debug("split_suffix failed on %r", unicode_host, exc_info=True)
+    except Exception:  # ural's trie walk is heuristic code: a guard, as a miss is handled below
         split = None
     if split is None:
         return min(len(labels), 2), len(labels) == 1
@@ -179,7 +183,6 @@ _GOOGLE_AMP_RE = re.compile(r"^https?://(?:www\.)?google\.[a-z.]{2,7}/amp/(s/)?(
 _AMP_CACHE_RE = re.compile(
     r"^https?://[a-z0-9.-]+\.cdn\.ampproject\.org/[cv]/(s/)?(.+)$", re.I | re.S
 )
-_TUMBLR_RE = re.compile(r"^https?://t\.umblr\.com/redirect\?(.*)$", re.I | re.S)
 _SCHEME_SLASHES_RE = re.compile(r"^(https?):/*", re.I)
 
 
@@ -234,6 +237,7 @@ QUERY_WRAPPERS: tuple[QueryWrapper, ...] = (
     QueryWrapper(
         "Steam", re.compile(r"steamcommunity\.com"), re.compile(r"/linkfilter/?"), ("url", "u")
     ),
+    QueryWrapper("Tumblr", re.compile(r"t\.umblr\.com"), re.compile(r"/redirect", re.I), ("z",)),
 )
 
 
@@ -260,21 +264,16 @@ def _unwrap_once(url: str) -> str | None:
     match = _GOOGLE_AMP_RE.match(url) or _AMP_CACHE_RE.match(url)
     if match:
         return _with_scheme(match.group(2), secure=bool(match.group(1)))
-    match = _TUMBLR_RE.match(url)
-    if match:
-        target = _query_values(match.group(1)).get("z", "")
-        return target if _HTTP_URL_RE.match(target) else None
-
     return _query_wrapper_target(url)
 
 
 def _query_wrapper_target(url: str) -> str | None:
     try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
+        parts = urlsplit(url)  # scheme and host name come lower-cased
+        host = parts.hostname
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https"):
+    if host is None or parts.scheme not in ("http", "https"):
         return None
     for wrapper in QUERY_WRAPPERS:
         if not (wrapper.host.fullmatch(host) and wrapper.path.fullmatch(parts.path or "/")):
@@ -294,14 +293,12 @@ def _query_wrapper_target(url: str) -> str | None:
 def unwrap_redirect(url: str) -> str:
     """The URL inside a redirect wrapper (followed a few levels deep), else ``url`` unchanged."""
     current = url.strip()
-    unwrapped = False
-    for _ in range(_MAX_REDIRECT_DEPTH):
+    for depth in range(_MAX_REDIRECT_DEPTH):
         inner = _unwrap_once(current)
         if inner is None or inner == current:
-            break
+            return current if depth else url
         current = inner.strip()
-        unwrapped = True
-    return current if unwrapped else url
+    return current
 
 
 def is_shortener(url: str) -> bool:
@@ -317,7 +314,7 @@ def is_shortener(url: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 # "example.com/path" typed without a scheme; the host part is checked against the PSL after.
-_BARE_HOST_RE = re.compile(r"^[^\s/?#:@]+\.[^\s/?#:@]+(?::\d+)?(?:[/?#]|$)")
+_BARE_HOST_RE = re.compile(r"^(?P<host>[^\s/?#:@]+\.[^\s/?#:@]+)(?::\d+)?(?:[/?#]|$)")
 _FRAGMENT_SAFE = "!$&'()*+,;=:@/?-._~"
 _UNRESERVED_ESCAPE_RE = re.compile(r"%(?:[46][1-9a-f]|[57][0-9a]|3[0-9]|2[de]|5f|7e)", re.I)
 
@@ -363,32 +360,35 @@ def _clean_query(query: str) -> str:
     for item in query.split("&"):
         if not item:
             continue
-        key = unquote(item.partition("=")[0].replace("+", " ")).lower()
+        # No tracking name holds a "+" or a space, so a "+" needs no decoding to compare.
+        key = unquote(item.partition("=")[0]).lower()
         if key in _EXTRA_TRACKING_PARAMS:
             continue
         kept.append(_decode_unreserved(item.replace("+", "%20")))
     return "&".join(kept)
 
 
-def _split_http(url: str) -> SplitResult:
+def _split_http(url: str) -> tuple[SplitResult, str]:
+    """The parts of an http(s) URL (or a scheme-less "host/path"), and its host name."""
     if not _HTTP_URL_RE.match(url):
         bare = url.removeprefix("//")
-        if not _BARE_HOST_RE.match(bare):  # also refuses mailto:, ftp:, javascript: ...
+        match = _BARE_HOST_RE.match(bare)
+        if match is None:  # also refuses mailto:, ftp:, javascript: ...
             raise InvalidURL("not an http(s) URL")
-        host = re.split(r"[:/?#]", bare, maxsplit=1)[0]
         # Without a scheme, a host name reads as a web address (any suffix, by the PSL's default
         # rule) but a number such as "3.14/x" or a bare public suffix does not.
-        labels = _ascii_host(host).split(".")
+        labels = _ascii_host(match["host"]).split(".")
         if labels[-1].isdigit() or _suffix_info(labels)[1]:
             raise InvalidURL("not an http(s) URL")
-        url = "https://" + bare
+        url = "//" + bare  # no scheme to add: the key's is always https, and none is read here
     try:
         parts = urlsplit(url)
     except ValueError as exc:
         raise InvalidURL("malformed URL") from exc
-    if not parts.hostname:
+    host = parts.hostname
+    if not host:
         raise InvalidURL("no host in URL")
-    return parts
+    return parts, host
 
 
 def _port(parts: SplitResult) -> int | None:
@@ -429,12 +429,12 @@ def _canonical_slow(text: str) -> str:
     key = _canonical_once(text)
     # A key must map to itself (the store re-keys saved URLs by it), but ural's rules can
     # expose new work: "/..amp" loses ".amp", and the "/." left over then normalises away.
-    for _ in range(3):
+    for _ in range(_MAX_KEY_PASSES):
         again = _canonical_once(key)
         if again == key:
-            break
+            return key
         key = again
-    return key
+    raise InvalidURL("malformed URL")
 
 
 # The fast path: most links in a feed are a plain article address (http(s), an ASCII host, a
@@ -464,16 +464,13 @@ def _plain_key(text: str) -> str | None:
     host, path, query = match.group("host", "path", "query")
     site = _site_host(host)
     if site in _TWITTER_HOSTS:
-        # Fact-check feeds are full of tweets; a tweet is its id.
-        tweet = None if query else _TWEET_PATH_RE.match(path)
+        # Fact-check feeds are full of tweets; a tweet is its id (its ?s=20&t=... do not matter).
+        tweet = _TWEET_PATH_RE.match(path)
         return f"https://x.com/i/status/{tweet.group(1)}" if tweet else None
     if _SPECIAL_HOST_RE.search(host):
         return None
     path = path.rstrip("/")
     if _SPECIAL_LAST_SEGMENT_RE.search(path.rpartition("/")[2]):
-        return None
-    # The pattern allows no IPv6 literal, and an IPv4 address ends in a number, as no name does.
-    if site.rpartition(".")[2].isdigit():
         return None
     if query:
         kept = []
@@ -484,7 +481,9 @@ def _plain_key(text: str) -> str | None:
             kept.append(item)
         query = "&".join(sorted(kept, key=_query_sort_key))
     key = f"https://{site}{path or '/'}{'?' + query if query else ''}"
-    return key if len(key) <= MAX_URL_LENGTH else None
+    if len(key) > MAX_URL_LENGTH:  # "http://" one character shorter than the key's scheme
+        raise InvalidURL("URL too long")
+    return key
 
 
 def has_control_characters(text: str) -> bool:
@@ -497,11 +496,10 @@ def _canonical_once(text: str) -> str:
     text = _platform_url(unwrap_redirect(text))
     if _CONTROL_RE.search(text):  # a wrapper's percent-encoded target can hide them
         raise InvalidURL("control characters in URL")
-    parts = _split_http(text)
+    parts, host = _split_http(text)
     if "@" in parts.netloc:
         # The fetcher refuses them, and "trusted.example@evil.example" reads as the wrong site.
         raise InvalidURL("credentials (user@) in URL")
-    host = parts.hostname or ""
     if any(ch.isspace() for ch in host):
         raise InvalidURL("space in host name")
     site = _site_host(host)
@@ -519,25 +517,19 @@ def _canonical_once(text: str) -> str:
         ("https", netloc, _decode_unreserved(parts.path), _clean_query(parts.query), parts.fragment)
     )
     try:
-        # The host and scheme are ours already; ural handles path, query and fragment.
-        result = normalize_url(
-            cleaned,
-            strip_protocol=False,
-            strip_irrelevant_subdomains=False,
-            infer_redirection=False,
-            quoted=True,
-            unsplit=False,
-        )
+        # The host and scheme are ours already: ural handles path, query and fragment (its
+        # scheme and host options change only the result's scheme and netloc, never read).
+        result = normalize_url(cleaned, infer_redirection=False, quoted=True, unsplit=False)
+        # ural returns its input, not the parts, when it cannot parse it: then this fails too.
+        path, query, fragment = result.path, result.query, result.fragment
     except Exception as exc:  # ural is heuristic code; any failure means "cannot key this"
         log.debug("normalize_url failed for %r", cleaned, exc_info=True)
         raise InvalidURL("malformed URL") from exc
-    if not isinstance(result, SplitResult):
-        raise InvalidURL("malformed URL")  # ural returns its input when it cannot parse it
     # ural escapes the "!" of a "#!/route" fragment, after which it no longer reads as routing.
-    fragment = quote(unquote(result.fragment), safe=_FRAGMENT_SAFE)
+    fragment = quote(unquote(fragment), safe=_FRAGMENT_SAFE)
     # ural sorts parameters before escaping them; sorting the escaped form keeps keys stable.
-    query = "&".join(sorted(filter(None, result.query.split("&")), key=_query_sort_key))
-    key = urlunsplit(("https", netloc, result.path or "/", query, fragment))
+    query = "&".join(sorted(filter(None, query.split("&")), key=_query_sort_key))
+    key = urlunsplit(("https", netloc, path or "/", query, fragment))
     if len(key) > MAX_URL_LENGTH:
         raise InvalidURL("URL too long")
     return key
@@ -623,7 +615,8 @@ _TRAILING_PUNCTUATION = ".,;:!?'\"*~"
 
 
 def _mask_code(text: str) -> str:
-    """``text`` with code spans and blocks blanked out (Discord does not link inside them)."""
+    """``text`` with each code span or block replaced by a space (Discord links nothing in them;
+    links are read off the result, so its positions need not match ``text``'s)."""
     runs = [(m.start(), m.end()) for m in _BACKTICKS_RE.finditer(text)]
     if len(runs) < 2:
         return text
@@ -643,7 +636,7 @@ def _mask_code(text: str) -> str:
             continue
         close_end = runs[same[j]][1]
         pieces.append(text[kept_from:start])
-        pieces.append(" " * (close_end - start))
+        pieces.append(" ")
         kept_from = close_end
         i = same[j] + 1
     pieces.append(text[kept_from:])
@@ -680,8 +673,6 @@ def extract_links(text: str, limit: int = 5) -> list[str]:
     Understands ``<url>``, ``[text](url)``, ``||spoilers||`` and skips code spans and blocks.
     Links that canonical_url rejects are left out.
     """
-    if limit <= 0:
-        return []
     masked = _mask_code(text)
     found: list[str] = []
     keys: set[str] = set()

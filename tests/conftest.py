@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import resource
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -8,10 +10,19 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot import links
 from bot.services import open_store
 from bot.store import Store
 from tests.postgres_server import PostgresCluster
 from tests.servers import LocalServer, NetworkTripwire
+
+# Modules whose mutants a mutation run tests with their own test file only. links is pure code
+# under everything (store, CLI, bot): about 250 to 580 tests reach each function, at a minute
+# a surviving mutant, while tests/test_links.py pins each of its behaviours in seconds.
+_OWN_TESTS = {"bot.links.": "tests/test_links.py::"}
+# Such a run takes seconds of CPU; one still running after this many loops (mutmut's own limit,
+# 15 times the time of every test reaching the function, is six minutes for some links mutants).
+_OWN_TESTS_CPU_S = 60
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -21,7 +32,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     package, a mutant is tested by the SQLite run of such a test only (inside it, by the
     PostgreSQL run): the other run goes through the same code above the store, at twice the
     cost (a PostgreSQL schema and its migrations a test). This can only miss a kill, never
-    invent one.
+    invent one. A mutant of a module in ``_OWN_TESTS`` runs that module's test file only, and
+    is stopped (a timeout) after ``_OWN_TESTS_CPU_S`` seconds of CPU.
     """
     mutant = os.environ.get("MUTANT_UNDER_TEST", "")
     if "__mutmut_" not in mutant:
@@ -30,11 +42,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if mutant.startswith("bot.store.postgres."):
         keep, drop = drop, keep
     ids = {item.nodeid for item in items}
-    twins = [i for i in items if drop in i.nodeid and i.nodeid.replace(drop, keep, 1) in ids]
-    if twins:
-        config.hook.pytest_deselected(items=twins)
-        gone = set(map(id, twins))
+    dropped = [i for i in items if drop in i.nodeid and i.nodeid.replace(drop, keep, 1) in ids]
+    for module, own in _OWN_TESTS.items():
+        if mutant.startswith(module):
+            dropped = [i for i in items if not i.nodeid.startswith(own)]
+            limit = int(time.process_time()) + _OWN_TESTS_CPU_S
+            soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+            if hard != resource.RLIM_INFINITY:
+                limit = min(limit, hard)
+            if soft == resource.RLIM_INFINITY or soft > limit:
+                resource.setrlimit(resource.RLIMIT_CPU, (limit, hard))  # SIGXCPU: a timeout
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(map(id, dropped))
         items[:] = [item for item in items if id(item) not in gone]
+
+
+@pytest.fixture(autouse=True)
+def _link_keys_computed_afresh() -> None:
+    """Each test keys its URLs itself, never from the cache an earlier test filled.
+
+    mutmut forks each mutant's test process from one that has run the tests already: with
+    ``canonical_url``'s cache warm, a bug in the code below it never runs and the mutant
+    survives; the run's map of which tests reach a function also misses every test whose URLs
+    an earlier test keyed first.
+    """
+    links.canonical_url.cache_clear()
+    links._site_host.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 import pytest
@@ -102,6 +103,8 @@ SAME_KEY = [
         ARTICLE,
     ),
     ("scheme-less", "example.com/news/a", ARTICLE),
+    # As pages write og:url and canonical links: "//host/path" without a scheme.
+    ("protocol-relative", "//example.com/news/a", ARTICLE),
     ("query order", "https://example.com/a?id=5&page=2", "https://example.com/a?page=2&id=5"),
     ("empty query items", "https://example.com/a?&id=5&", "https://example.com/a?id=5"),
     ("plus is space", "https://example.com/search?q=a+b", "https://example.com/search?q=a%20b"),
@@ -167,6 +170,8 @@ DIFFERENT_KEY = [
     ("relative redirect", "https://example.com/s1?redirect=/", "https://example.com/s2?redirect=/"),
     ("archive targets", "https://web.archive.org/web/2020/https://a.com/x", "https://b.com/x"),
     ("routing fragment", "https://example.com/#/story/1", "https://example.com/#/story/2"),
+    # ural reads both as one channel and drops the "@"; "/handle" is a legacy name of its own.
+    ("youtube handle", "https://www.youtube.com/@handle", "https://www.youtube.com/handle"),
 ]
 
 # Exact keys, so the format the store saves is pinned down.
@@ -183,12 +188,17 @@ EXACT_KEYS = [
         "https://en.wikipedia.org/wiki/Caf%C3%A9_%28bar%29",
     ),
     ("http://127.0.0.1:8080/x", "https://127.0.0.1:8080/x"),
+    ("http://[2001:DB8::1]:8080/x", "https://[2001:db8::1]:8080/x"),
+    ("http://[ABCD::0:1]/x", "https://[abcd::1]/x"),  # IPv6 starting with a letter
+    ("https://[2001:db8::1]/x", "https://[2001:db8::1]/x"),
     ("https://x.com/jack/status/20?s=20", "https://x.com/i/status/20"),
     ("https://youtu.be/dQw4w9WgXcQ", "https://youtube.com/watch?v=dQw4w9WgXcQ"),
     ("https://www.mobile.de/auto", "https://mobile.de/auto"),
     ("https://amp.dev/about", "https://amp.dev/about"),
     ("https://news.m.example.com/a", "https://news.m.example.com/a"),
     ("https://example.com/a b", "https://example.com/a%20b"),
+    # A "#!" route keeps its "!", "?" and "=": each route is a page of its own.
+    ("https://example.com/#!/story/1?page=2", "https://example.com/#!/story/1?page=2"),
     # Parameters sort by name, then value: "page" before "page-size" (stored keys rely on it).
     (
         "https://example.com/list?page-size=10&page=2",
@@ -208,9 +218,11 @@ INVALID = [
     ("ftp://example.com/file", "not an http(s) URL"),
     ("javascript:alert(1)", "not an http(s) URL"),
     ("3.14/a", "not an http(s) URL"),
+    ("app.v2.3/notes", "not an http(s) URL"),  # a version number: no suffix is all digits
     ("co.uk/a", "not an http(s) URL"),
     ("http://", "no host in URL"),
     ("https:///news/a", "no host in URL"),
+    ("https://./news/a", "no host in URL"),
     ("https://exa mple.com/a", "space in host name"),
     ("https://localhost/a", "no domain name in URL"),
     ("https://example.com:99999/a", "bad port"),
@@ -218,8 +230,16 @@ INVALID = [
     ("http://[::1/a", "malformed URL"),
     ("https://exa%6dple.com/a", "bad host name"),
     ("https://-example.com/a", "bad host name"),
+    ("https://" + "ü" * 64 + ".com/a", "bad host name"),  # too long a label once in punycode
     ("https://example.com/a\x00b", "control characters in URL"),
+    # A wrapper's target percent-encodes the line break it hides.
+    (
+        "https://www.google.com/url?q=https%3A%2F%2Fexample.com%2Fa%0Ab",
+        "control characters in URL",
+    ),
     ("https://example.com/" + "a" * 2040, "URL too long"),
+    # Short enough to read, too long once escaped: each "é" is six characters in the key.
+    ("https://example.com/" + "é" * 400, "URL too long"),
     # Credentials: the fetcher refuses them, and the part before "@" reads as the site.
     ("https://user:secret@example.com/news/a", "credentials (user@) in URL"),
     ("https://trusted.example@evil.example.net/a", "credentials (user@) in URL"),
@@ -245,6 +265,14 @@ def test_each_extra_tracking_parameter_is_dropped(param: str) -> None:
     kept = "https://example.com/news/a?id=5"
     assert canonical_url(f"https://example.com/news/a?id=5&{param}=tw-share") == kept
     assert canonical_url(f"http://www.example.com/news/a?{param}=1&id=5") == kept
+
+
+def test_a_long_link_is_the_article_once_its_tracking_parameter_is_dropped() -> None:
+    # A base64 value ends in "=": the parameter goes whole, before any escaping could make the
+    # link too long to key.
+    url = ARTICLE + "?smid=" + "x" * (2047 - len(ARTICLE) - 8) + "=="
+    assert len(url) == 2047
+    assert canonical_url(url) == ARTICLE
 
 
 @pytest.mark.parametrize(("case", "a", "b"), SAME_KEY, ids=[c[0] for c in SAME_KEY])
@@ -284,6 +312,65 @@ def test_invalid_urls_say_why(url: str, reason: str) -> None:
     assert str(info.value) == reason
 
 
+def test_an_amp_copy_of_an_amp_copy_is_the_article() -> None:
+    # ural strips one trailing AMP segment a pass; the key is the article's, and maps to itself.
+    for depth in range(1, 9):
+        assert canonical_url(ARTICLE + "/amp" * depth) == ARTICLE
+    assert canonical_url("http://example.com/amp.amp" + "/amp" * 6) == "https://example.com/"
+    # Past that a key would not map to itself (the store re-keys by it): the link is refused.
+    with pytest.raises(InvalidURL) as info:
+        canonical_url(ARTICLE + "/amp" * 9)
+    assert str(info.value) == "malformed URL"
+
+
+def test_a_youtube_link_ural_cannot_read_is_keyed_as_it_is_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="bot.links"):
+        assert canonical_url("https://youtu.be/") == "https://youtu.be/"
+    (record, *_) = [r for r in caplog.records if r.name == "bot.links"]
+    assert record.getMessage() == "youtube normalisation failed for 'https://youtu.be/'"
+    assert "Traceback" in caplog.text  # the operator sees where ural failed
+
+
+def test_a_link_no_url_can_encode_is_refused_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    # A lone surrogate can arrive through Discord's JSON ("\ud800"); no URL encoding holds it.
+    with caplog.at_level(logging.DEBUG, logger="bot.links"), pytest.raises(InvalidURL) as info:
+        canonical_url("https://example.com/a\ud800")
+    assert str(info.value) == "malformed URL"
+    (record, *_) = [r for r in caplog.records if r.name == "bot.links"]
+    assert record.getMessage() == "normalize_url failed for 'https://example.com/a\\ud800'"
+    assert "Traceback" in caplog.text
+    assert extract_links("see https://example.com/a\ud800 and https://example.com/b") == [
+        "https://example.com/b"
+    ]
+
+
+def test_a_key_of_the_longest_length_is_kept() -> None:
+    url = "https://example.com/~" + "a" * (2048 - len("https://example.com/~"))
+    assert canonical_url(url) == url
+    plain = "https://example.com/" + "a" * (2048 - len("https://example.com/"))
+    assert canonical_url(plain) == plain
+    # Readable at 2,048 characters, but its key gains the "s" of https.
+    with pytest.raises(InvalidURL) as info:
+        canonical_url("http" + plain.removeprefix("https") + "a")
+    assert str(info.value) == "URL too long"
+
+
+def test_a_host_name_may_be_as_long_as_dns_allows_and_no_longer() -> None:
+    longest = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
+    assert len(longest) == 253
+    assert canonical_url(f"https://{longest}/x") == f"https://{longest}/x"
+    with pytest.raises(InvalidURL) as info:
+        canonical_url(f"https://{longest}d/x")
+    assert str(info.value) == "bad host name"
+
+
+def test_a_punycode_label_that_does_not_decode_is_shown_as_it_is() -> None:
+    assert links.display_host("xn--zz.example.com") == "xn--zz.example.com"
+    assert links.display_url("https://xn--zz.xn--bcher-kva.example/a") == "xn--zz.bücher.example/a"
+
+
 def test_long_input_is_refused_before_unwrapping() -> None:
     wrapped = "https://www.google.com/url?q=https://example.com/a&pad=" + "x" * 2100
     with pytest.raises(InvalidURL, match="too long"):
@@ -295,6 +382,14 @@ def test_long_input_is_refused_before_unwrapping() -> None:
     [
         ("https://www.google.com/url?q=https://example.com/a&sa=D", "https://example.com/a"),
         ("https://l.facebook.com/l.php?u=https%3A%2F%2Fexample.com%2Fa", "https://example.com/a"),
+        # The page fetched is the target however the wrapper is written: http, capitals, no "/"
+        # before the query (as older clients and people typing it do).
+        ("http://l.facebook.com/l.php?u=https%3A%2F%2Fexample.com%2Fa", "https://example.com/a"),
+        ("HTTPS://T.UMBLR.COM/REDIRECT?z=https://example.com/a", "https://example.com/a"),
+        ("https://l.instagram.com?u=https%3A%2F%2Fexample.com%2Fa", "https://example.com/a"),
+        # YouTube's target may lack the scheme, or be written "//host/path".
+        ("https://www.youtube.com/redirect?q=example.com%2Fa", "https://example.com/a"),
+        ("https://www.youtube.com/redirect?q=%2F%2Fexample.com%2Fa", "https://example.com/a"),
         (
             "https://web.archive.org/web/20200101000000/https://example.com/a?id=5",
             "https://example.com/a?id=5",
@@ -336,6 +431,7 @@ NAMED_WRAPPERS = [
     ("VK", "https://vk.com/away.php?to=https%3A%2F%2Fexample.com%2Fa&cc_key="),
     ("LinkedIn", "https://www.linkedin.com/redir/redirect?url=https%3A%2F%2Fexample.com%2Fa"),
     ("Steam", "https://steamcommunity.com/linkfilter/?url=https://example.com/a"),
+    ("Tumblr", "https://t.umblr.com/redirect?z=https%3A%2F%2Fexample.com%2Fa&t=ZjQ&b=t%3A1&m=1"),
 ]
 
 
@@ -363,6 +459,9 @@ def test_every_named_wrapper_is_tested() -> None:
         "https://l.facebook.com.attacker.example/l.php?u=https://victim.example.org/news",
         "https://notgoogle.com/url?q=https://victim.example.org/news",
         "https://www.google.com/urlx?q=https://victim.example.org/news",
+        # A named service's own target that is no web address.
+        "https://t.umblr.com/redirect?z=javascript:alert(1)//victim.example.org/news",
+        "https://t.umblr.com/redirect?t=victim.example.org",
     ],
 )
 def test_other_hosts_redirect_parameters_are_not_unwrapped(url: str) -> None:
@@ -379,6 +478,9 @@ def test_other_hosts_redirect_parameters_are_not_unwrapped(url: str) -> None:
         "https://www.google.com/search?q=https://example.com/a",  # a search, not a redirect
         " https://example.com/a ",
         "not a url at all",
+        "ftp://www.google.com/url?q=https://example.com/a",  # a wrapper's address, not http(s)
+        "https:///url?q=https://example.com/a",  # no host to be a named service
+        "https://www.youtube.com/redirect?event=video_description",  # no target
     ],
 )
 def test_unwrap_redirect_leaves_other_urls_alone(url: str) -> None:
@@ -438,6 +540,8 @@ HOSTS = [
     ("www.mobile.de", ["mobile.de"]),
     ("a.b.unknown-tld-zz", ["a.b.unknown-tld-zz", "b.unknown-tld-zz"]),
     ("http://192.0.2.1/x", ["192.0.2.1"]),
+    ("http://8.8.8.8/x", ["8.8.8.8"]),
+    ("//news.example.com/a", ["news.example.com", "example.com"]),  # as pages write links
 ]
 
 
@@ -451,10 +555,20 @@ def test_host_candidates_match_canonical_host() -> None:
     assert canonical_url(url).startswith("https://" + host_candidates(url)[0] + "/")
 
 
-@pytest.mark.parametrize("junk", ["", "not a domain", "localhost", "http://"])
-def test_host_candidates_reject_junk(junk: str) -> None:
-    with pytest.raises(InvalidURL):
+@pytest.mark.parametrize(
+    ("junk", "reason"),
+    [
+        ("", "empty domain"),
+        ("  ", "empty domain"),
+        ("not a domain", "space in host name"),
+        ("localhost", "no domain name in URL"),
+        ("http://", "no host in URL"),
+    ],
+)
+def test_host_candidates_reject_junk(junk: str, reason: str) -> None:
+    with pytest.raises(InvalidURL) as info:
         host_candidates(junk)
+    assert str(info.value) == reason
 
 
 @pytest.mark.parametrize(
@@ -499,6 +613,7 @@ def test_normalise_domain(typed: str, expected: str) -> None:
         ("http://", "no host in URL"),
         ("localhost", "no domain name in URL"),
         ("192.0.2.1", "an IP address, not a domain"),
+        ("9.9.9.9", "an IP address, not a domain"),
         ("co.uk", "a shared suffix, not a site: give the full name"),
         ("blogspot.com", "a shared suffix, not a site: give the full name"),
         ("ftp://example.com", "not an http(s) URL"),
@@ -546,6 +661,12 @@ EXTRACTION = [
     ("spoiler", "||https://example.com/a||", ["https://example.com/a"]),
     ("spoiler text", "wow ||see https://example.com/a here||!", ["https://example.com/a"]),
     ("single pipe kept", "https://example.com/a|b", ["https://example.com/a|b"]),
+    (
+        "the same link twice",
+        "https://example.com/a and https://example.com/a, then https://example.com/b",
+        ["https://example.com/a", "https://example.com/b"],
+    ),
+    ("pipe after a spoiler", "||wow|| https://example.com/a|b", ["https://example.com/a|b"]),
     ("period", "Read https://example.com/a.", ["https://example.com/a"]),
     ("punctuation run", "https://example.com/a?!.,;:'\"", ["https://example.com/a"]),
     ("query kept", "https://example.com/a?id=5.", ["https://example.com/a?id=5"]),
@@ -565,6 +686,7 @@ EXTRACTION = [
         "[Foo](https://en.wikipedia.org/wiki/Foo_(bar))",
         ["https://en.wikipedia.org/wiki/Foo_(bar)"],
     ),
+    ("nested parens", "see https://example.com/a_(b_(c)) now", ["https://example.com/a_(b_(c))"]),
     ("square brackets", "[https://example.com/a]", ["https://example.com/a"]),
     ("braces", "{https://example.com/a}", ["https://example.com/a"]),
     ("bold", "**https://example.com/a**", ["https://example.com/a"]),
@@ -578,6 +700,18 @@ EXTRACTION = [
         ["https://example.com/b"],
     ),
     ("unclosed backtick", "`https://example.com/a", ["https://example.com/a"]),
+    ("link before code", "https://example.com/a `x`", ["https://example.com/a"]),
+    (
+        "two code spans",
+        "`a` `https://c.example.com/y` https://b.example.com/z",
+        ["https://b.example.com/z"],
+    ),
+    ("link right after code", "`x`https://example.com/a", ["https://example.com/a"]),
+    (
+        "unclosed run before a code span",
+        "``https://a.example.com/x `https://c.example.com/y` https://b.example.com/z",
+        ["https://a.example.com/x", "https://b.example.com/z"],
+    ),
     ("non-http", "ftp://example.com/a mailto:a@example.com", []),
     ("inside a word", "xhttps://example.com/a", []),
     ("no host", "https:// and http://", []),
@@ -614,7 +748,18 @@ def test_extract_links_limit() -> None:
     text = " ".join(f"https://example.com/{i}" for i in range(10))
     assert extract_links(text) == [f"https://example.com/{i}" for i in range(5)]
     assert extract_links(text, limit=2) == ["https://example.com/0", "https://example.com/1"]
+    assert extract_links(text, limit=1) == ["https://example.com/0"]
     assert extract_links(text, limit=0) == []
+    assert extract_links(text, limit=-1) == []
+
+
+def test_a_message_is_read_for_at_most_a_hundred_candidate_links() -> None:
+    # A hostile message of unusable links cannot make the bot key thousands of them.
+    junk = [f"https://{i}/" for i in range(100)]  # no domain name: refused, each tried once
+    assert extract_links(" ".join([*junk[:99], "https://example.com/a"])) == [
+        "https://example.com/a"
+    ]
+    assert extract_links(" ".join([*junk, "https://example.com/a"])) == []
 
 
 HOSTILE = {
@@ -767,6 +912,8 @@ def test_the_fast_path_gives_the_full_paths_key(url: str) -> None:
         "https://m.news.example.co.uk/a/b/",
         "https://example-blog.test/2026/02/post",
         "https://twitter.com/someone/status/1234567890",
+        "https://x.com/someone/status/1234567890?s=20&t=AbC",
+        "http://192.0.2.7/news/a?id=5",
     ],
 )
 def test_a_plain_url_takes_the_fast_path(url: str) -> None:
@@ -810,3 +957,63 @@ def test_scripts_written_together_read_as_unicode_but_not_a_mixed_latin_name(nam
 def test_a_combining_accent_does_not_make_a_latin_name_mixed() -> None:
     # q + U+0301 (no precomposed form): the accent belongs to its letter's script.
     assert links.display_host("xn--quiz-vvc.com") == "q\u0301uiz.com"
+
+
+def test_a_url_read_off_a_page_is_keyed_or_left_out() -> None:
+    # og:url and redirect targets are whatever a page says: an unusable one is no key, no error.
+    assert links.canonical_url_or_none("https://www.example.com/news/a/?utm_source=x") == ARTICLE
+    assert links.canonical_url_or_none(None) is None
+    assert links.canonical_url_or_none("") is None
+    assert links.canonical_url_or_none("javascript:alert(1)") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("https://example.com/a", False),
+        ("https://example.com/caf\u00e9\u00a0x", False),  # letters and a no-break space
+        ("https://example.com/a\x00b", True),
+        ("\x1fhttps://example.com/", True),
+        ("https://example.com/\x7f", True),
+        ("https://example.com/\x85", True),  # NEL, a C1 line break
+    ],
+)
+def test_a_source_link_with_control_characters_is_found_out(text: str, expected: bool) -> None:
+    assert links.has_control_characters(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("url", "label"),
+    [
+        ("https://news.bbc.co.uk/a", "bbc.co.uk"),
+        ("https://www.xn--e1afmkfd.xn--p1ai/a", "пример.рф"),
+        ("https://a.blogspot.com/p", "a.blogspot.com"),
+        # Latin with one Cyrillic letter: shown in Unicode it would pass for example.com.
+        ("https://xn--exmple-4nf.com/a", "xn--exmple-4nf.com"),
+        ("https://192.0.2.1/x", "192.0.2.1"),
+        ("not a link", None),
+    ],
+)
+def test_a_source_is_labelled_by_the_site_it_leads_to(url: str, label: str | None) -> None:
+    assert links.site_label(url) == label
+
+
+@pytest.mark.parametrize(
+    ("url", "target"),
+    [
+        ("https://Example.COM:8443/a?b=1#c", "https://example.com:8443/a?b=1#c"),
+        (" HTTP://bücher.de/x ", "http://xn--bcher-kva.de/x"),  # a Unicode host does not resolve
+        ("https://example.com./a", "https://example.com/a"),
+        ("https://[2001:DB8::1]:8080/x", "https://[2001:db8::1]:8080/x"),
+        ("https://user@evil.example/x", None),  # leads to evil.example, whatever it reads as
+        ("javascript:alert(1)", None),
+        ("ftp://example.com/a", None),
+        ("https:///x", None),
+        ("https://example.com:99999/", None),
+        ("https://exa%6dple.com/", None),
+    ],
+)
+def test_a_link_is_clicked_only_as_an_http_url_to_the_host_it_shows(
+    url: str, target: str | None
+) -> None:
+    assert links.link_target(url) == target
