@@ -648,9 +648,12 @@ _COMMON_SURNAME_TEXT = """
 _COMMON_SURNAMES = _STOP_WORDS | frozenset(_COMMON_SURNAME_TEXT.split())
 
 
+@lru_cache(maxsize=65536)
 def _fold(word: str) -> str:
     """A word as names compare: casefolded, accents and curly apostrophes folded (Erdoğan,
-    Erdogan; O’Rourke, O'Rourke)."""
+    Erdogan; O’Rourke, O'Rourke). Cached: a page's words are mostly the words of others."""
+    if word.isascii():
+        return word.lower()
     decomposed = unicodedata.normalize("NFKD", word.replace("’", "'"))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
