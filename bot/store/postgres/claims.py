@@ -218,9 +218,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
     async def _snapshot(self, db: asyncpg.Connection, claim_id: int) -> Claim:
         """A claim as this transaction sees it (its row locked until the transaction ends)."""
         row = await db.fetchrow(
-            "SELECT id, guild_id, claim, verdict, note, rating_label, context, external_id, "
-            "created_by, created_at, updated_by, updated_at, active, claimant FROM claims "
-            "WHERE id = $1 FOR UPDATE",
+            f"SELECT {CLAIM_COLUMNS} FROM claims c WHERE c.id = $1 FOR UPDATE",
             _row_id(claim_id),
         )
         if row is None:

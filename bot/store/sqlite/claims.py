@@ -229,9 +229,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
     async def _snapshot(self, db: aiosqlite.Connection, claim_id: int) -> Claim:
         """A claim as the writer connection sees it (inside the current transaction)."""
         async with db.execute(
-            "SELECT id, guild_id, claim, verdict, note, rating_label, context, external_id, "
-            "created_by, created_at, updated_by, updated_at, active, claimant FROM claims "
-            "WHERE id = ?",
+            f"SELECT {CLAIM_COLUMNS} FROM claims c WHERE c.id = ?",
             (claim_id,),
         ) as cur:
             row = await cur.fetchone()

@@ -27,6 +27,7 @@ from bot.store.models import (
 )
 from bot.store.sqlite.audit import write_audit
 from bot.store.sqlite.claims import ClaimsMixin
+from bot.store.sqlite.connection import CLAIM_COLUMNS
 from bot.store.sqlite.search import apply_postings
 from bot.store.validation import checked_guild, now_iso, scope_key
 
@@ -263,9 +264,7 @@ async def _claims_on(db: aiosqlite.Connection, claim_ids: Sequence[int]) -> dict
         chunk = list(claim_ids[start : start + _CHUNK])
         marks = ",".join("?" * len(chunk))
         rows = await db.execute_fetchall(
-            "SELECT id, guild_id, claim, verdict, note, rating_label, context, external_id, "
-            f"created_by, created_at, updated_by, updated_at, active, claimant FROM claims "
-            f"WHERE id IN ({marks})",
+            f"SELECT {CLAIM_COLUMNS} FROM claims c WHERE c.id IN ({marks})",
             chunk,
         )
         urls: dict[int, list[str]] = {i: [] for i in chunk}
