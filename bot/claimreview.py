@@ -122,8 +122,8 @@ def _is_claim_review(obj: dict[str, Any]) -> bool:
 
 def _check_unicode(new: NewClaim) -> None:
     """JSON may escape a lone surrogate ("\\ud800"), which no UTF-8 column can store."""
+    # (The claimant is checked where it is read: clean_claimant refuses a lone surrogate.)
     texts = [new.claim, new.note, new.context, new.rating_label or "", new.external_id or ""]
-    texts.append(new.claimant or "")
     texts += new.urls
     texts += [f"{s.url}{s.title or ''}" for s in new.sources]
     for text in texts:
