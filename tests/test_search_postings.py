@@ -426,3 +426,39 @@ def test_a_change_counts_the_claims_of_a_term_across_id_ranges() -> None:
         change.remove(claim_id, "dam", "")
     change.remove(140_001, "river", "")
     assert change.term_docs() == {"dam": 2, "flood": 4, "river": -1}
+
+
+def test_claims_added_together_rank_as_claims_added_one_by_one() -> None:
+    # An import counts a batch's postings at once (add_many): every search must rank its
+    # claims exactly as when each claim is added alone, across id ranges, with a term in the
+    # claim and its context, a term repeated past the 255 a posting counts, and no words.
+    claims = [
+        (3, "dam flood valley dam", "flood warning"),
+        (65_535, "flood", ""),
+        (65_536, "bridge river", "dam " * 300),
+        (70_000, "", ""),
+        (140_001, "valley valley", "river"),
+        (4, "dam", "dam dam"),
+    ]
+    one_by_one, together = postings.PostingsChange(), postings.PostingsChange()
+    for claim in claims:
+        one_by_one.add(*claim)
+    together.add_many(claims)
+    assert (together.docs, together.tokens) == (one_by_one.docs, one_by_one.tokens) == (6, 315)
+    assert (
+        together.term_docs()
+        == one_by_one.term_docs()
+        == {"dam": 3, "flood": 2, "valley": 2, "warning": 1, "bridge": 1, "river": 2}
+    )
+    for change in (one_by_one, together):
+        change.remove(3, "dam flood valley dam", "flood warning")  # one identity twice
+
+    def ranked(change: postings.PostingsChange, term: str) -> postings.Ranked:
+        keys = [key for key in change.keys() if key[0] == term]  # noqa: SIM118 (not a dict)
+        rows = [(t, c, change.new_data((t, c), None)) for t, c in keys]
+        return postings.rank(rows, docs=5, tokens=309, weights=(1.0, 0.5), best=None)
+
+    for term in ("dam", "flood", "valley", "warning", "bridge", "river"):
+        assert ranked(together, term) == ranked(one_by_one, term)
+    assert ranked(together, "dam").ids == [65_536, 4]
+    assert ranked(together, "warning").ids == []
