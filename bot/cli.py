@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import json
 import logging
@@ -14,8 +15,8 @@ import re
 import stat
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
@@ -644,6 +645,25 @@ async def cmd_sources_list(args: argparse.Namespace) -> int:
 
 
 async def cmd_import(args: argparse.Namespace) -> int:
+    with _collector_paused():
+        return await _import(args)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for a bulk job that makes millions of objects and no cycle
+    among them: each time a generation fills, the collector walks every object in it, the
+    records read included (20,000 records: 0.3 s of a 3.4 s import)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+async def _import(args: argparse.Namespace) -> int:
     config = _config(args)
     # Checking and indexing a record is pure Python: a second process takes the batches it
     # reaches first (see claimreview.parse_file).
