@@ -44,6 +44,7 @@ from itertools import pairwise
 from typing import Protocol
 from weakref import WeakKeyDictionary
 
+import numpy as np
 import sentencex
 import Stemmer
 
@@ -726,22 +727,31 @@ def best_units(
     """For each candidate (an index into the pool), the spans of its best ``per_candidate``
     units by score, best first, none overlapping a better one: a sentence and the runs that
     contain it say the same thing, so the next choice is another place in the text."""
-    wanted = set(candidates)
-    by_candidate: dict[int, list[tuple[float, int]]] = {c: [] for c in wanted}
-    for at, unit_scores in enumerate(scores):
-        for index, score in unit_scores.items():
-            if index in wanted:
-                by_candidate[index].append((score, at))
+    # Every (unit, candidate) score as arrays: a long page has thousands, and sorting them in
+    # Python cost the semantic stage 7 ms a page. Best first; ties to the earlier unit (a
+    # sentence comes before the runs that contain it). A run sums the same contributions in
+    # another order (its terms are a set, ordered by the process's hash seed), so scores
+    # within rounding of each other are ties.
+    index_of: list[int] = []
+    score_of: list[float] = []
+    sizes: list[int] = []
+    for unit_scores in scores:
+        index_of += unit_scores.keys()
+        score_of += unit_scores.values()
+        sizes.append(len(unit_scores))
+    at_of = np.repeat(np.arange(len(scores)), sizes)
+    indices = np.asarray(index_of, dtype=np.int64)
+    order = np.lexsort((at_of, -np.round(np.asarray(score_of, dtype=np.float64), 9), indices))
+    indices, at_of = indices[order], at_of[order]
+    starts = np.searchsorted(indices, candidates, side="left").tolist()
+    ends = np.searchsorted(indices, candidates, side="right").tolist()
     chosen: list[list[tuple[int, int]]] = []
-    for index in candidates:
+    for start, end in zip(starts, ends, strict=True):
         picked: list[tuple[int, int]] = []
-        # Ties go to the earlier unit: a sentence comes before the runs that contain it. A
-        # run sums the same contributions in another order (its terms are a set, ordered by
-        # the process's hash seed), so scores within rounding of each other are ties.
-        for _, at in sorted(by_candidate[index], key=lambda p: (-round(p[0], 9), p[1])):
-            start, end = spans[at]
-            if all(end <= a or start >= b for a, b in picked):
-                picked.append((start, end))
+        for at in at_of[start:end].tolist():
+            first, last = spans[at]
+            if all(last <= a or first >= b for a, b in picked):
+                picked.append((first, last))
                 if len(picked) >= per_candidate:
                     break
         chosen.append(picked)
