@@ -428,10 +428,15 @@ def test_a_change_counts_the_claims_of_a_term_across_id_ranges() -> None:
     assert change.term_docs() == {"dam": 2, "flood": 4, "river": -1}
 
 
-def test_claims_added_together_rank_as_claims_added_one_by_one() -> None:
-    # An import counts a batch's postings at once (add_many): every search must rank its
-    # claims exactly as when each claim is added alone, across id ranges, with a term in the
-    # claim and its context, a term repeated past the 255 a posting counts, and no words.
+@pytest.mark.parametrize("at_once", [4096, 4])
+def test_claims_added_together_rank_as_claims_added_one_by_one(
+    at_once: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An import counts a batch's postings at once (add_many, ``at_once`` claims at a time):
+    # every search must rank its claims exactly as when each claim is added alone, across id
+    # ranges, with a term in the claim and its context, a term repeated past the 255 a
+    # posting counts, and no words.
+    monkeypatch.setattr(postings, "_MANY", at_once)
     claims = [
         (3, "dam flood valley dam", "flood warning"),
         (65_535, "flood", ""),

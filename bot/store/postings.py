@@ -63,6 +63,9 @@ def chunk_of(claim_id: int) -> int:
     return claim_id >> CHUNK_BITS
 
 
+#: Claims counted at once by :meth:`PostingsChange.add_many`.
+_MANY = 4096
+
 _PACK = struct.Struct("<HHBB")
 assert _PACK.size == ENTRY.itemsize
 
@@ -113,8 +116,15 @@ class PostingsChange:
 
     def add_many(self, claims: Sequence[tuple[int, str, str]]) -> None:
         """:meth:`add` for each (id, claim terms, context terms): the same entries in the same
-        order, counted with numpy (an import's 20,000 synthetic claims, 555,000 entries: 0.55 s
-        one :meth:`add` at a time, 0.1 s here)."""
+        order, counted with numpy (an import's 20,000 synthetic claims, 555,000 entries: 0.6 s
+        one :meth:`add` at a time, 0.2 s here), a few thousand claims at a time so that the
+        arrays stay small whatever the import's size (all 20,000 at once: 0.17 s, but 80 MB
+        more at peak, while the import's whole process peaks at 210 MB).
+        """
+        for start in range(0, len(claims), _MANY):
+            self._add_some(claims[start : start + _MANY])
+
+    def _add_some(self, claims: Sequence[tuple[int, str, str]]) -> None:
         if not claims:
             return
         words: list[str] = []
