@@ -50,6 +50,7 @@ class Match:
         return {
             "claim_id": self.claim.id,
             "claim": self.claim.claim,
+            "claimant": self.claim.claimant,
             "verdict": self.claim.verdict,
             "note": self.claim.note,
             "match": self.match,

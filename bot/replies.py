@@ -32,6 +32,7 @@ MAX_EMBEDS = 10
 NOTE_CHARS = 600
 CLAIM_CHARS = 300
 QUOTE_CHARS = 240
+CLAIMANT_CHARS = 100
 SOURCE_TITLE_CHARS = 80
 EXTRA_CLAIMS = 2
 DESCRIPTION_RESERVE = 120
@@ -196,7 +197,8 @@ def render_embed(
         colour = COLOURS.get(top.claim.verdict, 0x80868B)
         claim = safe(top.claim.claim, CLAIM_CHARS)
         note = safe(top.claim.note, NOTE_CHARS)
-        description = f"**Claim:** {claim}" + _quote_line(top) + (f"\n{note}" if note else "")
+        said = f" ({by})" if (by := _claimant(top)) else ""
+        description = f"**Claim{said}:** {claim}" + _quote_line(top) + (f"\n{note}" if note else "")
     else:
         assert report.source is not None
         title = trim(f"ℹ️ Outlet: {safe(report.source.rating, 200, one_line=True)}", TITLE_LIMIT)
@@ -210,8 +212,10 @@ def render_embed(
             fields.append(
                 (
                     trim(f"Also: {verdict_label(extra.claim.verdict)}", FIELD_NAME_LIMIT),
-                    # At most 200 + 261 characters: the quote line is clipped on its own.
-                    (safe(extra.claim.claim, 200) or "-") + _quote_line(extra),
+                    # At most 103 + 200 + 261 characters: each part is clipped on its own.
+                    (f"({by}) " if (by := _claimant(extra)) else "")
+                    + (safe(extra.claim.claim, 200) or "-")
+                    + _quote_line(extra),
                 )
             )
         if report.source is not None:
@@ -243,6 +247,11 @@ def render_embed(
         embed.add_field(name=name, value=value, inline=False)
     embed.set_footer(text=footer)
     return embed
+
+
+def _claimant(match: Match) -> str:
+    """Who made the claim (the fact-check's claimant), fit to show, or nothing."""
+    return safe(match.claim.claimant, CLAIMANT_CHARS, one_line=True)
 
 
 def _quote_line(match: Match) -> str:

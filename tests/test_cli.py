@@ -103,6 +103,7 @@ def test_check_json_follows_the_contract(capsys: pytest.CaptureFixture[str], db:
         "quote": None,
         "claim_id": claim_id,
         "claim": "The moon landing was staged",
+        "claimant": None,
         "verdict": "false",
         "note": "Hundreds of kilos of moon rock say otherwise.",
         "match": "url",
@@ -112,6 +113,15 @@ def test_check_json_follows_the_contract(capsys: pytest.CaptureFixture[str], db:
         ],
     }
     assert "The moon landing was staged" in data["reply"]
+
+
+def test_check_says_who_made_the_claim(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    add_moon_claim(capsys, db, "--claimant", "Bart Sibrel")
+    code, out, _ = run(capsys, "check", "--db", db, "--no-fetch", ARTICLE)
+    assert code == 0
+    assert out.startswith("❌ False\n**Claim (Bart Sibrel):** The moon landing was staged\n")
+    code, out, _ = run(capsys, "check", "--db", db, "--no-fetch", "--json", ARTICLE)
+    assert json.loads(out)["links"][0]["matches"][0]["claimant"] == "Bart Sibrel"
 
 
 def test_check_prints_the_reply_and_is_silent_when_unknown(

@@ -46,7 +46,9 @@ BIDI_AND_ZERO_WIDTH = (
 )
 
 
-def make_claim(claim: str, note: str, verdict: str = "false", sources=()) -> Claim:
+def make_claim(
+    claim: str, note: str, verdict: str = "false", sources=(), claimant: str | None = None
+) -> Claim:
     return Claim(
         id=1,
         guild_id=None,
@@ -62,6 +64,7 @@ def make_claim(claim: str, note: str, verdict: str = "false", sources=()) -> Cla
         updated_at="2026-01-01T00:00:00+00:00",
         active=True,
         sources=tuple(sources),
+        claimant=claimant,
     )
 
 
@@ -116,15 +119,16 @@ urls = st.builds(lambda s: "https://example.com/" + s, st.text(max_size=300))
     n_claims=st.integers(min_value=1, max_value=4),
     verdict=st.sampled_from(VERDICTS),
     quote=st.one_of(st.none(), hostile_text),
+    claimant=st.one_of(st.none(), hostile_text),
 )
 def test_every_discord_limit_holds_for_any_text(
-    n_links, claim, note, titles, source_urls, rating, n_claims, verdict, quote
+    n_links, claim, note, titles, source_urls, rating, n_claims, verdict, quote, claimant
 ) -> None:
     sources = [
         Source(u, titles[i] if i < len(titles) else None, "fact-check" if i == 0 else "alternative")
         for i, u in enumerate(source_urls)
     ]
-    claims = [make_claim(claim or "x", note, verdict, sources) for _ in range(n_claims)]
+    claims = [make_claim(claim or "x", note, verdict, sources, claimant) for _ in range(n_claims)]
     note_on_outlet = SourceNote("example.com", None, rating or "r", note, "t", "now")
     result = CheckResult(
         tuple(
@@ -150,6 +154,28 @@ def test_a_content_match_quotes_the_page_escaped_under_its_claim() -> None:
     assert "\\[town\\]\\(https" in lines[1]
     text = render_text(result)
     assert text is not None and "The article says: “The mayor said" in text
+
+
+def test_a_reply_says_who_made_each_claim_escaped() -> None:
+    said = make_claim(
+        "We have rebuilt China.", "Trade figures say otherwise.", claimant="Donald **J.** Trump"
+    )
+    also = make_claim("Coal jobs are back.", "", "misleading", claimant="  Fox\nNews  ")
+    nobody = make_claim("Wind stops, the power stops.", "", "unproven")
+    result = CheckResult((report("https://news.example/a", [said, also, nobody]),))
+    (embed,) = render_embeds(result)
+    description = embed.description or ""
+    assert description.startswith("**Claim (Donald \\*\\*J.\\*\\* Trump):** We have rebuilt China.")
+    assert [field.value for field in embed.fields[:2]] == [
+        "(Fox News) Coal jobs are back.",
+        "Wind stops, the power stops.",
+    ]
+    # A claimant longer than a name is clipped; no claimant leaves the claim as it was.
+    long = make_claim("We have rebuilt China.", "", claimant="A" * 150)
+    (embed,) = render_embeds(CheckResult((report("https://news.example/a", [long]),)))
+    assert (embed.description or "").startswith("**Claim (" + "A" * 99 + "…):** We have")
+    (embed,) = render_embeds(CheckResult((report("https://news.example/a", [nobody]),)))
+    assert (embed.description or "").startswith("**Claim:** Wind stops")
 
 
 def test_reply_reads_verdict_first_then_claim_note_sources_and_why() -> None:
