@@ -11,9 +11,10 @@ ClaimReview import, and each query's ``text`` is ranked by the same
   to, the share whose replied claim is gold; null when it replies to none), ``reply_coverage``
   (share of queries it would reply to) and ``false_alarm_rate`` (the same queries ranked with
   their gold claims retired: the share it would still reply to). A gold claim's *twins*, claims
-  whose indexed claim text is identical (the CLEF 2020 store holds hundreds that differ only in
-  quote marks), count as the gold claim: replying with the same claim stored twice is neither
-  wrong nor a false alarm. ``reply_precision_gold_only`` and ``false_alarm_rate_gold_only``
+  whose indexed claim text and claimant are identical (the CLEF 2020 store holds hundreds that
+  differ only in quote marks), count as the gold claim: replying with the same claim stored
+  twice is neither wrong nor a false alarm (the same words from another speaker are another
+  claim). ``reply_precision_gold_only`` and ``false_alarm_rate_gold_only``
   count the gold claims alone;
 * latency of one ranking, ``ms_p50`` and ``ms_p95`` (nearest rank), and the ``stages`` used.
 """
@@ -252,15 +253,17 @@ async def _load_claims(store: Store, claims: Sequence[VerifiedClaim]) -> dict[in
 
 
 async def _twins(store: Store, claim_ids: Sequence[int]) -> dict[int, frozenset[int]]:
-    """Each claim's group of claims with identical indexed claim text (itself included)."""
+    """Each claim's group of claims with identical indexed claim text and the same claimant
+    (itself included): the same words said by someone else are another claim."""
     indexed = await store.indexed_terms(list(claim_ids))
-    groups: dict[frozenset[str], set[int]] = {}
-    for claim_id, (claim, _, _) in indexed.items():
-        groups.setdefault(frozenset(claim.split()), set()).add(claim_id)
-    return {
-        claim_id: frozenset(groups[frozenset(claim.split())])
-        for claim_id, (claim, _, _) in indexed.items()
+    groups: dict[tuple[frozenset[str], str | None], set[int]] = {}
+    keys = {
+        claim_id: (frozenset(claim.split()), claimant)
+        for claim_id, (claim, _, claimant) in indexed.items()
     }
+    for claim_id, key in keys.items():
+        groups.setdefault(key, set()).add(claim_id)
+    return {claim_id: frozenset(groups[key]) for claim_id, key in keys.items()}
 
 
 async def _replies_without(

@@ -222,6 +222,38 @@ async def test_queries_without_gold_measure_false_alarms_and_replies_are_written
     assert 0.0 < bleach["score"] <= 1.0
 
 
+async def test_the_same_words_from_another_speaker_are_another_claim(tmp_path: Path) -> None:
+    # Twins (one claim stored twice) count as the gold claim; the same words said by someone
+    # else do not: replying with the other speaker's claim is a wrong reply.
+    said = "Our tariffs brought back 40,000 steel jobs to Ohio in one year."
+    rows = [
+        *CLAIMS,
+        {"vclaim_id": "ruiz", "vclaim": said, "speaker": "Ann Ruiz"},
+        {"vclaim_id": "park", "vclaim": said, "speaker": "Bo Park"},
+        {"vclaim_id": "park-again", "vclaim": said, "speaker": "Bo Park"},
+    ]
+    claims = _write_jsonl(tmp_path / "vclaims.jsonl", rows)
+    text = "PARK: Our tariffs brought back 40,000 steel jobs to Ohio in a single year."
+    queries = _write_jsonl(
+        tmp_path / "queries.jsonl",
+        [
+            {"query_id": "p", "text": text, "gold_vclaim_ids": ["park-again"]},
+            {"query_id": "r", "text": text, "gold_vclaim_ids": ["ruiz"]},
+        ],
+    )
+    replies = tmp_path / "replies.jsonl"
+    figures = await evaluation.evaluate(claims, queries, replies_path=replies)
+    for line in replies.read_text(encoding="utf-8").splitlines():
+        assert {r["vclaim_id"] for r in json.loads(line)["replies"]} == {
+            "ruiz",
+            "park",
+            "park-again",
+        }
+    # p: both of Park's claims are right; r: only Ruiz's. Each query has a right reply.
+    assert figures["reply_precision"] == pytest.approx(3 / 6)
+    assert figures["reply_recall"] == 1.0
+
+
 @pytest.mark.parametrize(
     "line",
     ['{"query_id": "1", "text": "x", "gold_vclaim_ids": "bleach"}', "[1, 2]", "{oops",
