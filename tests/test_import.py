@@ -240,3 +240,33 @@ def test_a_process_converts_only_the_batches_not_yet_claimed(tmp_path: Path) -> 
     assert claimed.value == 4
     outcome = share.batches[3][-1][0]
     assert outcome is not None and outcome.external_id == "https://fc.example.org/review/3499"
+
+
+async def test_an_import_that_fails_while_its_postings_are_counted_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An SQLite import counts its search postings on a thread while its rows go in. If the
+    # counting fails (out of memory, say: here a batch size of 0 makes it raise), the rows
+    # must go with the rolled-back transaction, not be written after it; and the next import
+    # must work (leftover search rows would collide with the next claims' ids).
+    from bot.store import NewClaim, postings, validate_new_claim
+
+    # No URLs and no sources: nothing else would stop rows written after the rollback.
+    records = [
+        validate_new_claim(NewClaim(f"Claim number {i} about the harbour tram", "false"))
+        for i in range(300)
+    ]
+    db = tmp_path / "store.db"
+    store = await open_store(str(db))
+    try:
+        monkeypatch.setattr(postings, "_MANY", 0)
+        with pytest.raises(ValueError):
+            await store.import_claims(records, actor="t", guild_id=None)
+        monkeypatch.undo()
+        result = await store.import_claims(records, actor="t", guild_id=None)
+        assert result.created == 300
+    finally:
+        await store.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM claim_search").fetchone() == (300,)
+    assert claim_count(db) == 300

@@ -433,9 +433,10 @@ def test_claims_added_together_rank_as_claims_added_one_by_one(
     at_once: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # An import counts a batch's postings at once (add_many, ``at_once`` claims at a time):
-    # every search must rank its claims exactly as when each claim is added alone, across id
-    # ranges, with a term in the claim and its context, a term repeated past the 255 a
-    # posting counts, and no words.
+    # its rows must be exactly those of adding each claim alone, so every search ranks the
+    # same: across id ranges, a term in the claim and its context, a claim with words only in
+    # its context, a term repeated past the 255 a posting counts, a claim longer than the
+    # 65,535 tokens a posting records, and no words.
     monkeypatch.setattr(postings, "_MANY", at_once)
     claims = [
         (3, "dam flood valley dam", "flood warning"),
@@ -444,16 +445,32 @@ def test_claims_added_together_rank_as_claims_added_one_by_one(
         (70_000, "", ""),
         (140_001, "valley valley", "river"),
         (4, "dam", "dam dam"),
+        (9, "", "flood flood"),
+        (10, "levee", "silt " * 70_000),
     ]
     one_by_one, together = postings.PostingsChange(), postings.PostingsChange()
     for claim in claims:
         one_by_one.add(*claim)
     together.add_many(claims)
-    assert (together.docs, together.tokens) == (one_by_one.docs, one_by_one.tokens) == (6, 315)
+    keys = together.keys()
+    assert sorted(keys) == sorted(one_by_one.keys())
+    for key in keys:
+        assert together.new_data(key, None) == one_by_one.new_data(key, None), key
+    assert (together.docs, together.tokens) == (one_by_one.docs, one_by_one.tokens)
+    assert (together.docs, together.tokens) == (8, 315 + 2 + 70_001)
     assert (
         together.term_docs()
         == one_by_one.term_docs()
-        == {"dam": 3, "flood": 2, "valley": 2, "warning": 1, "bridge": 1, "river": 2}
+        == {
+            "dam": 3,
+            "flood": 3,
+            "valley": 2,
+            "warning": 1,
+            "bridge": 1,
+            "river": 2,
+            "levee": 1,
+            "silt": 1,
+        }
     )
     for change in (one_by_one, together):
         change.remove(3, "dam flood valley dam", "flood warning")  # one identity twice
@@ -461,9 +478,10 @@ def test_claims_added_together_rank_as_claims_added_one_by_one(
     def ranked(change: postings.PostingsChange, term: str) -> postings.Ranked:
         keys = [key for key in change.keys() if key[0] == term]  # noqa: SIM118 (not a dict)
         rows = [(t, c, change.new_data((t, c), None)) for t, c in keys]
-        return postings.rank(rows, docs=5, tokens=309, weights=(1.0, 0.5), best=None)
+        return postings.rank(rows, docs=7, tokens=70_312, weights=(1.0, 0.5), best=None)
 
-    for term in ("dam", "flood", "valley", "warning", "bridge", "river"):
+    for term in ("dam", "flood", "valley", "warning", "bridge", "river", "levee", "silt"):
         assert ranked(together, term) == ranked(one_by_one, term)
     assert ranked(together, "dam").ids == [65_536, 4]
+    assert ranked(together, "flood").ids == [65_535, 9]
     assert ranked(together, "warning").ids == []

@@ -88,8 +88,9 @@ class PostingsChange:
     tokens: int = 0
 
     def add(self, claim_id: int, claim_terms: str, context_terms: str) -> None:
-        # An import adds every claim here (20,000 synthetic claims: 0.8 s CPU before this loop
-        # was written out, 0.6 after).
+        # A PostgreSQL import adds every claim here, and an SQLite import every claim it
+        # updates (new claims go through add_many); written out, this loop took 0.6 s of CPU
+        # for 20,000 synthetic claims, 0.8 s before.
         chunk = chunk_of(claim_id)
         words = claim_terms.split()
         extra = context_terms.split()
