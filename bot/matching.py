@@ -740,13 +740,16 @@ def best_units(
         score_of += unit_scores.values()
         sizes.append(len(unit_scores))
     at_of = np.repeat(np.arange(len(scores)), sizes)
-    indices = np.asarray(index_of, dtype=np.int64)
-    order = np.lexsort((at_of, -np.round(np.asarray(score_of, dtype=np.float64), 9), indices))
+    indices = np.asarray(index_of)
+    order = np.lexsort((at_of, -np.round(np.asarray(score_of), 9), indices))
     indices, at_of = indices[order], at_of[order]
-    starts = np.searchsorted(indices, candidates, side="left").tolist()
-    ends = np.searchsorted(indices, candidates, side="right").tolist()
+    # Each candidate's run of places, best first.
+    runs = np.stack(
+        [np.searchsorted(indices, candidates), np.searchsorted(indices, candidates, "right")],
+        axis=1,
+    ).tolist()
     chosen: list[list[tuple[int, int]]] = []
-    for start, end in zip(starts, ends, strict=True):
+    for start, end in runs:
         picked: list[tuple[int, int]] = []
         for at in at_of[start:end].tolist():
             first, last = spans[at]

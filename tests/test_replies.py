@@ -178,6 +178,15 @@ def test_a_reply_says_who_made_each_claim_escaped() -> None:
     assert (embed.description or "").startswith("**Claim:** Wind stops")
 
 
+def test_an_extra_claim_with_nothing_left_to_show_still_has_a_field_value() -> None:
+    # Discord refuses a whole message with an empty field value: a claim whose text is only
+    # invisible characters (stripped as unsafe) shows "-".
+    shown = make_claim("We have rebuilt China.", "")
+    invisible = make_claim("\u200b\u202e", "", "misleading")
+    (embed,) = render_embeds(CheckResult((report("https://news.example/a", [shown, invisible]),)))
+    assert [field.value for field in embed.fields] == ["-"]
+
+
 def test_reply_reads_verdict_first_then_claim_note_sources_and_why() -> None:
     claim = make_claim(
         "Aleppo had only 60,000 civilians",
