@@ -154,6 +154,21 @@ def test_the_claimant_is_the_reviewed_claims_author() -> None:
 
 
 @pytest.mark.parametrize(
+    ("author", "claimant"),
+    [
+        ("\u200b\u2060", None),  # only invisible characters: nobody named
+        ("-", None),  # "nobody known", as in the moderators' commands
+        ("x" * 200, "x" * 200),  # the longest name kept
+    ],
+)
+def test_what_a_feed_says_about_the_claimant(author: str, claimant: str | None) -> None:
+    item = {**REVIEW["itemReviewed"], "author": {"name": author}}
+    parsed = claimreview.parse_document({**REVIEW, "itemReviewed": item})
+    assert [r.claimant for r in parsed.records] == [claimant]
+    assert parsed.warnings == []
+
+
+@pytest.mark.parametrize(
     ("author", "why"),
     [
         ("x" * 201, "claimant is longer than 200 characters"),

@@ -418,12 +418,15 @@ async def test_a_cleared_note_reads_back_in_the_change_feed(store: Store) -> Non
         # Discord would show the bell raw, and the link's site could not be named.
         ("https://fc.example/a\x07b", "control characters in URL"),
         ("https://fc.example/\x7f", "control characters in URL"),
+        # A long link is quoted by its first 80 characters: the line stays one line.
+        ("https://fc.example/" + "a" * 90 + "\x07", "control characters in URL"),
+        ("https://fc.example/" + "a" * 90 + " b", "not an http(s) link"),
     ],
 )
 def test_a_bad_source_link_is_one_clear_line(link: str, reason: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         validate_new_claim(claim_with(sources=(Source(link),)))
-    assert str(refused.value) == f"bad URL {link!r}: {reason}"
+    assert str(refused.value) == f"bad URL {link[:80]!r}: {reason}"
 
 
 def test_urls_keyed_once_per_file_stay_distinct_in_later_records() -> None:

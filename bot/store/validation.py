@@ -89,8 +89,8 @@ def check_link(url: str) -> str:
         raise InvalidInput(f"bad URL {url[:80]!r}: control characters in URL")
     try:
         netloc = urlsplit(text).netloc
-    except ValueError:
-        netloc = ""
+    except ValueError:  # "http://[::1": no host to lead to
+        raise InvalidInput(f"bad URL {url[:80]!r}: not an http(s) link") from None
     if "@" in netloc:
         # "https://trusted.example@evil.example/" leads to evil.example; the fetcher refuses it.
         raise InvalidInput(f"bad URL {url[:80]!r}: credentials (user@) in URL")
