@@ -421,6 +421,7 @@ async def test_a_cleared_note_reads_back_in_the_change_feed(store: Store) -> Non
         # A long link is quoted by its first 80 characters: the line stays one line.
         ("https://fc.example/" + "a" * 90 + "\x07", "control characters in URL"),
         ("https://fc.example/" + "a" * 90 + " b", "not an http(s) link"),
+        ("https://[::1/" + "a" * 90, "not an http(s) link"),
     ],
 )
 def test_a_bad_source_link_is_one_clear_line(link: str, reason: str) -> None:
