@@ -18,6 +18,7 @@ from bot.cli import main
 from bot.community import request_items
 from bot.services import open_store
 from bot.store import (
+    InvalidInput,
     NewClaim,
     NotFound,
     ReplyRecord,
@@ -174,6 +175,9 @@ async def test_votes_are_one_per_member_and_changeable(store: Store) -> None:
     tally = await store.vote_tally(claim_id, guild_id=GUILD)
     assert (tally.helpful, tally.not_helpful) == (0, 1)
     assert (await store.vote_tally(claim_id, guild_id=OTHER)).total == 0
+    for bad in (0, -1):  # a caller's bad server id is refused, never read as "every server"
+        with pytest.raises(InvalidInput, match=f"^not a server id: {bad}$"):
+            await store.vote_tally(claim_id, guild_id=bad)
     with pytest.raises(NotFound):  # another server's member cannot vote on this reply
         await store.record_vote(OTHER, 1000, 8, True, flag_min_members=3)
 

@@ -10,6 +10,7 @@ import pytest
 from bot import links
 from bot.services import open_store
 from bot.store import (
+    CachedPage,
     InvalidInput,
     NewClaim,
     NotFound,
@@ -299,6 +300,34 @@ async def test_a_link_shared_by_many_claims_finds_every_one_with_its_urls(store:
     assert [c.id for c in found[other]] == [few.id]
 
 
+async def test_a_listing_of_more_than_500_claims_gives_each_its_own_urls(store: Store) -> None:
+    # Claims' URLs are read 500 claims a query: an export of a bigger store must still give
+    # every claim its URLs, the ones either side of each 500 included.
+    records = [
+        validate_new_claim(new_claim(f"claim {n}", urls=(f"https://example.org/{n}",)))
+        for n in range(502)
+    ]
+    await store.import_claims(records, actor="t", guild_id=None)
+    listed = await store.list_claims(guild_id=None)
+    assert [c.urls for c in listed] == [(f"https://example.org/{n}",) for n in range(502)]
+
+
+async def test_copies_of_a_page_are_looked_for_among_pages_sharing_a_band(store: Store) -> None:
+    # A fetched article's copies are the pages sharing one of its fingerprint's four 16-bit
+    # bands (any band: the first, the last); a page sharing none is not even read.
+    near = 0xF234_5678_9ABC_DEF0
+    pages = {
+        "same": near,
+        "low-band": 0x0000_0000_0000_DEF0,
+        "high-band": 0xF234_0000_0000_0000,
+        "none": 0x0001_0002_0003_0004,
+    }
+    for key, fingerprint in pages.items():
+        await store.cache_page(CachedPage(key, expires_at=1e12, fingerprint=fingerprint))
+    found = sorted(await store.similar_fingerprints(near))
+    assert found == sorted((k, k, f) for k, f in pages.items() if k != "none")
+
+
 async def test_old_url_keys_are_rekeyed_on_open(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     store = await open_store(str(path))
@@ -382,6 +411,31 @@ async def test_one_identity_twice_in_one_import_is_one_claim(store: Store) -> No
     assert (result.created, result.updated) == (1, 1)
     (claim,) = await store.list_claims(guild_id=None)
     assert claim.claim == "second wording"
+
+
+async def test_a_servers_import_that_repeats_an_identity_audits_every_update_as_its_own(
+    store: Store,
+) -> None:
+    # A repeated identity makes the import write the updates before it at once: those rows
+    # must carry the server too, or its history and its forget would miss them.
+    records = [new_claim(f"claim {i}", external_id=f"feed:{i}") for i in (1, 2)]
+    await store.import_claims(records, actor="t", guild_id=GUILD_A)
+    start = await store.latest_change_id()
+    again = [
+        new_claim("claim 1 reworded", external_id="feed:1"),
+        new_claim("claim 2 reworded", external_id="feed:2"),
+        new_claim("claim 2 reworded twice", external_id="feed:2"),
+    ]
+    result = await store.import_claims(
+        [validate_new_claim(r) for r in again], actor="t", guild_id=GUILD_A
+    )
+    assert (result.created, result.updated, result.unchanged) == (0, 3, 0)
+    updates = await store.changes_since(start)
+    assert [(e.action, e.guild_id) for e in updates] == [("import", GUILD_A)] * 3
+    assert sorted(c.claim for c in await store.list_claims(guild_id=GUILD_A)) == [
+        "claim 1 reworded",
+        "claim 2 reworded twice",
+    ]
 
 
 @pytest.mark.parametrize("guild", [0, -5, 2**63, True])
