@@ -131,6 +131,20 @@ async def test_a_claim_closes_requests_and_names_only_opted_in_askers(store: Sto
     assert await store.close_covered_requests(None) == []
 
 
+async def test_a_member_who_turns_notifications_off_is_named_no_more(store: Store) -> None:
+    # /notify off in one server: no DM for answers there, still one where it stays on.
+    await file(store, URL, member=2)
+    await file(store, URL, member=2, guild=OTHER)
+    await store.set_notify(GUILD, 2, True)
+    await store.set_notify(OTHER, 2, True)
+    await store.set_notify(GUILD, 2, False)
+    await store.set_notify(GUILD, 2, False)  # already off: nothing to do
+    (closed,) = await store.close_covered_requests([await add_claim(store, GUILD, (URL,))])
+    assert closed.notify == ()
+    (closed,) = await store.close_covered_requests([await add_claim(store, OTHER, (URL,))])
+    assert (closed.request.guild_id, closed.notify) == (OTHER, (2,))
+
+
 async def test_a_moderator_closes_a_request_from_the_queue(store: Store) -> None:
     (request,) = await file(store, "a text to check", member=1)
     await store.set_notify(GUILD, 1, True)
@@ -178,7 +192,8 @@ async def test_votes_are_one_per_member_and_changeable(store: Store) -> None:
     for bad in (0, -1):  # a caller's bad server id is refused, never read as "every server"
         with pytest.raises(InvalidInput, match=f"^not a server id: {bad}$"):
             await store.vote_tally(claim_id, guild_id=bad)
-    with pytest.raises(NotFound):  # another server's member cannot vote on this reply
+    # Another server's member cannot vote on this reply; the member is told why.
+    with pytest.raises(NotFound, match=r"^This reply is too old to vote on\.$"):
         await store.record_vote(OTHER, 1000, 8, True, flag_min_members=3)
 
 

@@ -241,7 +241,7 @@ async def test_domain_notes_do_not_cross_registrable_domains(store: Store) -> No
 
 async def test_source_note_clear_is_scoped(store: Store) -> None:
     await store.set_source_note("example.com", "tabloid", "", actor="t", guild_id=None)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"^no note on example\.com$"):  # what the moderator reads
         await store.clear_source_note("example.com", actor="b", guild_id=GUILD_B)
     await store.clear_source_note("example.com", actor="t", guild_id=None)
     assert await store.list_source_notes(guild_id=None) == []
