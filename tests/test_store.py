@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from dataclasses import asdict
 from pathlib import Path
 
 import asyncpg
@@ -239,6 +240,19 @@ async def test_domain_notes_do_not_cross_registrable_domains(store: Store) -> No
     )
 
 
+async def test_a_source_note_set_is_reported_and_audited_as_stored(store: Store) -> None:
+    # What the moderator is told, and what the audit keeps, is the note as stored: its time too.
+    note = await store.set_source_note("example.com", "tabloid", "", actor="t", guild_id=None)
+    (stored,) = await store.list_source_notes(guild_id=None)
+    assert note == stored and stored.updated_at
+    assert (await store.changes_since(0))[-1].after == asdict(stored)
+
+
+async def test_a_missing_claim_is_named_in_the_error(store: Store) -> None:
+    with pytest.raises(NotFound, match=r"^claim #4242 not found$"):
+        await store.get_claim(4242, guild_id=None)
+
+
 async def test_source_note_clear_is_scoped(store: Store) -> None:
     await store.set_source_note("example.com", "tabloid", "", actor="t", guild_id=None)
     with pytest.raises(NotFound, match=r"^no note on example\.com$"):  # what the moderator reads
@@ -320,7 +334,7 @@ async def test_copies_of_a_page_are_looked_for_among_pages_sharing_a_band(store:
         "same": near,
         "low-band": 0x0000_0000_0000_DEF0,
         "high-band": 0xF234_0000_0000_0000,
-        "none": 0x0001_0002_0003_0004,
+        "none": 0x0002_0004_0006_0008,  # even bands, as the first three of `near`
     }
     for key, fingerprint in pages.items():
         await store.cache_page(CachedPage(key, expires_at=1e12, fingerprint=fingerprint))
