@@ -372,6 +372,20 @@ async def test_import_is_idempotent(store: Store) -> None:
     assert await store.audit_count() == 4
 
 
+async def test_an_import_audits_each_new_claim_and_reports_progress_once_when_small(
+    store: Store,
+) -> None:
+    records = [validate_new_claim(new_claim(f"claim {i}", external_id=f"x:{i}")) for i in range(3)]
+    seen: list[tuple[int, int]] = []
+    await store.import_claims(
+        records, actor="t", guild_id=None, progress=lambda done, total: seen.append((done, total))
+    )
+    assert seen == [(3, 3)]  # a few records: one line at the end, not one a record
+    assert [e.after for e in await store.changes_since(0)] == [
+        {"claim": f"claim {i}", "verdict": "false", "external_id": f"x:{i}"} for i in range(3)
+    ]
+
+
 async def test_search_index_is_rebuilt_when_the_normaliser_changes(tmp_path: Path) -> None:
     from bot import matching
 
