@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from dataclasses import asdict
 from pathlib import Path
@@ -55,6 +56,18 @@ async def test_migrations_from_empty_file(tmp_path: Path) -> None:
     store = await SQLiteStore.open(path)
     assert await store.count_claims() == 1
     await store.close()
+
+
+async def test_a_new_store_logs_each_migration_it_applies(
+    store_target: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The operator's record of what a start did to the schema: one line a migration, in order.
+    with caplog.at_level(logging.INFO, logger="bot.store"):
+        opened = await open_store(store_target)
+    await opened.close()
+    applied = [m for m in caplog.messages if m.startswith("applying store migration")]
+    assert applied[:2] == ["applying store migration V1", "applying store migration V2"]
+    assert applied == [f"applying store migration V{n}" for n in range(1, len(applied) + 1)]
 
 
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:
