@@ -28,6 +28,8 @@ exit code says so) and, under its row, estimated from its drawn mutants that hav
 counting equivalent ones, and the Wilson score interval of k/n. A later draw (another seed) picks
 from the mutants still not run, so all the draws together stay a uniform sample of the module
 (unless a function's code changed in between: mutmut resets its mutants, which a draw can pick).
+With `--retry`, the mutants drawn before that survived (after new tests) or were reset by a
+code change since are run again as well.
 """
 
 from __future__ import annotations
@@ -165,6 +167,14 @@ def run(
         env = {**os.environ, "FACTBOT_TEST_PG_PORT": str(cluster.port)}
         if sample:
             names = draw(globs, skip, *sample)
+            if retry:  # the drawn mutants that survived, or were reset by a change since
+                again = {"survived", "no tests", "suspicious", "not checked"}
+                statuses, drawn = results(), sampled()
+                names = sorted(
+                    {k for g in globs.values() for k, s in mine(statuses, g).items() if s in again}
+                    & (drawn - skip)
+                    | set(names)
+                )
             if names:
                 subprocess.run([*cmd, *names], cwd=ROOT, check=True, env=env)
             return
@@ -195,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         args.sample is not None and args.sample < 1
     ):
         parser.error("--sample N (N >= 1) and --seed S go together")
-    if args.sample and (args.all or args.retry or args.report_only):
-        parser.error("--sample runs mutants not run yet: not with --all, --retry or --report-only")
+    if args.sample and (args.all or args.report_only):
+        parser.error("--sample runs mutants not run yet: not with --all or --report-only")
     globs = {m: module_glob(m) for m in args.modules}
     skip = equivalents()
     if not args.report_only:
