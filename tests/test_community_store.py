@@ -178,6 +178,18 @@ async def replied(store: Store, message_id: int, claim_ids: tuple[int, ...], gui
     )
 
 
+async def test_replies_to_a_message_are_found_in_their_own_scope_only(store: Store) -> None:
+    # The "Details" button finds the bot's reply to a message: in its server, or outside any.
+    claim_id = await add_claim(store, None)
+    await replied(store, 1000, (claim_id,), guild=None)
+    await replied(store, 2000, (claim_id,))
+    assert [r.reply_id for r in await store.replies_to_message(1000, guild_id=None)] == [1001]
+    assert await store.replies_to_message(1000, guild_id=GUILD) == []
+    assert [r.reply_id for r in await store.replies_to_message(2000, guild_id=GUILD)] == [2001]
+    assert await store.replies_to_message(2000, guild_id=OTHER) == []
+    assert await store.replies_to_message(2000, guild_id=None) == []
+
+
 async def test_votes_are_one_per_member_and_changeable(store: Store) -> None:
     claim_id = await add_claim(store, None)
     await replied(store, 1000, (claim_id,))
@@ -253,6 +265,16 @@ async def fill(store: Store, guild: int) -> int:
     await store.record_vote(guild, guild * 100, 1, False, flag_min_members=1)
     await store.schedule_forget(guild, grace_s=3600)
     return claim_id
+
+
+async def test_forgetting_a_server_reports_what_went_per_kind(store: Store) -> None:
+    # The operator's report (and its audit row) counts what a moderator knows as kinds: not
+    # the search index entries or the pending departure that go with them.
+    await fill(store, GUILD)
+    deleted = await store.forget_guild(GUILD, actor="cli:test")
+    kinds = "claims source_notes settings reply_records seen_links requests notify_opt_ins votes"
+    assert sorted(deleted) == sorted([*kinds.split(), "vote_claims", "flags", "audit_rows"])
+    assert (await store.changes_since(0))[-1].after == {"guild_id": GUILD, "deleted": deleted}
 
 
 async def test_forget_removes_every_row_of_a_server_and_none_of_another(

@@ -255,10 +255,12 @@ async def test_domain_notes_do_not_cross_registrable_domains(store: Store) -> No
 
 async def test_a_source_note_set_is_reported_and_audited_as_stored(store: Store) -> None:
     # What the moderator is told, and what the audit keeps, is the note as stored: its time too.
-    note = await store.set_source_note("example.com", "tabloid", "", actor="t", guild_id=None)
+    first = await store.set_source_note("example.com", "tabloid", "", actor="t", guild_id=None)
+    note = await store.set_source_note("example.com", "satire", "", actor="t", guild_id=None)
     (stored,) = await store.list_source_notes(guild_id=None)
     assert note == stored and stored.updated_at
-    assert (await store.changes_since(0))[-1].after == asdict(stored)
+    change = (await store.changes_since(0))[-1]
+    assert (change.before, change.after) == (asdict(first), asdict(stored))
 
 
 async def test_a_missing_claim_is_named_in_the_error(store: Store) -> None:
