@@ -2,6 +2,7 @@
 
     .venv/bin/python .ci/mutation.py bot/links.py bot/store cogs/_checks.py
     .venv/bin/python .ci/mutation.py --report-only bot/links.py   # score the last run again
+    .venv/bin/python .ci/mutation.py bot/store/sqlite --sample 200 --seed 1   # an estimate
 
 A module is a file or a package folder; its mutants are selected by name (`bot.links.*`).
 A run picks up where the last one stopped: it runs the mutants not run yet (mutmut itself resets
@@ -15,12 +16,29 @@ stopped early) is not counted, and the module is then reported "incomplete", nev
 Equivalent mutants (the code means the same, no test can tell) are listed with the reason in
 `.ci/mutation-equivalent.txt`, one `name  # why` a line. Exit 1 when a module scores below
 `--min` (90 by default) or is incomplete, 2 on bad arguments.
+
+`--sample N --seed S` runs, of each module, N of its mutants not run yet (all if fewer): their
+names, less the equivalent ones, sorted, then `random.Random(f"{S}:{glob}").sample(names, N)`,
+`glob` the module's name pattern (`bot.store.sqlite.*`); the same seed and state pick the same
+mutants. mutmut names mutants only once a run has made them (any run makes every module's): a
+module no run has made mutants for yet is refused. The names drawn are added to
+`mutants/mutation-sample.json`. A module with mutants not run is reported "incomplete" (and the
+exit code says so) and, under its row, estimated from its drawn mutants that have run:
+"sampled: k of n killed, score X % (95 % interval a-b %)", k killed (as above) of those n, not
+counting equivalent ones, and the Wilson score interval of k/n. A later draw (another seed) picks
+from the mutants still not run, so all the draws together stay a uniform sample of the module
+(unless a function's code changed in between: mutmut resets its mutants, which a draw can pick).
+With `--retry`, the mutants drawn before that survived (after new tests) or were reset by a
+code change since are run again as well.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
+import random
 import subprocess
 import sys
 from collections import Counter
@@ -29,6 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENT = ROOT / ".ci" / "mutation-equivalent.txt"
 KILLED = {"killed", "timeout", "caught by type check"}
+SAMPLE = ROOT / "mutants" / "mutation-sample.json"
 
 
 def module_glob(path: str) -> str:
@@ -96,8 +115,46 @@ def to_run(globs: list[str], skip: set[str], *, retry: bool) -> list[str]:
     return todo + fresh
 
 
+def sampled() -> set[str]:
+    """Every mutant a ``--sample`` run has picked (run or not yet)."""
+    if not SAMPLE.exists():
+        return set()
+    return set(json.loads(SAMPLE.read_text(encoding="utf-8")))
+
+
+def draw(globs: dict[str, str], skip: set[str], size: int, seed: int) -> list[str]:
+    """``size`` of each module's mutants not run yet, drawn with ``seed`` (see the docstring)."""
+    statuses = results()
+    picked: list[str] = []
+    for module, glob in globs.items():
+        if not mine(statuses, glob):
+            # mutmut names a module's mutants only once a run has made them (any run makes
+            # every module's): a draw needs the names.
+            raise SystemExit(f"mutation: no mutants of {module} made yet: run any module first")
+        names = sorted(
+            k for k, s in mine(statuses, glob).items() if s == "not checked" and k not in skip
+        )
+        picked += random.Random(f"{seed}:{glob}").sample(names, min(size, len(names)))
+    SAMPLE.write_text(json.dumps(sorted(sampled() | set(picked)), indent=0), encoding="utf-8")
+    return sorted(picked)
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a proportion k/n, in %."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return 100.0 * max(0.0, centre - half), 100.0 * min(1.0, centre + half)
+
+
 def run(
-    globs: dict[str, str], skip: set[str], *, every: bool, retry: bool, max_children: int | None
+    globs: dict[str, str],
+    skip: set[str],
+    *,
+    every: bool,
+    retry: bool,
+    max_children: int | None,
+    sample: tuple[int, int] | None = None,
 ) -> None:
     cmd = [sys.executable, "-m", "mutmut", "run"]
     if max_children:
@@ -108,6 +165,19 @@ def run(
     cluster = PostgresCluster.start()
     try:
         env = {**os.environ, "FACTBOT_TEST_PG_PORT": str(cluster.port)}
+        if sample:
+            names = draw(globs, skip, *sample)
+            if retry:  # the drawn mutants that survived, or were reset by a change since
+                again = {"survived", "no tests", "suspicious", "not checked"}
+                statuses, drawn = results(), sampled()
+                names = sorted(
+                    {k for g in globs.values() for k, s in mine(statuses, g).items() if s in again}
+                    & (drawn - skip)
+                    | set(names)
+                )
+            if names:
+                subprocess.run([*cmd, *names], cwd=ROOT, check=True, env=env)
+            return
         names = list(globs.values()) if every else to_run(list(globs.values()), skip, retry=retry)
         done: set[str] = set()
         # A second pass: mutmut makes new mutants for code changed since the last run only once
@@ -128,12 +198,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="run every mutant again")
     parser.add_argument("--max-children", type=int, default=None)
     parser.add_argument("--min", type=float, default=90.0, help="lowest passing score, %%")
+    parser.add_argument("--sample", type=int, metavar="N", help="run N mutants a module, drawn")
+    parser.add_argument("--seed", type=int, metavar="S", help="the draw's seed (with --sample)")
     args = parser.parse_args(argv)
+    if (args.sample is None) != (args.seed is None) or (
+        args.sample is not None and args.sample < 1
+    ):
+        parser.error("--sample N (N >= 1) and --seed S go together")
+    if args.sample and (args.all or args.report_only):
+        parser.error("--sample runs mutants not run yet: not with --all or --report-only")
     globs = {m: module_glob(m) for m in args.modules}
     skip = equivalents()
     if not args.report_only:
-        run(globs, skip, every=args.all, retry=args.retry, max_children=args.max_children)
+        run(
+            globs,
+            skip,
+            every=args.all,
+            retry=args.retry,
+            max_children=args.max_children,
+            sample=(args.sample, args.seed) if args.sample else None,
+        )
     statuses = results()
+    drawn = sampled()
     failed = False
     print(
         f"{'module':<28} {'mutants':>7} {'killed':>7} {'surv.':>6} {'equiv.':>6} "
@@ -152,6 +238,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{scored - counts['killed']:>6} {equiv:>6} {unrun:>7} {score:>6.1f}%"
             + ("  incomplete" if unrun else "")
         )
+        mine_drawn = [k for k, s in theirs.items() if k in drawn and k not in skip]
+        ran = [theirs[k] for k in mine_drawn if theirs[k] != "not checked"]
+        if unrun and ran:
+            k, n = sum(s in KILLED for s in ran), len(ran)
+            low, high = wilson(k, n)
+            print(
+                f"{'':<28} sampled: {k} of {n} killed, score {100.0 * k / n:.1f} % "
+                f"(95 % interval {low:.1f}-{high:.1f} %)"
+                + (f", {len(mine_drawn) - n} sampled not run" if len(mine_drawn) > n else "")
+            )
     return 1 if failed else 0
 
 

@@ -18,6 +18,7 @@ from bot.cli import main
 from bot.community import request_items
 from bot.services import open_store
 from bot.store import (
+    InvalidInput,
     NewClaim,
     NotFound,
     ReplyRecord,
@@ -130,6 +131,20 @@ async def test_a_claim_closes_requests_and_names_only_opted_in_askers(store: Sto
     assert await store.close_covered_requests(None) == []
 
 
+async def test_a_member_who_turns_notifications_off_is_named_no_more(store: Store) -> None:
+    # /notify off in one server: no DM for answers there, still one where it stays on.
+    await file(store, URL, member=2)
+    await file(store, URL, member=2, guild=OTHER)
+    await store.set_notify(GUILD, 2, True)
+    await store.set_notify(OTHER, 2, True)
+    await store.set_notify(GUILD, 2, False)
+    await store.set_notify(GUILD, 2, False)  # already off: nothing to do
+    (closed,) = await store.close_covered_requests([await add_claim(store, GUILD, (URL,))])
+    assert closed.notify == ()
+    (closed,) = await store.close_covered_requests([await add_claim(store, OTHER, (URL,))])
+    assert (closed.request.guild_id, closed.notify) == (OTHER, (2,))
+
+
 async def test_a_moderator_closes_a_request_from_the_queue(store: Store) -> None:
     (request,) = await file(store, "a text to check", member=1)
     await store.set_notify(GUILD, 1, True)
@@ -163,6 +178,18 @@ async def replied(store: Store, message_id: int, claim_ids: tuple[int, ...], gui
     )
 
 
+async def test_replies_to_a_message_are_found_in_their_own_scope_only(store: Store) -> None:
+    # The "Details" button finds the bot's reply to a message: in its server, or outside any.
+    claim_id = await add_claim(store, None)
+    await replied(store, 1000, (claim_id,), guild=None)
+    await replied(store, 2000, (claim_id,))
+    assert [r.reply_id for r in await store.replies_to_message(1000, guild_id=None)] == [1001]
+    assert await store.replies_to_message(1000, guild_id=GUILD) == []
+    assert [r.reply_id for r in await store.replies_to_message(2000, guild_id=GUILD)] == [2001]
+    assert await store.replies_to_message(2000, guild_id=OTHER) == []
+    assert await store.replies_to_message(2000, guild_id=None) == []
+
+
 async def test_votes_are_one_per_member_and_changeable(store: Store) -> None:
     claim_id = await add_claim(store, None)
     await replied(store, 1000, (claim_id,))
@@ -174,7 +201,11 @@ async def test_votes_are_one_per_member_and_changeable(store: Store) -> None:
     tally = await store.vote_tally(claim_id, guild_id=GUILD)
     assert (tally.helpful, tally.not_helpful) == (0, 1)
     assert (await store.vote_tally(claim_id, guild_id=OTHER)).total == 0
-    with pytest.raises(NotFound):  # another server's member cannot vote on this reply
+    for bad in (0, -1):  # a caller's bad server id is refused, never read as "every server"
+        with pytest.raises(InvalidInput, match=f"^not a server id: {bad}$"):
+            await store.vote_tally(claim_id, guild_id=bad)
+    # Another server's member cannot vote on this reply; the member is told why.
+    with pytest.raises(NotFound, match=r"^This reply is too old to vote on\.$"):
         await store.record_vote(OTHER, 1000, 8, True, flag_min_members=3)
 
 
@@ -234,6 +265,16 @@ async def fill(store: Store, guild: int) -> int:
     await store.record_vote(guild, guild * 100, 1, False, flag_min_members=1)
     await store.schedule_forget(guild, grace_s=3600)
     return claim_id
+
+
+async def test_forgetting_a_server_reports_what_went_per_kind(store: Store) -> None:
+    # The operator's report (and its audit row) counts what a moderator knows as kinds: not
+    # the search index entries or the pending departure that go with them.
+    await fill(store, GUILD)
+    deleted = await store.forget_guild(GUILD, actor="cli:test")
+    kinds = "claims source_notes settings reply_records seen_links requests notify_opt_ins votes"
+    assert sorted(deleted) == sorted([*kinds.split(), "vote_claims", "flags", "audit_rows"])
+    assert (await store.changes_since(0))[-1].after == {"guild_id": GUILD, "deleted": deleted}
 
 
 async def test_forget_removes_every_row_of_a_server_and_none_of_another(

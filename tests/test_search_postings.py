@@ -485,3 +485,26 @@ def test_claims_added_together_rank_as_claims_added_one_by_one(
     assert ranked(together, "dam").ids == [65_536, 4]
     assert ranked(together, "flood").ids == [65_535, 9]
     assert ranked(together, "warning").ids == []
+
+
+def test_claims_added_in_batches_count_as_claims_added_one_by_one() -> None:
+    # add_many is add for each claim, also into a change that holds claims already: BM25's
+    # claim count and mean length must count every batch, not the last one only.
+    batches = [[(1, "dam flood", "")], [(2, "valley dam", "river"), (3, "bridge", "")]]
+    one_by_one, in_batches = postings.PostingsChange(), postings.PostingsChange()
+    for batch in batches:
+        for claim in batch:
+            one_by_one.add(*claim)
+        in_batches.add_many(batch)
+    assert (in_batches.docs, in_batches.tokens) == (one_by_one.docs, one_by_one.tokens) == (3, 6)
+    assert (
+        in_batches.term_docs()
+        == one_by_one.term_docs()
+        == {
+            "dam": 2,
+            "flood": 1,
+            "valley": 1,
+            "river": 1,
+            "bridge": 1,
+        }
+    )

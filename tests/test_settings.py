@@ -3,6 +3,8 @@ the store's audited rows, and the reply threshold a server chooses."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot import settings as model
@@ -124,8 +126,19 @@ async def test_store_settings_are_audited_and_validated(store: Store) -> None:
     )
     assert await store.set_setting(1, "ignore", None, actor="test")
     assert [r.key for r in await store.setting_rows(1)] == ["reply_style"]
-    for key, value, channel in (("ignore", "x", None), ("watch", [1], 11), ("bogus", 1, None)):
-        with pytest.raises(InvalidInput):
+    # The audit row of a removal keeps what was set, so a moderator can see what was undone.
+    removed = (await store.changes_since(0))[-1]
+    assert (removed.before, removed.after) == (
+        {"key": "ignore", "channel_id": None, "value": [11, 12]},
+        {"key": "ignore", "channel_id": None, "value": None},
+    )
+    # A moderator's typo is refused with the reason, and changes nothing.
+    for key, value, channel, reason in (
+        ("ignore", "x", None, "not a channel id: 'x'"),
+        ("watch", [1], 11, "unknown setting 'watch' per channel; use one of: "),
+        ("bogus", 1, None, "unknown setting 'bogus' for a server; use one of: watch, "),
+    ):
+        with pytest.raises(InvalidInput, match=f"^{re.escape(reason)}"):
             await store.set_setting(1, key, value, actor="test", channel_id=channel)
     assert await store.audit_count() == 4
 

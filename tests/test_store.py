@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
+from dataclasses import asdict
 from pathlib import Path
 
 import asyncpg
@@ -10,6 +12,7 @@ import pytest
 from bot import links
 from bot.services import open_store
 from bot.store import (
+    CachedPage,
     InvalidInput,
     NewClaim,
     NotFound,
@@ -53,6 +56,18 @@ async def test_migrations_from_empty_file(tmp_path: Path) -> None:
     store = await SQLiteStore.open(path)
     assert await store.count_claims() == 1
     await store.close()
+
+
+async def test_a_new_store_logs_each_migration_it_applies(
+    store_target: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The operator's record of what a start did to the schema: one line a migration, in order.
+    with caplog.at_level(logging.INFO, logger="bot.store"):
+        opened = await open_store(store_target)
+    await opened.close()
+    applied = [m for m in caplog.messages if m.startswith("applying store migration")]
+    assert applied[:2] == ["applying store migration V1", "applying store migration V2"]
+    assert applied == [f"applying store migration V{n}" for n in range(1, len(applied) + 1)]
 
 
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -238,9 +253,24 @@ async def test_domain_notes_do_not_cross_registrable_domains(store: Store) -> No
     )
 
 
+async def test_a_source_note_set_is_reported_and_audited_as_stored(store: Store) -> None:
+    # What the moderator is told, and what the audit keeps, is the note as stored: its time too.
+    first = await store.set_source_note("example.com", "tabloid", "", actor="t", guild_id=None)
+    note = await store.set_source_note("example.com", "satire", "", actor="t", guild_id=None)
+    (stored,) = await store.list_source_notes(guild_id=None)
+    assert note == stored and stored.updated_at
+    change = (await store.changes_since(0))[-1]
+    assert (change.before, change.after) == (asdict(first), asdict(stored))
+
+
+async def test_a_missing_claim_is_named_in_the_error(store: Store) -> None:
+    with pytest.raises(NotFound, match=r"^claim #4242 not found$"):
+        await store.get_claim(4242, guild_id=None)
+
+
 async def test_source_note_clear_is_scoped(store: Store) -> None:
     await store.set_source_note("example.com", "tabloid", "", actor="t", guild_id=None)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"^no note on example\.com$"):  # what the moderator reads
         await store.clear_source_note("example.com", actor="b", guild_id=GUILD_B)
     await store.clear_source_note("example.com", actor="t", guild_id=None)
     assert await store.list_source_notes(guild_id=None) == []
@@ -299,6 +329,34 @@ async def test_a_link_shared_by_many_claims_finds_every_one_with_its_urls(store:
     assert [c.id for c in found[other]] == [few.id]
 
 
+async def test_a_listing_of_more_than_500_claims_gives_each_its_own_urls(store: Store) -> None:
+    # Claims' URLs are read 500 claims a query: an export of a bigger store must still give
+    # every claim its URLs, the ones either side of each 500 included.
+    records = [
+        validate_new_claim(new_claim(f"claim {n}", urls=(f"https://example.org/{n}",)))
+        for n in range(502)
+    ]
+    await store.import_claims(records, actor="t", guild_id=None)
+    listed = await store.list_claims(guild_id=None)
+    assert [c.urls for c in listed] == [(f"https://example.org/{n}",) for n in range(502)]
+
+
+async def test_copies_of_a_page_are_looked_for_among_pages_sharing_a_band(store: Store) -> None:
+    # A fetched article's copies are the pages sharing one of its fingerprint's four 16-bit
+    # bands (any band: the first, the last); a page sharing none is not even read.
+    near = 0xF234_5678_9ABC_DEF0
+    pages = {
+        "same": near,
+        "low-band": 0x0000_0000_0000_DEF0,
+        "high-band": 0xF234_0000_0000_0000,
+        "none": 0x0002_0004_0006_0008,  # even bands, as the first three of `near`
+    }
+    for key, fingerprint in pages.items():
+        await store.cache_page(CachedPage(key, expires_at=1e12, fingerprint=fingerprint))
+    found = sorted(await store.similar_fingerprints(near))
+    assert found == sorted((k, k, f) for k, f in pages.items() if k != "none")
+
+
 async def test_old_url_keys_are_rekeyed_on_open(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     store = await open_store(str(path))
@@ -327,6 +385,20 @@ async def test_import_is_idempotent(store: Store) -> None:
     third = await store.import_claims(changed, actor="t", guild_id=None)
     assert third.updated == 1
     assert await store.audit_count() == 4
+
+
+async def test_an_import_audits_each_new_claim_and_reports_progress_once_when_small(
+    store: Store,
+) -> None:
+    records = [validate_new_claim(new_claim(f"claim {i}", external_id=f"x:{i}")) for i in range(3)]
+    seen: list[tuple[int, int]] = []
+    await store.import_claims(
+        records, actor="t", guild_id=None, progress=lambda done, total: seen.append((done, total))
+    )
+    assert seen == [(3, 3)]  # a few records: one line at the end, not one a record
+    assert [e.after for e in await store.changes_since(0)] == [
+        {"claim": f"claim {i}", "verdict": "false", "external_id": f"x:{i}"} for i in range(3)
+    ]
 
 
 async def test_search_index_is_rebuilt_when_the_normaliser_changes(tmp_path: Path) -> None:
@@ -382,6 +454,31 @@ async def test_one_identity_twice_in_one_import_is_one_claim(store: Store) -> No
     assert (result.created, result.updated) == (1, 1)
     (claim,) = await store.list_claims(guild_id=None)
     assert claim.claim == "second wording"
+
+
+async def test_a_servers_import_that_repeats_an_identity_audits_every_update_as_its_own(
+    store: Store,
+) -> None:
+    # A repeated identity makes the import write the updates before it at once: those rows
+    # must carry the server too, or its history and its forget would miss them.
+    records = [new_claim(f"claim {i}", external_id=f"feed:{i}") for i in (1, 2)]
+    await store.import_claims(records, actor="t", guild_id=GUILD_A)
+    start = await store.latest_change_id()
+    again = [
+        new_claim("claim 1 reworded", external_id="feed:1"),
+        new_claim("claim 2 reworded", external_id="feed:2"),
+        new_claim("claim 2 reworded twice", external_id="feed:2"),
+    ]
+    result = await store.import_claims(
+        [validate_new_claim(r) for r in again], actor="t", guild_id=GUILD_A
+    )
+    assert (result.created, result.updated, result.unchanged) == (0, 3, 0)
+    updates = await store.changes_since(start)
+    assert [(e.action, e.guild_id) for e in updates] == [("import", GUILD_A)] * 3
+    assert sorted(c.claim for c in await store.list_claims(guild_id=GUILD_A)) == [
+        "claim 1 reworded",
+        "claim 2 reworded twice",
+    ]
 
 
 @pytest.mark.parametrize("guild", [0, -5, 2**63, True])

@@ -17,6 +17,7 @@ from bot.services import open_store
 from bot.store import NewClaim, StoreBusy, StoreError, open_target, redacted_url
 from bot.store.postgres import PostgresStore
 from bot.store.postgres.connection import latest_version
+from bot.store.postgres.search import tsvector_text
 from tests.postgres_server import PASSWORD_ROLE, password_role
 
 URL = "https://www.example.com/news/story?utm_source=x"
@@ -124,12 +125,19 @@ async def test_the_password_can_come_from_the_environment(postgres_url: str) -> 
     )
     try:
         url = postgres_url.replace("postgresql://postgres@", f"postgresql://{role}@")
-        with pytest.raises(StoreError, match="cannot connect") as raised:
+        # The operator reads why: the server's own reason.
+        refused = "cannot connect to .*: password authentication failed for user"
+        with pytest.raises(StoreError, match=refused) as raised:
             await PostgresStore.open(url, environ={"FACTBOT_DB_PASSWORD": "wrong-one"})
         assert "wrong-one" not in str(raised.value)
         store = await PostgresStore.open(url, environ={"FACTBOT_DB_PASSWORD": "from-env"})
         assert await store.count_claims() == 0
         assert "from-env" not in store.path
+        await store.close()
+        # A password in the URL wins over the environment's.
+        own = url.replace(f"postgresql://{role}@", f"postgresql://{role}:from-env@")
+        store = await PostgresStore.open(own, environ={"FACTBOT_DB_PASSWORD": "wrong-one"})
+        assert await store.count_claims() == 0
         await store.close()
     finally:
         await _execute(admin, f"DROP OWNED BY {role}", f"DROP ROLE {role}")
@@ -271,3 +279,19 @@ async def test_forget_removes_every_row_of_a_server_and_none_of_another(postgres
     finally:
         await conn.close()
         await store.close()
+
+
+async def test_a_claims_tsvector_is_the_one_postgresql_builds_from_its_words(
+    postgres_url: str,
+) -> None:
+    # The stored tsvector (for the vocabulary counts and an operator's own searches) holds each
+    # word at the positions PostgreSQL's own to_tsvector gives it, the first word at 1.
+    text = "dam flood the dam"
+    vector, count = tsvector_text(text)
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        ours = await conn.fetchval("SELECT $1::tsvector::text", vector)
+        theirs = await conn.fetchval("SELECT to_tsvector('simple', $1)::text", text)
+    finally:
+        await conn.close()
+    assert (ours, count) == (theirs, 4) == ("'dam':1,4 'flood':2 'the':3", 4)

@@ -284,13 +284,8 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
             )
             if urls != before.urls or sources != before.sources:
                 await self._replace_children(db, claim_id, urls, sources)
-            if "claim" in fields or "context" in fields:
-                await self._index_claim(
-                    db,
-                    claim_id,
-                    fields.get("claim", before.claim),
-                    fields.get("context", before.context),
-                )
+            if "claim" in fields:  # no edit changes the context (an import indexes its own)
+                await self._index_claim(db, claim_id, fields["claim"], before.context)
             after = await self._snapshot(db, claim_id)
             await write_audit(
                 db,
