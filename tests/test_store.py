@@ -552,3 +552,54 @@ async def test_invisible_claims_bad_ports_and_credentials_are_refused(
     with pytest.raises(InvalidInput):
         await store.add_claim(new_claim(**bad), actor="t", guild_id=None)
     assert await store.count_claims() == 0
+
+
+async def test_a_claim_reads_back_field_for_field_however_it_is_read(store: Store) -> None:
+    # What a moderator sees in /claim show, what check --json prints and what an export
+    # writes all come from one row reader: every field must come from its own column.
+    imported = await store.import_claims(
+        [
+            validate_new_claim(
+                NewClaim(
+                    claim="The tram cost 40 million",
+                    verdict="false",
+                    note="It cost 4 million.",
+                    urls=(URL,),
+                    sources=(Source("https://fc.example.org/tram", "FC", "fact-check"),),
+                    rating_label="Pants on Fire",
+                    context="Harbour tram budget",
+                    external_id="feed:tram",
+                    claimant="Jane Doe",
+                )
+            )
+        ],
+        actor="importer",
+        guild_id=None,
+    )
+    (claim_id,) = imported.claim_ids
+    first = await store.get_claim(claim_id, guild_id=None)
+    assert (first.claim, first.verdict, first.note, first.rating_label, first.context) == (
+        "The tram cost 40 million",
+        "false",
+        "It cost 4 million.",
+        "Pants on Fire",
+        "Harbour tram budget",
+    )
+    assert (first.external_id, first.claimant, first.active) == ("feed:tram", "Jane Doe", True)
+    assert (first.created_by, first.updated_by) == ("importer", "importer")
+    assert first.created_at == first.updated_at
+    assert first.urls == (URL,)
+    assert first.sources == (Source("https://fc.example.org/tram", "FC", "fact-check"),)
+    key = links.canonical_url(URL)
+    assert (await store.claims_for_url_keys([key], guild_id=None))[key] == [first]
+    assert await store.get_claims([claim_id], guild_id=None) == [first]
+    edited = await store.edit_claim(claim_id, actor="mod", guild_id=None, note="About 4 million.")
+    await store.set_active(claim_id, False, actor="mod", guild_id=None)
+    for claim in (edited, await store.get_claim(claim_id, guild_id=None)):
+        assert claim.note == "About 4 million."
+        assert (claim.created_by, claim.created_at) == ("importer", first.created_at)
+        assert claim.updated_by == "mod" and claim.updated_at >= first.updated_at
+        assert (claim.rating_label, claim.context) == ("Pants on Fire", "Harbour tram budget")
+        assert (claim.urls, claim.sources) == (first.urls, first.sources)
+        assert claim.claimant == "Jane Doe"
+    assert not (await store.get_claim(claim_id, guild_id=None)).active
