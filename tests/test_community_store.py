@@ -318,6 +318,9 @@ async def test_leaving_schedules_deletion_and_coming_back_cancels_it(store: Stor
     assert await store.due_forgets(now=4600.0) == [GUILD]
     assert await store.cancel_forget(GUILD)
     assert await store.due_forgets(now=9999.0) == []
+    for bad in (0, -1):  # a caller's bad server id is refused, never read as "every server"
+        with pytest.raises(InvalidInput, match=f"^not a server id: {bad}$"):
+            await store.cancel_forget(bad)
 
 
 # --- the CLI twins -------------------------------------------------------------------------------

@@ -603,3 +603,31 @@ async def test_a_claim_reads_back_field_for_field_however_it_is_read(store: Stor
         assert (claim.urls, claim.sources) == (first.urls, first.sources)
         assert claim.claimant == "Jane Doe"
     assert not (await store.get_claim(claim_id, guild_id=None)).active
+
+
+async def test_a_page_fetched_again_is_kept_until_its_new_expiry_whatever_its_fingerprint(
+    store: Store,
+) -> None:
+    # A page read again replaces the cached one whole, its expiry included; a fingerprint
+    # with the top bit set (PostgreSQL keeps it as a signed 64-bit number) reads back as made.
+    key = "https://news.example/a"
+    await store.cache_page(CachedPage(key, expires_at=100.0, title="Old"))
+    assert await store.cached_page(key, now=200.0) is None  # expired
+    fingerprint = (1 << 64) - 2
+    await store.cache_page(CachedPage(key, expires_at=1e12, title="New", fingerprint=fingerprint))
+    page = await store.cached_page(key, now=200.0)
+    assert page is not None
+    assert (page.title, page.expires_at, page.fingerprint) == ("New", 1e12, fingerprint)
+
+
+async def test_a_reimport_that_changes_a_claim_records_what_it_was(store: Store) -> None:
+    # The claim's history shows a moderator what a feed's update changed: before and after.
+    record = NewClaim("The tram cost 40 million", "false", note="Old note.", external_id="f:1")
+    (claim_id,) = (await store.import_claims([record], actor="feed", guild_id=None)).claim_ids
+    changed = NewClaim("The tram cost 40 million", "false", note="New note.", external_id="f:1")
+    result = await store.import_claims([changed], actor="feed", guild_id=None)
+    assert result.updated == 1
+    entry = (await store.claim_history(claim_id, guild_id=None))[-1]
+    assert entry.action == "import"
+    assert entry.before is not None and entry.before["note"] == "Old note."
+    assert entry.after is not None and entry.after["note"] == "New note."
