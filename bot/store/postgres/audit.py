@@ -23,14 +23,17 @@ async def write_audit(
     domain: str | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    at: str | None = None,
 ) -> None:
+    """One audit row; ``at``: the change's own time when the changed row records it (a claim's
+    created_at or updated_at), so that its history shows the same time as the claim."""
     # Held until this transaction ends: the next audit row (any process) waits for this one to
     # commit, so ids commit in order and the change feed never skips one (see changes.py).
     await db.execute("SELECT pg_advisory_xact_lock($1)", _AUDIT_LOCK)
     await db.execute(
         "INSERT INTO audit_log (at, actor, guild_id, action, claim_id, domain, before, after) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        now_iso(),
+        at or now_iso(),
         actor,
         guild_id,
         action,

@@ -21,12 +21,15 @@ async def write_audit(
     domain: str | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    at: str | None = None,
 ) -> None:
+    """One audit row; ``at``: the change's own time when the changed row records it (a claim's
+    created_at or updated_at), so that its history shows the same time as the claim."""
     await db.execute(
         "INSERT INTO audit_log (at, actor, guild_id, action, claim_id, domain, before, after) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            now_iso(),
+            at or now_iso(),
             actor,
             guild_id,
             action,

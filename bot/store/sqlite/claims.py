@@ -264,6 +264,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
                 action="create",
                 claim_id=claim_id,
                 after=claim.snapshot(),
+                at=claim.created_at,
             )
         return claim
 
@@ -300,6 +301,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
                 claim_id=claim_id,
                 before=before.snapshot(),
                 after=after.snapshot(),
+                at=after.updated_at,
             )
         return after
 
