@@ -631,3 +631,4 @@ async def test_a_reimport_that_changes_a_claim_records_what_it_was(store: Store)
     assert entry.action == "import"
     assert entry.before is not None and entry.before["note"] == "Old note."
     assert entry.after is not None and entry.after["note"] == "New note."
+    assert entry.at == (await store.get_claim(claim_id, guild_id=None)).updated_at

@@ -101,6 +101,7 @@ class ImportMixin(ClaimsMixin):
                     claim_id=existing_id,
                     before=before.snapshot(),
                     after=after_claim.snapshot(),
+                    at=after_claim.updated_at,
                 )
                 result.updated += 1
             await apply_postings(db, change)

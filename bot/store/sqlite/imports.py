@@ -163,6 +163,7 @@ class ImportMixin(ClaimsMixin):
             claim_id=claim_id,
             before=before.snapshot(),
             after=after_claim.snapshot(),
+            at=after_claim.updated_at,
         )
 
 
