@@ -624,6 +624,8 @@ async def test_a_reimport_that_changes_a_claim_records_what_it_was(store: Store)
     # The claim's history shows a moderator what a feed's update changed: before and after.
     record = NewClaim("The tram cost 40 million", "false", note="Old note.", external_id="f:1")
     (claim_id,) = (await store.import_claims([record], actor="feed", guild_id=None)).claim_ids
+    (created,) = await store.claim_history(claim_id, guild_id=None)
+    assert created.at == (await store.get_claim(claim_id, guild_id=None)).created_at
     changed = NewClaim("The tram cost 40 million", "false", note="New note.", external_id="f:1")
     result = await store.import_claims([changed], actor="feed", guild_id=None)
     assert result.updated == 1

@@ -162,8 +162,10 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
         actor: str,
         guild_id: int | None,
         pending: postings.PostingsChange | None = None,
+        now: str | None = None,
     ) -> int:
-        now = now_iso()
+        """The new claim's id; ``now``: its time, when the caller audits it with that time."""
+        now = now or now_iso()
         # Every claim gets a stable identity, so an export re-imported updates instead of copying.
         external_id = new.external_id or f"factbot:{uuid.uuid4()}"
         guild_id = checked_guild(guild_id)

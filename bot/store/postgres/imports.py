@@ -51,8 +51,9 @@ class ImportMixin(ClaimsMixin):
                     progress(done, len(records))
                 existing_id = existing.get(new.external_id) if new.external_id else None
                 if existing_id is None:
+                    now = now_iso()
                     claim_id = await self._insert_claim(
-                        db, new, actor=actor, guild_id=guild_id, pending=change
+                        db, new, actor=actor, guild_id=guild_id, pending=change, now=now
                     )
                     if new.external_id:
                         existing[new.external_id] = claim_id
@@ -68,6 +69,7 @@ class ImportMixin(ClaimsMixin):
                         action="import",
                         claim_id=claim_id,
                         after=after,
+                        at=now,
                     )
                     result.created += 1
                     result.claim_ids.append(claim_id)
