@@ -487,3 +487,22 @@ def test_eval_on_postgresql_from_the_cli(
     )
     assert (code, err) == (0, "")
     assert json.loads(out)["map@5"] == 1.0
+
+
+def test_check_on_a_damaged_store_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], sqlite_db: str
+) -> None:
+    add_moon_claim(capsys, sqlite_db)
+    db = sqlite3.connect(sqlite_db)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    (root,) = db.execute(
+        "SELECT rootpage FROM sqlite_master WHERE name = 'claim_urls_key'"
+    ).fetchone()
+    db.close()
+    with open(sqlite_db, "r+b") as file:  # the link index's page overwritten, as by a bad disk
+        file.seek((root - 1) * page_size)
+        file.write(b"\xff" * page_size)
+    code, out, err = run(capsys, "check", "--db", sqlite_db, "--no-fetch", ARTICLE)
+    assert (code, out) == (2, "")
+    assert err.splitlines() == ["factbot: error: database error: database disk image is malformed"]

@@ -59,7 +59,9 @@ async def sqlite_store(db: Path) -> AsyncIterator[Store]:
         await opened.close()
 
 
-async def file(store: Store, text: str, member: int, guild: int = GUILD, **kw: int) -> list:
+async def file(
+    store: Store, text: str, member: int, guild: int = GUILD, now: float | None = None, **kw: int
+) -> list:
     return await store.file_requests(
         guild,
         request_items(text),
@@ -67,6 +69,7 @@ async def file(store: Store, text: str, member: int, guild: int = GUILD, **kw: i
         channel_id=5,
         message_id=kw.pop("message_id", member * 10),
         per_hour=kw.pop("per_hour", 10),
+        now=now,
     )
 
 
@@ -111,6 +114,15 @@ async def test_a_member_is_rate_limited(store: Store) -> None:
         await file(store, "https://c.example.com/1", member=1, per_hour=2)
     assert len(await store.open_requests(GUILD)) == 2
     await file(store, "https://c.example.com/1", member=2, per_hour=2)  # others still can
+
+
+async def test_a_members_request_limit_is_a_sliding_hour(store: Store) -> None:
+    await file(store, "https://a.example.com/1", member=1, per_hour=1, now=1000.0)
+    with pytest.raises(RequestLimit, match="1 checks in the last hour"):
+        await file(store, "https://b.example.com/1", member=1, per_hour=1, now=4599.0)
+    # An hour after the first ask, the member may ask again.
+    await file(store, "https://b.example.com/1", member=1, per_hour=1, now=4601.0)
+    assert len(await store.open_requests(GUILD)) == 2
 
 
 async def test_a_claim_closes_requests_and_names_only_opted_in_askers(store: Store) -> None:
@@ -223,6 +235,8 @@ async def test_the_flag_fires_once_at_the_threshold(store: Store) -> None:
     assert more.flagged == ()  # once
     entries = [e for e in await store.changes_since(0) if e.action == "flag"]
     assert len(entries) == 1 and entries[0].guild_id == GUILD
+    # The moderators' record of why: the votes at the moment the flag fired.
+    assert entries[0].after == {"helpful": 1, "not_helpful": 3, "not_helpful_members": 3}
 
 
 async def test_no_flag_while_not_helpful_is_half_or_less(store: Store) -> None:

@@ -90,6 +90,23 @@ async def test_a_members_fetch_limit_holds_across_processes(
     assert await stores[1].allow_member_fetch(8, per_minute=limit)
 
 
+async def test_a_members_fetch_limit_is_a_sliding_minute(postgres_url: str) -> None:
+    from bot.services import open_store
+
+    store = await open_store(postgres_url)
+    try:
+        allowed = [
+            await store.allow_member_fetch(9, per_minute=2, now=t) for t in (1000, 1001, 1002)
+        ]
+        assert allowed == [True, True, False]
+        assert not await store.allow_member_fetch(9, per_minute=2, now=1059.5)
+        # A minute after the first fetch, one more is allowed (the second is still counted).
+        assert await store.allow_member_fetch(9, per_minute=2, now=1060.5)
+        assert not await store.allow_member_fetch(9, per_minute=2, now=1060.6)
+    finally:
+        await store.close()
+
+
 async def test_the_repeat_window_is_claimed_once_a_window(postgres_url: str) -> None:
     from bot.services import open_store
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -75,6 +76,22 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     sqlite3.connect(path).execute("PRAGMA user_version = 999").connection.close()
     with pytest.raises(StoreError, match="newer than this factbot"):
         await SQLiteStore.open(path)
+
+
+async def test_a_new_store_another_process_holds_is_busy_not_a_crash(tmp_path: Path) -> None:
+    # Two processes creating one store at once: the second is told the file is busy, in one
+    # line, and leaves it as it was.
+    path = tmp_path / "new.db"
+    path.touch()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreBusy, match="locked by another process"):
+            await SQLiteStore.open(path, busy_timeout_ms=20)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert path.stat().st_size == 0
 
 
 async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
@@ -401,7 +418,9 @@ async def test_an_import_audits_each_new_claim_and_reports_progress_once_when_sm
     ]
 
 
-async def test_search_index_is_rebuilt_when_the_normaliser_changes(tmp_path: Path) -> None:
+async def test_search_index_is_rebuilt_when_the_normaliser_changes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     from bot import matching
 
     path = tmp_path / "index.db"
@@ -413,7 +432,12 @@ async def test_search_index_is_rebuilt_when_the_normaliser_changes(tmp_path: Pat
     db.execute("UPDATE meta SET value = 'old' WHERE key = 'index_terms_version'")
     db.commit()
     db.close()
-    store = await open_store(str(path))
+    with caplog.at_level(logging.INFO, logger="bot.store"):
+        store = await open_store(str(path))
+    # The operator sees why this start took longer.
+    assert f"rebuilding the search index for normaliser version {matching.INDEX_TERMS_VERSION}" in (
+        caplog.messages
+    )
     expr = matching.match_expression("do vaccines cause autism?")
     assert expr is not None
     found = await store.search_claims(expr, guild_id=None, limit=5)
@@ -618,6 +642,25 @@ async def test_a_page_fetched_again_is_kept_until_its_new_expiry_whatever_its_fi
     page = await store.cached_page(key, now=200.0)
     assert page is not None
     assert (page.title, page.expires_at, page.fingerprint) == ("New", 1e12, fingerprint)
+
+
+async def test_expired_pages_are_cleared_a_day_after_they_expire(store: Store) -> None:
+    # The page cache does not grow without bound: the next page cached clears out entries
+    # more than a day past their expiry; an article's fingerprint outlives its cache entry.
+    now = time.time()
+    old, recent = "https://news.example/old", "https://news.example/recent"
+    await store.cache_page(CachedPage(old, expires_at=now - 86400.5, fingerprint=0xABC))
+    await store.cache_page(CachedPage(recent, expires_at=now - 86400 + 60))
+    assert await store.cached_page(old, now=0.0) is None
+    assert await store.cached_page(recent, now=0.0) is not None
+    assert (old, old, 0xABC) in await store.similar_fingerprints(0xABC)
+
+
+async def test_only_the_store_tables_are_ever_copied(store: Store) -> None:
+    # Table names are spliced into SQL by the copy (``migrate-store``): anything else is refused.
+    with pytest.raises(ValueError, match=r"^not a copied table: claims; DROP TABLE claims$"):
+        await store.table_row_count("claims; DROP TABLE claims")
+    assert await store.table_row_count("claims") == 0
 
 
 async def test_a_reimport_that_changes_a_claim_records_what_it_was(store: Store) -> None:

@@ -7,6 +7,7 @@ these are the PostgreSQL twins of test_store.py's SQLite-file tests, and the sha
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 
 import asyncpg
@@ -200,7 +201,9 @@ async def test_old_url_keys_are_rekeyed_on_open(postgres_url: str) -> None:
     await store.close()
 
 
-async def test_search_index_is_rebuilt_when_the_normaliser_changes(postgres_url: str) -> None:
+async def test_search_index_is_rebuilt_when_the_normaliser_changes(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     store = await open_store(postgres_url)
     claim = await store.add_claim(new_claim("Vaccines cause autism"), actor="t", guild_id=None)
     await store.close()
@@ -209,7 +212,12 @@ async def test_search_index_is_rebuilt_when_the_normaliser_changes(postgres_url:
         "DELETE FROM claim_search",  # as if built by an older, different normaliser
         "UPDATE meta SET value = 'old' WHERE key = 'index_terms_version'",
     )
-    store = await open_store(postgres_url)
+    with caplog.at_level(logging.INFO, logger="bot.store"):
+        store = await open_store(postgres_url)
+    # The operator sees why this start took longer.
+    assert f"rebuilding the search index for normaliser version {matching.INDEX_TERMS_VERSION}" in (
+        caplog.messages
+    )
     expr = matching.match_expression("do vaccines cause autism?")
     assert expr is not None
     found = await store.search_claims(expr, guild_id=None, limit=5)
