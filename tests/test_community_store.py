@@ -221,6 +221,12 @@ async def test_votes_are_one_per_member_and_changeable(store: Store) -> None:
         await store.record_vote(OTHER, 1000, 8, True, flag_min_members=3)
 
 
+async def test_notify_refuses_a_bad_server_id(store: Store) -> None:
+    for bad in (0, -1):  # never read as "every server"
+        with pytest.raises(InvalidInput, match=f"^not a server id: {bad}$"):
+            await store.set_notify(bad, 7, True)
+
+
 async def test_the_flag_fires_once_at_the_threshold(store: Store) -> None:
     claim_id = await add_claim(store, None)
     for message_id in (1000, 2000):

@@ -367,11 +367,33 @@ async def test_copies_of_a_page_are_looked_for_among_pages_sharing_a_band(store:
         "low-band": 0x0000_0000_0000_DEF0,
         "high-band": 0xF234_0000_0000_0000,
         "none": 0x0002_0004_0006_0008,  # even bands, as the first three of `near`
+        "near-miss": 0xF235_0001_0003_0005,  # the top band one bit off: no band shared
     }
     for key, fingerprint in pages.items():
         await store.cache_page(CachedPage(key, expires_at=1e12, fingerprint=fingerprint))
     found = sorted(await store.similar_fingerprints(near))
-    assert found == sorted((k, k, f) for k, f in pages.items() if k != "none")
+    assert found == sorted((k, k, f) for k, f in pages.items() if k not in ("none", "near-miss"))
+
+
+async def test_a_cached_page_reads_back_as_it_was_cached(store: Store) -> None:
+    # Everything the reply and the copy check use of a page read earlier comes back whole.
+    page = CachedPage(
+        "https://news.example/full",
+        expires_at=1e12,
+        final_url="https://www.news.example/full",
+        title="Title",
+        site_name="News",
+        description="What it says",
+        published="2026-01-02",
+        lead="The lead.",
+        canonical_url="https://news.example/canonical",
+        og_url="https://news.example/og",
+        error=None,
+        fingerprint=0x1234,
+        text="The main text.",
+    )
+    await store.cache_page(page)
+    assert await store.cached_page(page.url_key) == page
 
 
 async def test_old_url_keys_are_rekeyed_on_open(tmp_path: Path) -> None:

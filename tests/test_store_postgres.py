@@ -15,7 +15,15 @@ import pytest
 
 from bot import links, matching
 from bot.services import open_store
-from bot.store import NewClaim, StoreBusy, StoreError, open_target, redacted_url
+from bot.store import (
+    InvalidInput,
+    NewClaim,
+    StoreBusy,
+    StoreError,
+    open_target,
+    postings,
+    redacted_url,
+)
 from bot.store.postgres import PostgresStore
 from bot.store.postgres.connection import latest_version
 from bot.store.postgres.search import tsvector_text
@@ -202,10 +210,13 @@ async def test_old_url_keys_are_rekeyed_on_open(postgres_url: str) -> None:
 
 
 async def test_search_index_is_rebuilt_when_the_normaliser_changes(
-    postgres_url: str, caplog: pytest.LogCaptureFixture
+    postgres_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Postings counted a claim a batch, as a store bigger than one batch (4,096 claims) is.
+    monkeypatch.setattr(postings, "_MANY", 1)
     store = await open_store(postgres_url)
     claim = await store.add_claim(new_claim("Vaccines cause autism"), actor="t", guild_id=None)
+    other = await store.add_claim(new_claim("Vaccines are safe"), actor="t", guild_id=None)
     await store.close()
     await _execute(
         postgres_url,
@@ -221,9 +232,9 @@ async def test_search_index_is_rebuilt_when_the_normaliser_changes(
     expr = matching.match_expression("do vaccines cause autism?")
     assert expr is not None
     found = await store.search_claims(expr, guild_id=None, limit=5)
-    assert [claim_id for claim_id, _ in found] == [claim.id]
+    assert [claim_id for claim_id, _ in found] == [claim.id, other.id]  # both read back whole
     total, counts = await store.term_document_counts(["vaccin", "autism", "cheese"])
-    assert (total, counts) == (1, {"vaccin": 1, "autism": 1})
+    assert (total, counts) == (2, {"vaccin": 2, "autism": 1})
     await store.close()
 
 
@@ -303,3 +314,33 @@ async def test_a_claims_tsvector_is_the_one_postgresql_builds_from_its_words(
     finally:
         await conn.close()
     assert (ours, count) == (theirs, 4) == ("'dam':1,4 'flood':2 'the':3", 4)
+
+
+async def test_tsvector_input_keeps_quotes_and_backslashes_as_written(postgres_url: str) -> None:
+    vector, _ = tsvector_text("it's a\\b")
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        lexemes = await conn.fetchval("SELECT tsvector_to_array($1::tsvector)", vector)
+    finally:
+        await conn.close()
+    assert sorted(lexemes) == ["a\\b", "it's"]
+
+
+async def test_a_claim_id_that_is_not_a_number_is_refused(postgres_url: str) -> None:
+    store = await open_store(postgres_url)
+    try:
+        with pytest.raises(InvalidInput, match=r"^not a claim id: '7'$"):
+            await store.get_claim("7", guild_id=None)  # type: ignore[arg-type]
+    finally:
+        await store.close()
+
+
+async def test_a_store_damaged_behind_its_back_gives_the_servers_reason(postgres_url: str) -> None:
+    # One line with PostgreSQL's own reason (the CLI prints it, exit 2), not a traceback.
+    store = await open_store(postgres_url)
+    try:
+        await _execute(postgres_url, "DROP TABLE claims CASCADE")
+        with pytest.raises(StoreError, match=r'^database error: relation "claims" does not exist'):
+            await store.get_claim(1, guild_id=None)
+    finally:
+        await store.close()
