@@ -396,7 +396,9 @@ async def test_a_cached_page_reads_back_as_it_was_cached(store: Store) -> None:
     assert await store.cached_page(page.url_key) == page
 
 
-async def test_old_url_keys_are_rekeyed_on_open(tmp_path: Path) -> None:
+async def test_old_url_keys_are_rekeyed_on_open(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "old.db"
     store = await open_store(str(path))
     claim = await store.add_claim(new_claim(urls=(URL,)), actor="t", guild_id=None)
@@ -406,7 +408,10 @@ async def test_old_url_keys_are_rekeyed_on_open(tmp_path: Path) -> None:
     db.execute("UPDATE claim_urls SET url_key = 'stale-key', key_version = 0")
     db.commit()
     db.close()
-    store = await open_store(str(path))
+    with caplog.at_level(logging.INFO, logger="bot.store"):
+        store = await open_store(str(path))
+    # The operator sees why this start took longer.
+    assert f"re-keying 1 claim URLs to link key version {links.LINK_KEY_VERSION}" in caplog.messages
     key = links.canonical_url(URL)
     found = await store.claims_for_url_keys([key], guild_id=None)
     assert [c.id for c in found[key]] == [claim.id]

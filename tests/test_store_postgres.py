@@ -196,13 +196,18 @@ async def test_two_processes_share_one_store(postgres_url: str) -> None:
         await second.close()
 
 
-async def test_old_url_keys_are_rekeyed_on_open(postgres_url: str) -> None:
+async def test_old_url_keys_are_rekeyed_on_open(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     store = await open_store(postgres_url)
     claim = await store.add_claim(new_claim(urls=(URL,)), actor="t", guild_id=None)
     await store.close()
     # As if written by an older canonicaliser, before an upgrade.
     await _execute(postgres_url, "UPDATE claim_urls SET url_key = 'stale-key', key_version = 0")
-    store = await open_store(postgres_url)
+    with caplog.at_level(logging.INFO, logger="bot.store"):
+        store = await open_store(postgres_url)
+    # The operator sees why this start took longer.
+    assert f"re-keying 1 claim URLs to link key version {links.LINK_KEY_VERSION}" in caplog.messages
     key = links.canonical_url(URL)
     found = await store.claims_for_url_keys([key], guild_id=None)
     assert [c.id for c in found[key]] == [claim.id]
