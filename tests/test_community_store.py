@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
+from bot import links
 from bot.cli import main
 from bot.community import request_items
 from bot.services import open_store
@@ -27,6 +30,8 @@ from bot.store import (
     ShownLink,
     SQLiteStore,
     Store,
+    is_postgres_url,
+    validate_new_claim,
 )
 
 GUILD, OTHER = 111, 222
@@ -413,3 +418,151 @@ async def test_a_process_takes_only_its_own_shards_requests_for_the_mod_log(stor
     taken = await store.take_unlogged_requests(shards=([1], 2))
     assert [r.guild_id for r in taken] == [on_shard_1]
     assert [r.guild_id for r in await store.take_unlogged_requests()] == [on_shard_0]
+
+
+# --- what members, moderators and operators would notice going wrong --------------------------
+
+
+async def test_a_bad_server_id_files_no_request(store: Store) -> None:
+    for bad in (0, -1):  # never read as "outside any server", nor as another server's queue
+        with pytest.raises(InvalidInput, match=f"^not a server id: {bad}$"):
+            await file(store, URL, member=1, guild=bad)
+    assert await store.take_unlogged_requests() == []
+
+
+async def test_a_request_a_claim_answers_is_closed_at_the_time_given(store: Store) -> None:
+    # Closed requests are kept for a while after they close, then forgotten: from when they closed.
+    await file(store, URL, member=1, now=500.0)
+    claim_id = await add_claim(store, GUILD, (URL,))
+    (closed,) = await store.close_covered_requests([claim_id], now=1000.0)
+    assert (closed.request.state, closed.request.closed_at) == ("closed", 1000.0)
+    assert await store.forget_closed_requests(before=1000.0) == 0
+    assert await store.forget_closed_requests(before=1001.0) == 1
+
+
+async def test_requests_posted_to_the_mod_log_are_not_posted_again(store: Store) -> None:
+    (first,) = await file(store, "https://a.example.com/1", member=1)
+    (second,) = await file(store, "https://b.example.com/2", member=2)
+    (third,) = await file(store, "https://c.example.com/3", member=3)
+    await store.mark_requests_logged([first.id, third.id])
+    assert [r.id for r in await store.unlogged_requests()] == [second.id]
+    await store.mark_requests_logged([second.id])
+    assert await store.unlogged_requests() == []
+
+
+async def test_a_process_on_two_shards_takes_the_requests_of_both(store: Store) -> None:
+    guilds = {shard: (8 + shard) << 22 for shard in range(4)}  # (guild_id >> 22) % 4 == shard
+    for shard, guild in guilds.items():
+        await file(store, f"https://unknown.example.net/story/{shard}", shard + 1, guild=guild)
+    taken = await store.take_unlogged_requests(shards=([0, 2], 4))
+    assert sorted(r.guild_id for r in taken) == [guilds[0], guilds[2]]
+    rest = await store.take_unlogged_requests()
+    assert sorted(r.guild_id for r in rest) == [guilds[1], guilds[3]]
+
+
+async def test_a_reply_voted_on_still_takes_votes_after_its_record_is_forgotten(
+    store: Store,
+) -> None:
+    # The claims a reply showed are kept with its first vote: later votes still count for them
+    # once the reply record itself has gone (past the corrections horizon).
+    claim_id = await add_claim(store, None)
+    await replied(store, 1000, (claim_id,))
+    await store.record_vote(GUILD, 1000, 1, True, flag_min_members=3)
+    assert await store.forget_replies(before=time.time() + 60) == 1
+    outcome = await store.record_vote(GUILD, 1000, 2, False, flag_min_members=3)
+    assert outcome.changed and outcome.claim_ids == (claim_id,)
+    tally = await store.vote_tally(claim_id, guild_id=GUILD)
+    assert (tally.helpful, tally.not_helpful) == (1, 1)
+
+
+async def test_forgetting_a_server_is_logged_for_the_operator(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    await fill(store, GUILD)
+    with caplog.at_level(logging.INFO, logger="bot.store"):
+        deleted = await store.forget_guild(GUILD, actor="cli:test")
+    assert f"forgot guild {GUILD}: {deleted}" in caplog.messages
+
+
+async def _write_setting_rows(target: str, rows: list[tuple[int, int, str, str]]) -> None:
+    """Settings rows written behind factbot's back (by hand, or by a newer factbot)."""
+    sql = (
+        "INSERT INTO guild_settings (guild_id, channel_id, key, value, updated_by, updated_at) "
+        "VALUES ({}, 'hand', 'now')"
+    )
+    if is_postgres_url(target):
+        conn = await asyncpg.connect(target)
+        try:
+            await conn.executemany(sql.format("$1, $2, $3, $4"), rows)
+        finally:
+            await conn.close()
+        return
+    with sqlite3.connect(target) as db:
+        db.executemany(sql.format("?, ?, ?, ?"), rows)
+    db.close()
+
+
+async def test_stored_settings_factbot_cannot_use_are_skipped_with_a_warning(
+    store: Store, store_target: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await store.set_setting(GUILD, "reply_style", "compact", actor="t")
+    await _write_setting_rows(
+        store_target,
+        [
+            (GUILD, 0, "backfill_hours", "999"),  # out of range
+            (GUILD, 5, "watch", "[7]"),  # a server-wide setting on one channel
+            (GUILD, 6, "reply_style", '"off"'),  # a channel's own reply style: fine
+        ],
+    )
+    with caplog.at_level(logging.WARNING, logger="bot.store"):
+        rows = await store.setting_rows(GUILD)
+    assert [(r.channel_id, r.key, r.value) for r in rows] == [
+        (0, "reply_style", "compact"),
+        (6, "reply_style", "off"),
+    ]
+    assert caplog.messages == [
+        f"ignoring stored setting backfill_hours of guild {GUILD}",
+        f"ignoring stored setting watch of guild {GUILD}",
+    ]
+
+
+async def test_a_servers_cleared_source_note_shows_in_its_own_history(store: Store) -> None:
+    await store.set_source_note("tabloid.example", "tabloid", "", actor="mod", guild_id=GUILD)
+    start = await store.latest_change_id()
+    await store.clear_source_note("tabloid.example", actor="mod", guild_id=GUILD)
+    (entry,) = await store.changes_since(start)
+    assert (entry.action, entry.guild_id, entry.domain, entry.actor) == (
+        "source-clear",
+        GUILD,
+        "tabloid.example",
+        "mod",
+    )
+    assert entry.before is not None and entry.before["rating"] == "tabloid"
+    assert entry.after is None
+
+
+async def test_each_sighting_is_found_once_however_many_links_are_looked_up(
+    store: Store,
+) -> None:
+    # Backfill answers each earlier message once: a sighting found twice would be answered twice.
+    now = time.time()
+    keys = [f"news.example.com/story/{n}" for n in range(600)]
+    await store.remember_links(
+        [SeenLink(GUILD, 5, 1000 + n, key, now, now + 3600) for n, key in enumerate(keys)]
+    )
+    found = await store.seen_with_keys(keys, guild_id=GUILD, now=now)
+    assert [s.message_id for s in found] == list(range(1000, 1600))
+    two = await store.seen_with_keys(keys[:2], guild_id=None, now=now)
+    assert [s.message_id for s in two] == [1000, 1001]
+
+
+async def test_the_links_of_many_new_claims_are_each_listed_once(store: Store) -> None:
+    # What backfill looks for after an import: each claim's link once, however many claims.
+    urls = [f"https://news.example.com/story/{n}" for n in range(501)]
+    records = [
+        validate_new_claim(NewClaim(f"Claim number {n}", "false", urls=(url,)))
+        for n, url in enumerate(urls)
+    ]
+    imported = await store.import_claims(records, actor="t", guild_id=GUILD)
+    found = await store.url_keys_of_claims(imported.claim_ids)
+    assert sorted(found) == sorted((GUILD, links.canonical_url(url)) for url in urls)

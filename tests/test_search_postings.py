@@ -508,3 +508,23 @@ def test_claims_added_in_batches_count_as_claims_added_one_by_one() -> None:
             "bridge": 1,
         }
     )
+
+
+async def test_an_import_over_thousands_of_known_words_keeps_older_claims_found_by_each(
+    store: Store,
+) -> None:
+    # A feed's second import repeats words the first brought (more than 5,000 of them, as a big
+    # import does): every older claim is still found by each of its words, as well as before.
+    words = [f"w{n:04d}" for n in range(5200)]
+    texts = [" ".join(words[start : start + 100]) for start in range(0, len(words), 100)]
+    for feed in ("first", "second"):
+        records = [
+            validate_new_claim(new_claim(text, external_id=f"{feed}:{n}"))
+            for n, text in enumerate(texts)
+        ]
+        await store.import_claims(records, actor=feed, guild_id=None)
+    found = await store.search_claims(expression(*words), guild_id=None, limit=2 * len(texts))
+    assert sorted(i for i, _ in found) == list(range(1, 2 * len(texts) + 1))
+    # Every claim holds 100 words, each held by two claims: all score alike.
+    scores = [s for _, s in found]
+    assert scores == pytest.approx([scores[0]] * len(scores), rel=1e-9)

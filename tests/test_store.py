@@ -704,3 +704,76 @@ async def test_a_reimport_that_changes_a_claim_records_what_it_was(store: Store)
     assert entry.before is not None and entry.before["note"] == "Old note."
     assert entry.after is not None and entry.after["note"] == "New note."
     assert entry.at == (await store.get_claim(claim_id, guild_id=None)).updated_at
+
+
+@pytest.mark.parametrize("path", [":memory:", "file:factbot.db?mode=memory&cache=shared"])
+async def test_a_store_that_is_not_a_file_is_refused_in_one_line(path: str) -> None:
+    # Two connections must see one database: an in-memory or URI "path" would give each its own.
+    with pytest.raises(StoreError, match=r"^the store must be a file path$"):
+        await SQLiteStore.open(path)
+
+
+async def test_a_store_made_by_the_first_release_opens_upgraded_with_its_claims(
+    tmp_path: Path,
+) -> None:
+    from bot import matching
+    from bot.store.sqlite.connection import _migrations
+
+    path = tmp_path / "v1.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    migrations = _migrations()
+    db.executescript(f"BEGIN;\n{migrations[0][1]}\nPRAGMA user_version = 1;\nCOMMIT;")
+    db.execute(
+        "INSERT INTO claims (id, claim, verdict, external_id, created_by, created_at, "
+        "updated_by, updated_at) VALUES (1, 'Sharks never get cancer', 'false', 'x:1', 't', "
+        "'2024-01-01T00:00:00Z', 't', '2024-01-01T00:00:00Z')"
+    )
+    db.execute(
+        "INSERT INTO claim_urls (claim_id, url, url_key, key_version) VALUES (1, ?, ?, ?)",
+        (URL, links.canonical_url(URL), links.LINK_KEY_VERSION),
+    )
+    db.execute(
+        "INSERT INTO claim_search (rowid, claim, context) VALUES (1, ?, '')",
+        (matching.index_terms("Sharks never get cancer"),),
+    )
+    db.close()
+    store = await open_store(str(path))
+    try:
+        key = links.canonical_url(URL)
+        (found,) = (await store.claims_for_url_keys([key], guild_id=None))[key]
+        assert (found.id, found.claim, found.urls) == (1, "Sharks never get cancer", (URL,))
+        hits = await store.search_claims('"shark"', guild_id=None, limit=5)
+        assert [i for i, _ in hits] == [1]
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == migrations[-1][0]
+    db.close()
+
+
+async def test_imported_claims_are_numbered_on_from_the_existing_ones(store: Store) -> None:
+    # Moderators name claims by number (/claim show 2): an import takes the next numbers, no gap.
+    first = await store.add_claim(new_claim(), actor="t", guild_id=None)
+    records = [validate_new_claim(new_claim(f"claim {n}", external_id=f"x:{n}")) for n in (1, 2)]
+    imported = await store.import_claims(records, actor="t", guild_id=None)
+    assert imported.claim_ids == [first.id + 1, first.id + 2]
+    assert [c.id for c in await store.list_claims(guild_id=None)] == [
+        first.id,
+        first.id + 1,
+        first.id + 2,
+    ]
+
+
+async def test_a_copy_found_by_fingerprint_names_the_page_read_after_a_redirect(
+    store: Store,
+) -> None:
+    # A shortened link's page was read at the article's own address: a copy found later points
+    # to that address (its claims), not to the short link it was posted as.
+    fingerprint = 0x1234_5678_9ABC_DEF0
+    await store.cache_page(
+        CachedPage("short.example/abc", expires_at=1e12, fingerprint=fingerprint),
+        final_key="news.example.com/2024/story",
+    )
+    assert await store.similar_fingerprints(fingerprint) == [
+        ("short.example/abc", "news.example.com/2024/story", fingerprint)
+    ]
