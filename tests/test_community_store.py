@@ -440,16 +440,6 @@ async def test_a_request_a_claim_answers_is_closed_at_the_time_given(store: Stor
     assert await store.forget_closed_requests(before=1001.0) == 1
 
 
-async def test_requests_posted_to_the_mod_log_are_not_posted_again(store: Store) -> None:
-    (first,) = await file(store, "https://a.example.com/1", member=1)
-    (second,) = await file(store, "https://b.example.com/2", member=2)
-    (third,) = await file(store, "https://c.example.com/3", member=3)
-    await store.mark_requests_logged([first.id, third.id])
-    assert [r.id for r in await store.unlogged_requests()] == [second.id]
-    await store.mark_requests_logged([second.id])
-    assert await store.unlogged_requests() == []
-
-
 async def test_a_process_on_two_shards_takes_the_requests_of_both(store: Store) -> None:
     guilds = {shard: (8 + shard) << 22 for shard in range(4)}  # (guild_id >> 22) % 4 == shard
     for shard, guild in guilds.items():

@@ -191,20 +191,13 @@ class RequestsMixin(PostgresBase):
             )
         return _row_count(status)
 
-    async def unlogged_requests(self) -> list[CheckRequest]:
-        """New open requests not yet posted to a mod log, oldest first."""
-        rows = await self._fetch(
-            f"SELECT {_COLUMNS} FROM check_requests r WHERE NOT r.logged AND r.state = 'open' "
-            f"ORDER BY r.id LIMIT 500"
-        )
-        return [_request(r) for r in rows]
-
     async def take_unlogged_requests(
         self, *, shards: tuple[Sequence[int], int] | None = None
     ) -> list[CheckRequest]:
-        """Like :meth:`unlogged_requests`, marked logged in the same transaction: of several
-        processes polling, exactly one takes (and posts) each request; with ``shards``
-        (ids, count), only those of servers on these shards."""
+        """New open requests not yet posted to a mod log (at most 500, oldest first), marked
+        logged in the same transaction: of several processes polling, exactly one takes (and
+        posts) each request; with ``shards`` (ids, count), only those of servers on these
+        shards."""
         ids_, count = shards if shards is not None else (None, 1)
         async with self._write() as db:
             taken = await db.fetch(
@@ -226,15 +219,6 @@ class RequestsMixin(PostgresBase):
                 ids,
             )
         return [_request(r) for r in rows]
-
-    async def mark_requests_logged(self, request_ids: Sequence[int]) -> None:
-        if not request_ids:
-            return
-        async with self._write() as db:
-            await db.execute(
-                "UPDATE check_requests SET logged = TRUE WHERE id = ANY($1::bigint[])",
-                list(request_ids),
-            )
 
 
 async def _open_request_id(db: asyncpg.Connection, guild_id: int, key: str) -> int | None:

@@ -53,11 +53,6 @@ def tsvector_text(text: str) -> tuple[str, int]:
     return vector, len(tokens)
 
 
-def tsquery_text(terms: Sequence[str]) -> str:
-    """A tsquery that ORs ``terms`` as literal lexemes (no query syntax is parsed from them)."""
-    return " | ".join(_lexeme(t) for t in terms)
-
-
 class SearchMixin(PostgresBase):
     async def _after_open(self) -> None:
         await super()._after_open()

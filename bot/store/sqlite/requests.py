@@ -168,19 +168,12 @@ class RequestsMixin(SQLiteBase):
             )
             return cur.rowcount
 
-    async def unlogged_requests(self) -> list[CheckRequest]:
-        """New open requests not yet posted to a mod log, oldest first."""
-        rows = await self._fetchall(
-            f"SELECT {_COLUMNS} FROM check_requests r WHERE r.logged = 0 AND r.state = 'open' "
-            f"ORDER BY r.id LIMIT 500"
-        )
-        return [_request(r) for r in rows]
-
     async def take_unlogged_requests(
         self, *, shards: tuple[Sequence[int], int] | None = None
     ) -> list[CheckRequest]:
-        """Like :meth:`unlogged_requests`, marked logged in the same transaction; with
-        ``shards`` (ids, count), only those of servers on these shards."""
+        """New open requests not yet posted to a mod log (at most 500, oldest first), marked
+        logged in the same transaction; with ``shards`` (ids, count), only those of servers on
+        these shards."""
         where = ""
         params: tuple[int, ...] = ()
         if shards is not None:
@@ -201,15 +194,6 @@ class RequestsMixin(SQLiteBase):
                     [r[0] for r in rows],
                 )
         return [_request(r) for r in rows]
-
-    async def mark_requests_logged(self, request_ids: Sequence[int]) -> None:
-        if not request_ids:
-            return
-        marks = ",".join("?" * len(request_ids))
-        async with self._write() as db:
-            await db.execute(
-                f"UPDATE check_requests SET logged = 1 WHERE id IN ({marks})", list(request_ids)
-            )
 
 
 async def _open_request_id(db: aiosqlite.Connection, guild_id: int, key: str) -> int | None:
