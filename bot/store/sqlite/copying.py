@@ -48,9 +48,8 @@ class CopyMixin(SearchMixin):
             for copy in copies:
                 names = ", ".join(f'"{c}"' for c in copy.columns)
                 marks = ", ".join("?" for _ in copy.columns)
-                rows = [tuple(_stored(v) for v in row) for row in copy.rows]
                 await db.executemany(
-                    f"INSERT INTO {_known(copy.table)} ({names}) VALUES ({marks})", rows
+                    f"INSERT INTO {_known(copy.table)} ({names}) VALUES ({marks})", copy.rows
                 )
             async with db.execute("SELECT id, claim, context FROM claims") as cur:
                 claims = list(await cur.fetchall())
@@ -64,7 +63,3 @@ class CopyMixin(SearchMixin):
                 names = ", ".join(f'"{c}"' for c in copy.columns)
                 async with db.execute(f"SELECT {names} FROM {_known(copy.table)}") as cur:
                     check_copied(copy, copy.columns, [tuple(r) for r in await cur.fetchall()])
-
-
-def _stored(value: Any) -> Any:
-    return int(value) if isinstance(value, bool) else value
