@@ -242,3 +242,30 @@ async def test_a_failed_copy_to_a_new_file_leaves_no_file(
     )
     assert code == 2
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_forced_copy_over_an_sqlite_store_keeps_its_audit_log_append_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Replacing a store that has a history must empty its audit log (the one delete allowed),
+    # and the copy's own history must be as undeletable afterwards as before.
+    source, target = str(tmp_path / "source.db"), str(tmp_path / "target.db")
+    for path in (source, target):
+        store = await open_store(path)
+        try:
+            await fill(store)
+        finally:
+            await store.close()
+    argv = ["migrate-store", "--from", source, "--to", target, "--force"]
+    code = await asyncio.to_thread(main, argv)
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    assert "row counts and checksums match" in out
+    assert await figures(target) == await figures(source)
+    db = sqlite3.connect(target)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match=r"^audit_log is append-only$"):
+            db.execute("DELETE FROM audit_log")
+    finally:
+        db.close()
+    assert (await figures(target))["audit_log"] == (await figures(source))["audit_log"]
