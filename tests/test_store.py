@@ -17,6 +17,8 @@ from bot.store import (
     InvalidInput,
     NewClaim,
     NotFound,
+    ReplyRecord,
+    ShownLink,
     Source,
     SQLiteStore,
     Store,
@@ -777,3 +779,74 @@ async def test_a_copy_found_by_fingerprint_names_the_page_read_after_a_redirect(
     assert await store.similar_fingerprints(fingerprint) == [
         ("short.example/abc", "news.example.com/2024/story", fingerprint)
     ]
+
+
+async def test_a_reimport_that_moves_a_claim_to_new_links_matches_it_there_only(
+    store: Store,
+) -> None:
+    # A fact-checker's feed corrects the article a claim is about: the bot must answer the
+    # new link, and stop answering the old one (and show the new source).
+    old_url, new_url = "https://news.example.com/old-story", "https://news.example.com/new-story"
+    old_source = Source(url="https://factcheck.example.org/old", kind="fact-check")
+    new_source = Source(url="https://factcheck.example.org/new", kind="fact-check")
+    first = new_claim(external_id="f:1", urls=(old_url,), sources=(old_source,))
+    (claim_id,) = (await store.import_claims([first], actor="feed", guild_id=None)).claim_ids
+    moved = new_claim(external_id="f:1", urls=(new_url,), sources=(new_source,))
+    assert (await store.import_claims([moved], actor="feed", guild_id=None)).updated == 1
+    old_key, new_key = links.canonical_url(old_url), links.canonical_url(new_url)
+    found = await store.claims_for_url_keys([old_key, new_key], guild_id=None)
+    assert not found.get(old_key)
+    (claim,) = found[new_key]
+    assert (claim.id, claim.urls, claim.sources) == (claim_id, (new_url,), (new_source,))
+
+
+def _reply(guild: int | None, message_id: int, claim_ids: tuple[int, ...]) -> ReplyRecord:
+    key = f"news.example.com/story/{message_id}"
+    shown = (ShownLink(key, tuple((c, "false", "url") for c in claim_ids)),)
+    return ReplyRecord(guild, 5, message_id, message_id + 1, "full", shown, time.time())
+
+
+async def test_a_correction_outside_any_server_finds_every_claim_its_reply_showed(
+    store: Store,
+) -> None:
+    # A reply in a DM showed two global claims: a correction re-reads both (and never a
+    # server's own claim); in a server, its own claims too.
+    first = await store.add_claim(new_claim("first claim"), actor="t", guild_id=None)
+    second = await store.add_claim(new_claim("second claim"), actor="t", guild_id=None)
+    own = await store.add_claim(new_claim("a server's claim"), actor="t", guild_id=GUILD_A)
+    ids = [first.id, second.id, own.id]
+    found = await store.claims_by_id(ids, guild_id=None)
+    assert sorted(c.id for c in found) == [first.id, second.id]
+    found = await store.claims_by_id(ids, guild_id=GUILD_A)
+    assert sorted(c.id for c in found) == sorted(ids)
+    assert sorted(c.id for c in await store.claims_by_id(ids, guild_id=GUILD_B)) == [
+        first.id,
+        second.id,
+    ]
+
+
+async def test_a_changed_claim_finds_every_reply_that_showed_any_of_the_claims(
+    store: Store,
+) -> None:
+    # Two claims change in one import: every live reply that showed either one is corrected.
+    first = await store.add_claim(new_claim("first claim"), actor="t", guild_id=None)
+    second = await store.add_claim(new_claim("second claim"), actor="t", guild_id=None)
+    other = await store.add_claim(new_claim("other claim"), actor="t", guild_id=None)
+    await store.record_replies(
+        [_reply(GUILD_A, 100, (first.id,)), _reply(GUILD_A, 200, (second.id,))]
+    )
+    await store.record_replies([_reply(GUILD_A, 300, (other.id,))])
+    records = await store.replies_showing([first.id, second.id], since=0.0)
+    assert [r.message_id for r in records] == [100, 200]
+
+
+async def test_backfill_over_many_messages_skips_every_one_already_answered(
+    store: Store,
+) -> None:
+    # After a long outage backfill looks at well over a thousand messages: each one the bot
+    # answered already, wherever it falls in the list, must not be answered twice.
+    message_ids = list(range(10_000, 11_200))
+    answered = [message_ids[0], message_ids[500], message_ids[999], message_ids[1100]]
+    await store.record_replies([_reply(GUILD_A, m, ()) for m in answered])
+    keys = await store.replied_keys(message_ids)
+    assert keys == {(m, f"news.example.com/story/{m}") for m in answered}
