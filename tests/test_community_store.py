@@ -25,6 +25,7 @@ from bot.store import (
     NewClaim,
     NotFound,
     ReplyRecord,
+    RequestItem,
     RequestLimit,
     SeenLink,
     ShownLink,
@@ -556,3 +557,67 @@ async def test_the_links_of_many_new_claims_are_each_listed_once(store: Store) -
     imported = await store.import_claims(records, actor="t", guild_id=GUILD)
     found = await store.url_keys_of_claims(imported.claim_ids)
     assert sorted(found) == sorted((GUILD, links.canonical_url(url)) for url in urls)
+
+
+async def test_a_request_closed_without_a_time_given_is_closed_now_and_forgotten_later(
+    store: Store,
+) -> None:
+    # The queue's "close" button gives no time: the request is closed as of now, so the
+    # retention sweep forgets it in due course instead of keeping it for ever.
+    (request,) = await file(store, "a text to check", member=1)
+    before = time.time()
+    closed = await store.close_request(request.id, guild_id=GUILD)
+    assert closed.request.closed_at is not None and closed.request.closed_at >= before
+    assert await store.forget_closed_requests(before=before - 60) == 0
+    assert await store.forget_closed_requests(before=time.time() + 60) == 1
+
+
+async def test_closing_a_request_names_what_is_missing(store: Store) -> None:
+    # A moderator is shown these words when two of them close one request, or when the claim
+    # they chose is gone or belongs to another server.
+    (request,) = await file(store, "a text to check", member=1)
+    other_claim = await add_claim(store, OTHER)
+    with pytest.raises(NotFound, match=rf"^no claim #{other_claim}$"):
+        await store.close_request(request.id, guild_id=GUILD, claim_id=other_claim)
+    await store.close_request(request.id, guild_id=GUILD)
+    with pytest.raises(NotFound, match=rf"^no open request #{request.id}$"):
+        await store.close_request(request.id, guild_id=GUILD)
+
+
+@pytest.mark.parametrize("bad", [0, -1, True])
+async def test_a_bad_server_id_neither_lists_nor_closes_a_servers_requests(
+    store: Store, bad: int
+) -> None:
+    # True would read as server 1: its queue must not be listed or closed through a typo.
+    (request,) = await file(store, "a text to check", member=1, guild=1)
+    with pytest.raises(InvalidInput, match=f"^not a server id: {bad}$"):
+        await store.open_requests(bad)
+    with pytest.raises(InvalidInput, match=f"^not a server id: {bad}$"):
+        await store.close_request(request.id, guild_id=bad)
+    assert [r.id for r in await store.open_requests(1)] == [request.id]
+
+
+@pytest.mark.parametrize("bad", [0, -1, True])
+async def test_forgetting_a_bad_server_id_is_refused_and_deletes_nothing(
+    store: Store, bad: int
+) -> None:
+    # 0 is how unique indexes spell "global": forgetting it would erase the global notes.
+    await store.set_source_note("tabloid.example", "tabloid", "", actor="t", guild_id=None)
+    await fill(store, 1)
+    with pytest.raises(InvalidInput, match=f"^not a server id: {bad}$"):
+        await store.forget_guild(bad, actor="cli:test")
+    (note,) = await store.list_source_notes(guild_id=None)
+    assert note.rating == "tabloid"
+    assert len(await store.open_requests(1)) == 1
+
+
+async def test_the_request_listing_stops_at_a_thousand_most_asked_first(store: Store) -> None:
+    # `factbot requests list` prints at most 1,000 requests: the most asked ones.
+    await file(store, "the most asked text", member=2)
+    items = [RequestItem("text", f"text {n}", None) for n in range(1000)]
+    await store.file_requests(GUILD, items, member_id=1, channel_id=5, message_id=10, per_hour=10)
+    await file(store, "the most asked text", member=3)
+    listed = await store.open_requests(GUILD)
+    assert len(listed) == 1000
+    assert (listed[0].key, listed[0].count) == ("the most asked text", 2)
+    assert await store.count_open_requests(GUILD) == 1001
