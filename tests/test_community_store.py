@@ -31,6 +31,7 @@ from bot.store import (
     ShownLink,
     SQLiteStore,
     Store,
+    VoteOutcome,
     is_postgres_url,
     validate_new_claim,
 )
@@ -300,7 +301,12 @@ async def test_forgetting_a_server_reports_what_went_per_kind(store: Store) -> N
     deleted = await store.forget_guild(GUILD, actor="cli:test")
     kinds = "claims source_notes settings reply_records seen_links requests notify_opt_ins votes"
     assert sorted(deleted) == sorted([*kinds.split(), "vote_claims", "flags", "audit_rows"])
-    assert (await store.changes_since(0))[-1].after == {"guild_id": GUILD, "deleted": deleted}
+    last = (await store.changes_since(0))[-1]
+    assert (last.action, last.guild_id, last.after) == (
+        "forget",
+        None,
+        {"guild_id": GUILD, "deleted": deleted},
+    )
 
 
 async def test_forget_removes_every_row_of_a_server_and_none_of_another(
@@ -347,6 +353,116 @@ async def test_leaving_schedules_deletion_and_coming_back_cancels_it(store: Stor
     for bad in (0, -1):  # a caller's bad server id is refused, never read as "every server"
         with pytest.raises(InvalidInput, match=f"^not a server id: {bad}$"):
             await store.cancel_forget(bad)
+
+
+async def test_closing_a_request_names_what_was_not_found(store: Store) -> None:
+    # The moderator is told which number was wrong: the request's, or the claim's.
+    (request,) = await file(store, "a text to check", member=1)
+    missing = request.id + 1
+    with pytest.raises(NotFound, match=rf"^no open request #{missing}$"):
+        await store.close_request(missing, guild_id=GUILD)
+    with pytest.raises(NotFound, match=r"^no claim #999999$"):
+        await store.close_request(request.id, guild_id=GUILD, claim_id=999999)
+    for bad in (0, -1):  # never read as "outside any server"
+        with pytest.raises(InvalidInput, match=f"^not a server id: {bad}$"):
+            await store.close_request(request.id, guild_id=bad)
+    assert [r.id for r in await store.open_requests(GUILD)] == [request.id]
+
+
+async def test_the_queue_is_read_a_page_at_a_time(store: Store) -> None:
+    for member, text in enumerate(("first text to check", "second one", "third one"), start=1):
+        await file(store, text, member=member, now=1000.0 + member)
+    queue = [r.id for r in await store.open_requests(GUILD)]
+    assert len(queue) == 3
+    assert [r.id for r in await store.open_requests(GUILD, limit=2)] == queue[:2]
+    assert [r.id for r in await store.open_requests(GUILD, limit=2, offset=2)] == queue[2:]
+    for bad in (0, -1):  # never another server's queue, nor every server's
+        with pytest.raises(InvalidInput, match=f"^not a server id: {bad}$"):
+            await store.open_requests(bad)
+
+
+async def test_a_bad_server_id_schedules_and_forgets_nothing(store: Store) -> None:
+    glob = await add_claim(store, None, (URL,))
+    for bad in (0, -1):  # 0 would be read as "outside any server": the global records
+        with pytest.raises(InvalidInput, match=f"^not a server id: {bad}$"):
+            await store.schedule_forget(bad, grace_s=60)
+        with pytest.raises(InvalidInput, match=f"^not a server id: {bad}$"):
+            await store.forget_guild(bad, actor="cli:test")
+    assert await store.scheduled_forgets() == {}
+    assert (await store.get_claim(glob, guild_id=None)).id == glob
+    assert [e.action for e in await store.changes_since(0)] == ["create"]
+
+
+async def test_a_vote_with_a_bad_server_id_is_refused(store: Store) -> None:
+    claim_id = await add_claim(store, None)
+    await replied(store, 1000, (claim_id,))
+    for bad in (0, -1):
+        with pytest.raises(InvalidInput, match=f"^not a server id: {bad}$"):
+            await store.record_vote(bad, 1000, 7, False, flag_min_members=1)
+    assert (await store.vote_tally(claim_id, guild_id=None)).total == 0
+
+
+async def test_a_repeated_vote_changes_nothing_and_names_its_claims(store: Store) -> None:
+    claim_id = await add_claim(store, None)
+    await replied(store, 1000, (claim_id,))
+    await store.record_vote(GUILD, 1000, 7, False, flag_min_members=3)
+    again = await store.record_vote(GUILD, 1000, 7, False, flag_min_members=3)
+    assert again == VoteOutcome(changed=False, claim_ids=(claim_id,))
+
+
+async def test_the_operators_tally_sums_every_server(store: Store) -> None:
+    claim_id = await add_claim(store, None)
+    await replied(store, 1000, (claim_id,))
+    await replied(store, 2000, (claim_id,), guild=OTHER)
+    await store.record_vote(GUILD, 1000, 1, True, flag_min_members=3)
+    await store.record_vote(GUILD, 1000, 2, False, flag_min_members=3)
+    await store.record_vote(OTHER, 2000, 2, False, flag_min_members=3)
+    tally = await store.vote_tally(claim_id, guild_id=None)
+    # Member 2 of each server is two members: ids are only unique within a server's votes here.
+    assert (tally.helpful, tally.not_helpful, tally.not_helpful_members) == (1, 2, 2)
+
+
+async def test_each_claim_a_reply_showed_is_flagged_on_its_own_votes(store: Store) -> None:
+    # A vote on a reply that showed several claims weighs each claim: one not past the
+    # threshold (too few members, or not more than half) does not keep the next from a flag.
+    few, split, judged, disputed = [await add_claim(store, None) for _ in range(4)]
+    await replied(store, 1000, (few, judged))
+    await replied(store, 2000, (judged,))
+    await store.record_vote(GUILD, 2000, 1, False, flag_min_members=2)
+    outcome = await store.record_vote(GUILD, 1000, 2, False, flag_min_members=2)
+    assert outcome.flagged == (judged,)  # few: one member's vote
+
+    await replied(store, 3000, (split, disputed))
+    await replied(store, 4000, (split,))
+    await replied(store, 5000, (disputed,))
+    for member in (3, 4):
+        await store.record_vote(GUILD, 4000, member, True, flag_min_members=2)
+    await store.record_vote(GUILD, 4000, 5, False, flag_min_members=2)
+    await store.record_vote(GUILD, 5000, 7, False, flag_min_members=2)
+    outcome = await store.record_vote(GUILD, 3000, 6, False, flag_min_members=2)
+    assert outcome.flagged == (disputed,)  # split: 2 of its 4 votes not helpful
+
+
+async def test_a_helpful_vote_never_flags_a_claim(store: Store) -> None:
+    # After the operator lowers the flag threshold, a member saying "helpful" does not flag the
+    # claim those before said was not: only a "not helpful" vote can.
+    claim_id = await add_claim(store, None)
+    await replied(store, 1000, (claim_id,))
+    for member in (1, 2):
+        await store.record_vote(GUILD, 1000, member, False, flag_min_members=3)
+    outcome = await store.record_vote(GUILD, 1000, 3, True, flag_min_members=2)
+    assert outcome.changed and outcome.flagged == ()
+    assert [e.action for e in await store.changes_since(0)] == ["create"]
+
+
+async def test_a_reply_outside_any_server_shows_only_global_claims_again(store: Store) -> None:
+    # A correction re-reads the claims a reply showed, in the reply's own scope: outside any
+    # server, a server's own claim (never shown there) is not read back.
+    glob = await add_claim(store, None)
+    mine = await add_claim(store, GUILD)
+    assert [c.id for c in await store.claims_by_id([glob, mine], guild_id=None)] == [glob]
+    assert [c.id for c in await store.claims_by_id([glob, mine], guild_id=GUILD)] == [glob, mine]
+    assert [c.id for c in await store.claims_by_id([glob, mine], guild_id=OTHER)] == [glob]
 
 
 # --- the CLI twins -------------------------------------------------------------------------------

@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -18,6 +21,8 @@ from bot.services import open_store
 from bot.store import (
     InvalidInput,
     NewClaim,
+    ReplyRecord,
+    ShownLink,
     StoreBusy,
     StoreError,
     open_target,
@@ -30,6 +35,8 @@ from bot.store.postgres.search import tsvector_text
 from tests.postgres_server import PASSWORD_ROLE, password_role
 
 URL = "https://www.example.com/news/story?utm_source=x"
+# What a member or moderator reads when another process holds what a change needs.
+BUSY = r"^the database is busy \(locked by another process\); try again$"
 
 
 def new_claim(text: str = "The moon is made of cheese", **kw: object) -> NewClaim:
@@ -160,7 +167,7 @@ async def test_locked_rows_give_a_short_error_and_change_nothing(postgres_url: s
     await tx.start()
     await other.execute("SELECT 1 FROM claims WHERE id = $1 FOR UPDATE", claim.id)
     try:
-        with pytest.raises(StoreBusy, match="busy"):
+        with pytest.raises(StoreBusy, match=BUSY):
             await store.edit_claim(claim.id, actor="t", guild_id=None, note="changed")
     finally:
         await tx.rollback()
@@ -348,4 +355,96 @@ async def test_a_store_damaged_behind_its_back_gives_the_servers_reason(postgres
         with pytest.raises(StoreError, match=r'^database error: relation "claims" does not exist'):
             await store.get_claim(1, guild_id=None)
     finally:
+        await store.close()
+
+
+@asynccontextmanager
+async def _another_process_holding(
+    url: str, lock_key_sql: str, *args: object
+) -> AsyncIterator[None]:
+    """Another process in the middle of a write that holds the advisory lock ``lock_key_sql``."""
+    conn = await asyncpg.connect(url)
+    tx = conn.transaction()
+    await tx.start()
+    try:
+        await conn.execute(f"SELECT pg_advisory_xact_lock({lock_key_sql})", *args)
+        yield
+    finally:
+        await tx.rollback()
+        await conn.close()
+
+
+async def test_a_members_fetch_check_waits_for_that_member_only(postgres_url: str) -> None:
+    # Another process counting member 7's fetches: 7's next check waits its turn (here: busy,
+    # as the wait is short), while member 8's goes ahead.
+    store = await PostgresStore.open(postgres_url, busy_timeout_ms=50)
+    try:
+        async with _another_process_holding(
+            postgres_url, "hashtextextended($1, 0)", "factbot:member:7"
+        ):
+            with pytest.raises(StoreBusy, match=BUSY):
+                await store.allow_member_fetch(7, per_minute=5)
+            assert await store.allow_member_fetch(8, per_minute=5)
+        assert await store.allow_member_fetch(7, per_minute=5)
+    finally:
+        await store.close()
+
+
+async def test_a_notes_change_waits_for_another_process_changing_that_note(
+    postgres_url: str,
+) -> None:
+    store = await PostgresStore.open(postgres_url, busy_timeout_ms=50)
+    try:
+        for guild in (None, 111, 222):
+            await store.set_source_note("tabloid.example", "tabloid", "", actor="m", guild_id=guild)
+        async with _another_process_holding(
+            postgres_url, "hashtextextended($1, $2)", "tabloid.example", 111
+        ):
+            with pytest.raises(StoreBusy, match=BUSY):
+                await store.clear_source_note("tabloid.example", actor="m", guild_id=111)
+            await store.clear_source_note("tabloid.example", actor="m", guild_id=222)
+            await store.clear_source_note("tabloid.example", actor="m", guild_id=None)
+        note = await store.source_note_for(["tabloid.example"], guild_id=111)
+        assert note is not None and note.guild_id == 111  # the busy clear changed nothing
+        await store.clear_source_note("tabloid.example", actor="m", guild_id=111)
+    finally:
+        await store.close()
+
+
+async def test_a_vote_waits_for_another_process_counting_that_servers_votes(
+    postgres_url: str,
+) -> None:
+    store = await PostgresStore.open(postgres_url, busy_timeout_ms=50)
+    try:
+        claim = await store.add_claim(new_claim(urls=(URL,)), actor="t", guild_id=None)
+        shown = (ShownLink(links.canonical_url(URL), ((claim.id, "false", "url"),)),)
+        await store.record_replies(
+            [ReplyRecord(111, 5, 1000, 1001, "full", links=shown, posted_at=time.time())]
+        )
+        async with _another_process_holding(postgres_url, "hashtextextended('votes', $1)", 111):
+            with pytest.raises(StoreBusy, match=BUSY):
+                await store.record_vote(111, 1000, 7, False, flag_min_members=1)
+        assert (await store.vote_tally(claim.id, guild_id=111)).total == 0
+        assert (await store.record_vote(111, 1000, 7, False, flag_min_members=1)).changed
+    finally:
+        await store.close()
+
+
+async def test_a_connection_the_server_drops_is_a_one_line_error(postgres_url: str) -> None:
+    # The database restarts (or an administrator ends a session) while a page is being read:
+    # that check fails with a one-line store error, not a traceback, and the store carries on.
+    store = await PostgresStore.open(postgres_url)
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        with pytest.raises(StoreError, match=r"^database error: "):
+            async with store.page_fetch_turn("news.example.com/story"):
+                ended = await admin.fetchval(
+                    "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND query LIKE 'SELECT pg_advisory_lock(%'"
+                )
+                assert ended == 1
+        assert await store.count_claims() == 0
+    finally:
+        await admin.close()
         await store.close()

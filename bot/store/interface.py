@@ -212,7 +212,6 @@ class Store(Protocol):
         helpful: bool,
         *,
         flag_min_members: int,
-        now: float | None = None,
     ) -> VoteOutcome: ...
     async def vote_tally(self, claim_id: int, *, guild_id: int | None) -> VoteTally: ...
 

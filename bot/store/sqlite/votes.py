@@ -25,7 +25,6 @@ class VotesMixin(SQLiteBase):
         helpful: bool,
         *,
         flag_min_members: int,
-        now: float | None = None,
     ) -> VoteOutcome:
         """Store a member's vote on the reply to ``message_id`` (replacing their earlier one).
 
@@ -35,7 +34,7 @@ class VotesMixin(SQLiteBase):
         NotFound when the store knows no such reply in the server (or it is too old).
         """
         checked_guild(guild_id)
-        clock = time.time() if now is None else now
+        clock = time.time()
         async with self._write() as db:
             claim_ids = await _vote_claims(db, guild_id, message_id)
             if not claim_ids:
