@@ -439,7 +439,8 @@ async def test_a_connection_the_server_drops_is_a_one_line_error(postgres_url: s
         with pytest.raises(StoreError, match=r"^database error: "):
             async with store.page_fetch_turn("news.example.com/story"):
                 ended = await admin.fetchval(
-                    "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) "
+                    "FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid() "
                     "AND query LIKE 'SELECT pg_advisory_lock(%'"
                 )

@@ -122,7 +122,7 @@ class PostgresBase:
             await store._after_open()
         except BaseException as exc:
             await pool.close()
-            if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError):
+            if isinstance(exc, DATABASE_ERRORS):
                 raise _store_error(exc) from None
             raise
         return store
@@ -144,14 +144,14 @@ class PostgresBase:
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 yield conn
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             raise _store_error(exc) from None
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         try:
             async with self._pool.acquire() as conn:
                 return list(await conn.fetch(sql, *args))
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             raise _store_error(exc) from None
 
 
@@ -220,6 +220,16 @@ async def _migrate(conn: asyncpg.Connection, shown: str, *, create: bool) -> Non
 def _reason(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
+
+#: What a statement can fail with: the server's errors, the client's, and a connection the
+#: server or the network dropped (asyncpg reports that as an interface error, an internal
+#: client error or a socket error, depending on where in a round trip it lands).
+DATABASE_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
 
 # Serialization failure, deadlock, lock timeout, statement timeout.
 _BUSY_STATES = frozenset({"40001", "40P01", "55P03", "57014"})

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from bot.store.postgres.connection import PostgresBase, _store_error
+from bot.store.postgres.connection import DATABASE_ERRORS, PostgresBase, _store_error
 
 #: Forget claims on the repeat window this often (in claims made by this process).
 _PRUNE_EVERY = 1000
@@ -65,7 +65,7 @@ class OnceMixin(PostgresBase):
                         await conn.execute(
                             "SELECT pg_advisory_unlock(hashtextextended($1, 0))", name
                         )
-            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except DATABASE_ERRORS as exc:
                 raise _store_error(exc) from None
 
     async def allow_member_fetch(
