@@ -709,8 +709,11 @@ async def test_a_reimport_that_changes_a_claim_records_what_it_was(store: Store)
 
 
 @pytest.mark.parametrize("path", [":memory:", "file:factbot.db?mode=memory&cache=shared"])
-async def test_a_store_that_is_not_a_file_is_refused_in_one_line(path: str) -> None:
+async def test_a_store_that_is_not_a_file_is_refused_in_one_line(
+    path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Two connections must see one database: an in-memory or URI "path" would give each its own.
+    monkeypatch.chdir(tmp_path)  # were it taken as a file name, the file lands here
     with pytest.raises(StoreError, match=r"^the store must be a file path$"):
         await SQLiteStore.open(path)
 
