@@ -35,6 +35,7 @@ code change since are run again as well.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -48,6 +49,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENT = ROOT / ".ci" / "mutation-equivalent.txt"
 KILLED = {"killed", "timeout", "caught by type check"}
 SAMPLE = ROOT / "mutants" / "mutation-sample.json"
+SUMS = (
+    ROOT / ".ci" / "mutation-equivalent.sums"
+)  # each entry's mutant, as judged (its change's hash)
 
 
 def module_glob(path: str) -> str:
@@ -75,6 +79,74 @@ def equivalents() -> set[str]:
         if name:
             names.add(name)
     return names
+
+
+def mutant_changes(modules: set[str]) -> dict[str, str]:
+    """Each mutant of ``modules`` (dotted) and the lines it changes, from mutmut's own generator.
+
+    mutmut numbers a function's mutants in order, so a change to the function renumbers them:
+    an equivalent entry is only trusted while its mutant still changes what it changed when it
+    was judged (``SUMS``).
+    """
+    import difflib
+
+    import libcst as cst
+    from mutmut.mutation.file_mutation import (
+        create_mutations,
+        deep_replace,
+        group_by_top_level_node,
+    )
+    from mutmut.mutation.trampoline_templates import mangle_function_name
+
+    found: dict[str, str] = {}
+    for module in sorted(modules):
+        path = ROOT / (module.replace(".", "/") + ".py")
+        if not path.exists():
+            continue
+        tree, mutations, *_ = create_mutations(str(path), path.read_text(encoding="utf-8"))
+        grouped = group_by_top_level_node(mutations)
+        functions = []
+        for node in tree.body:
+            if isinstance(node, cst.FunctionDef):
+                functions.append((node, None))
+            elif isinstance(node, cst.ClassDef) and isinstance(node.body, cst.IndentedBlock):
+                functions += [
+                    (m, node.name.value) for m in node.body.body if isinstance(m, cst.FunctionDef)
+                ]
+        for function, cls in functions:
+            name = mangle_function_name(name=function.name.value, class_name=cls)
+            before = tree.code_for_node(function).splitlines()
+            for i, mutation in enumerate(grouped.get(function) or [], start=1):
+                mutated = deep_replace(function, mutation.original_node, mutation.mutated_node)
+                lines = difflib.unified_diff(before, tree.code_for_node(mutated).splitlines(), n=0)
+                found[f"{module}.{name}__mutmut_{i}"] = "\n".join(
+                    line.strip()
+                    for line in lines
+                    if line[:1] in "+-" and line[:3] not in ("+++", "---")
+                )
+    return found
+
+
+def trusted_equivalents(names: set[str], *, record: bool = False) -> set[str]:
+    """The entries of ``names`` whose mutant still changes what it did when judged equivalent.
+
+    The others are reported and scored as ordinary mutants until someone looks at them again
+    and runs ``--record-equivalents``.
+    """
+    changes = mutant_changes({module_of(n) for n in names})
+    now = {n: hashlib.sha1(changes[n].encode()).hexdigest()[:12] for n in names if n in changes}
+    if record:
+        SUMS.write_text("".join(f"{n} {now[n]}\n" for n in sorted(now)), encoding="utf-8")
+    recorded = {}
+    if SUMS.exists():
+        for line in SUMS.read_text(encoding="utf-8").splitlines():
+            name, _, digest = line.partition(" ")
+            recorded[name] = digest
+    trusted = {n for n in names if n in now and recorded.get(n) == now[n]}
+    for n in sorted(names - trusted):
+        why = "no such mutant now" if n not in now else "its mutant changed since it was judged"
+        print(f"mutation: not trusted as equivalent ({why}): {n}", file=sys.stderr)
+    return trusted
 
 
 def results() -> dict[str, str]:
@@ -200,6 +272,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min", type=float, default=90.0, help="lowest passing score, %%")
     parser.add_argument("--sample", type=int, metavar="N", help="run N mutants a module, drawn")
     parser.add_argument("--seed", type=int, metavar="S", help="the draw's seed (with --sample)")
+    parser.add_argument(
+        "--record-equivalents",
+        action="store_true",
+        help="trust every listed equivalent mutant as it is now (after checking them)",
+    )
     args = parser.parse_args(argv)
     if (args.sample is None) != (args.seed is None) or (
         args.sample is not None and args.sample < 1
@@ -208,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.sample and (args.all or args.report_only):
         parser.error("--sample runs mutants not run yet: not with --all or --report-only")
     globs = {m: module_glob(m) for m in args.modules}
-    skip = equivalents()
+    skip = trusted_equivalents(equivalents(), record=args.record_equivalents)
     if not args.report_only:
         run(
             globs,
