@@ -285,7 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.sample and (args.all or args.report_only):
         parser.error("--sample runs mutants not run yet: not with --all or --report-only")
     globs = {m: module_glob(m) for m in args.modules}
-    skip = trusted_equivalents(equivalents(), record=args.record_equivalents)
+    listed = equivalents()
+    if not args.record_equivalents:  # recording hashes every entry; a run needs its modules'
+        listed = {n for glob in globs.values() for n in mine(dict.fromkeys(listed, ""), glob)}
+    skip = trusted_equivalents(listed, record=args.record_equivalents)
     if not args.report_only:
         run(
             globs,
