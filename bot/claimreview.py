@@ -4,7 +4,8 @@ Import reads one ClaimReview object, a list of them, a JSON-LD ``@graph`` or a `
 (``dataFeedElement``, whose elements are ClaimReviews or DataFeedItems with an ``item``).
 Mapping: ``claimReviewed`` → claim, ``reviewRating.alternateName`` → verdict (original label kept),
 ``itemReviewed.appearance[].url`` and ``itemReviewed.firstAppearance.url`` → claim URLs,
-``itemReviewed.author.name`` → claimant (who made the claim), ``url`` →
+``itemReviewed.author.name`` → claimant (who made the claim), ``itemReviewed.datePublished``
+→ the claim's date (when it was made: ranking prefers claims of the text's own time), ``url`` →
 a ``fact-check`` source titled with ``author.name``; ``reviewBody`` → note; ``headline``/``name``
 and ``description`` → searchable context; ``citation[]`` → ``alternative`` sources; ``@id`` →
 the record's identity, so importing the same file twice changes nothing.
@@ -39,7 +40,7 @@ from bot.store import (
     Source,
     validate_new_claim,
 )
-from bot.store.validation import clean_claimant
+from bot.store.validation import clean_claim_date, clean_claimant
 from bot.verdicts import VERDICTS, map_rating
 
 log = logging.getLogger(__name__)
@@ -177,13 +178,20 @@ def record_from_claim_review(
 
     item = obj.get("itemReviewed")
     urls: list[str] = []
-    claimant = None
+    claimant = claim_date = None
     if isinstance(item, dict):
         urls = _urls_of(item, ignored)
         try:
             claimant = clean_claimant(_text(item.get("author")))
         except InvalidInput as exc:  # the fact-check stands without its claimant
             ignored.append(f"itemReviewed.author: {exc}")
+        published = item.get("datePublished")
+        try:
+            if published is not None and not isinstance(published, str):
+                raise InvalidInput("not a string")
+            claim_date = clean_claim_date(published)
+        except InvalidInput as exc:  # ... and without its date
+            ignored.append(f"itemReviewed.datePublished: {exc}")
     elif item is not None:
         ignored.append("itemReviewed is not an object")
     sources: list[Source] = []
@@ -224,6 +232,7 @@ def record_from_claim_review(
         context=context,
         external_id=external_id,
         claimant=claimant,
+        claim_date=claim_date,
     )
     _check_unicode(new)
     return validate_new_claim(new, url_keys=url_keys)
@@ -497,11 +506,13 @@ def claim_to_claim_review(claim: Claim) -> dict[str, Any]:
         review["url"] = first.url
         if first.title:
             review["author"] = {"@type": "Organization", "name": first.title}
-    if claim.urls or claim.claimant:
+    if claim.urls or claim.claimant or claim.claim_date:
         item: dict[str, Any] = {"@type": "Claim"}
         if claim.claimant:
             # A person or a description ("Facebook posts"): no @type claims which.
             item["author"] = {"name": claim.claimant}
+        if claim.claim_date:
+            item["datePublished"] = claim.claim_date
         if claim.urls:
             item["appearance"] = [{"@type": "CreativeWork", "url": u} for u in claim.urls]
         review["itemReviewed"] = item

@@ -513,6 +513,8 @@ async def cmd_claims_show(args: argparse.Namespace) -> int:
     print(terminal_text(claim.claim))
     if claim.claimant:
         print(terminal_text(f"claimant: {claim.claimant}"))
+    if claim.claim_date:
+        print(f"claimed on: {claim.claim_date}")
     if claim.note:
         print(terminal_text(f"note: {claim.note}"))
     for url in claim.urls:

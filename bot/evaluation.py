@@ -1,9 +1,10 @@
 """``factbot eval``: how well the matcher ranks known claims for CLEF-style queries.
 
-Claims (``vclaims.jsonl``: ``vclaim_id``, ``vclaim``, optional ``title``, ``subtitle`` and
-``speaker``, who made the claim) are loaded into a fresh temporary store through the normal
-ClaimReview import, and each query's ``text`` is ranked by the same
-:class:`bot.ranking.Ranker` the bot uses. Figures:
+Claims (``vclaims.jsonl``: ``vclaim_id``, ``vclaim``, optional ``title``, ``subtitle``,
+``speaker``, who made the claim, and ``stated_date``, when) are loaded into a fresh temporary
+store through the normal ClaimReview import, and each query's ``text`` is ranked by the same
+:class:`bot.ranking.Ranker` the bot uses, dated by the query's optional ``date`` (or
+``event_date``, as CheckThat 2B names it) as a page by its publication date. Figures:
 
 * ranking: MAP@1, MAP@5 (CLEF CheckThat!'s measure: average precision over the top k, divided
   by the number of gold claims), MRR over the top 10, Recall@1 and Recall@5;
@@ -27,12 +28,15 @@ import math
 import time
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot import matching
 from bot.services import load_ranker, open_store
 from bot.store import scratch_target
+from bot.store.models import InvalidInput
+from bot.store.validation import clean_claim_date
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -60,6 +64,7 @@ class VerifiedClaim:
     title: str | None = None
     subtitle: str | None = None
     speaker: str | None = None  # who made the claim: the ClaimReview's claimant
+    stated_date: str | None = None  # when, "YYYY-MM-DD": the ClaimReview's claim date
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class Query:
     text: str
     gold: tuple[str, ...]  # empty: the text repeats no annotated claim
     likely_missed: tuple[str, ...] = ()  # claims it seems to repeat that annotators missed
+    date: date | None = None  # when the text was written, as a page's publication date
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -108,9 +114,20 @@ def read_claims(path: str | Path) -> list[VerifiedClaim]:
                 _text_field(obj, "title"),
                 _text_field(obj, "subtitle"),
                 _text_field(obj, "speaker"),
+                _date_field(obj, "stated_date", path, number),
             )
         )
     return claims
+
+
+def _date_field(obj: dict[str, Any], key: str, path: str | Path, number: int) -> str | None:
+    value = obj.get(key)
+    try:
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput("not a string")
+        return clean_claim_date(value)
+    except InvalidInput:
+        raise EvaluationError(f"{path}:{number}: {key} is not an ISO 8601 date") from None
 
 
 def _id_list(value: object) -> tuple[str, ...] | None:
@@ -132,7 +149,17 @@ def read_queries(path: str | Path) -> list[Query]:
             )
         if missed is None:
             raise EvaluationError(f"{path}:{number}: likely_missed_vclaim_ids is not a list")
-        queries.append(Query(str(query_id), text, gold, missed))
+        key = "date" if "date" in obj else "event_date"
+        written = _date_field(obj, key, path, number)
+        queries.append(
+            Query(
+                str(query_id),
+                text,
+                gold,
+                missed,
+                None if written is None else date.fromisoformat(written),
+            )
+        )
     return queries
 
 
@@ -149,11 +176,13 @@ def claim_review(claim: VerifiedClaim) -> dict[str, Any]:
         review["headline"] = claim.title
     if claim.subtitle:
         review["description"] = claim.subtitle
-    if claim.speaker:
-        review["itemReviewed"] = {
-            "@type": "Claim",
-            "author": {"@type": "Person", "name": claim.speaker},
-        }
+    if claim.speaker or claim.stated_date:
+        item: dict[str, Any] = {"@type": "Claim"}
+        if claim.speaker:
+            item["author"] = {"@type": "Person", "name": claim.speaker}
+        if claim.stated_date:
+            item["datePublished"] = claim.stated_date
+        review["itemReviewed"] = item
     return review
 
 
@@ -259,7 +288,7 @@ async def _twins(store: Store, claim_ids: Sequence[int]) -> dict[int, frozenset[
     groups: dict[tuple[frozenset[str], str | None], set[int]] = {}
     keys = {
         claim_id: (frozenset(claim.split()), claimant)
-        for claim_id, (claim, _, claimant) in indexed.items()
+        for claim_id, (claim, _, claimant, _) in indexed.items()
     }
     for claim_id, key in keys.items():
         groups.setdefault(key, set()).add(claim_id)
@@ -267,13 +296,19 @@ async def _twins(store: Store, claim_ids: Sequence[int]) -> dict[int, frozenset[
 
 
 async def _replies_without(
-    store: Store, ranker: Ranker, text: str, retired: Collection[int], threshold: float
+    store: Store,
+    ranker: Ranker,
+    query: Query,
+    retired: Collection[int],
+    threshold: float,
 ) -> bool:
     """Whether the bot would reply to ``text`` with the ``retired`` claims out of the store."""
     for claim_id in retired:
         await store.set_active(claim_id, False, actor=_ACTOR, guild_id=None)
     try:
-        candidates = await ranker.rank(store, text, guild_id=None, limit=RUN_DEPTH)
+        candidates = await ranker.rank(
+            store, query.text, guild_id=None, limit=RUN_DEPTH, text_date=query.date
+        )
     finally:
         for claim_id in retired:
             await store.set_active(claim_id, True, actor=_ACTOR, guild_id=None)
@@ -344,7 +379,9 @@ async def evaluate(
 
             for query in queries:
                 started = time.perf_counter()
-                candidates = await ranker.rank(store, query.text, guild_id=None, limit=RUN_DEPTH)
+                candidates = await ranker.rank(
+                    store, query.text, guild_id=None, limit=RUN_DEPTH, text_date=query.date
+                )
                 latencies.append((time.perf_counter() - started) * 1000)
                 ranked = [(vclaim_of[c.claim_id], c.score) for c in candidates]
                 run_lines += trec_lines(query.query_id, ranked)
@@ -382,10 +419,10 @@ async def evaluate(
                 replies = bool(answer)
                 replied.append(candidates[0].claim_id in with_twins if replies else None)
                 replied_gold_only.append(ranked[0][0] in query.gold if replies else None)
-                alarm = await _replies_without(store, ranker, query.text, with_twins, threshold)
+                alarm = await _replies_without(store, ranker, query, with_twins, threshold)
                 held_out.append(alarm)
                 if with_twins != gold_ids:
-                    alarm = await _replies_without(store, ranker, query.text, gold_ids, threshold)
+                    alarm = await _replies_without(store, ranker, query, gold_ids, threshold)
                 gold_only.append(alarm)
         finally:
             await store.close()

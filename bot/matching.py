@@ -7,8 +7,10 @@ rarest quoted terms (document frequency from the index) in FTS5's query syntax, 
 engines accept, gathers candidates scored by FTS5's ``bm25()``, so no user text is ever parsed
 as search syntax. Each candidate is then scored with FTS5's BM25 formula against every
 sentence and every short run of adjacent sentences, and ranked by its best one: the sentence
-that repeats it, which a reply quotes. A tweet is a one-sentence text. :func:`rank_claims` is
-the one function both the bot and ``factbot eval`` use.
+that repeats it, which a reply quotes. A tweet is a one-sentence text. The order also weighs
+who made the claim, when the text names them (``CLAIMANT_WEIGHT``), and when it was made,
+against the text's date (``DATE_WEIGHT``). :func:`rank_claims` is the one function both the
+bot and ``factbot eval`` use.
 
 BM25 scores are not comparable across queries, so replying needs a normalised signal. Each
 candidate gets a ``confidence`` in [0, 1] from two features of its best sentence, tuned on the
@@ -39,6 +41,7 @@ import time
 import unicodedata
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from functools import lru_cache
 from itertools import pairwise
 from typing import Protocol
@@ -105,6 +108,18 @@ WHOLE_TEXT_WEIGHT = 0.2
 #: 0.4, 0.489 at 0.5; lines (no speaker in the text) unchanged. The confidence is not changed:
 #: refitting the long-text gate with it on train gained no recall at the same false alarms.
 CLAIMANT_WEIGHT = 0.3
+
+#: How much a candidate's score grows when the claim was made near the text's date (the page's
+#: publication date, else the day it is checked): ``1 + DATE_WEIGHT / (1 + days / DATE_DAYS)``,
+#: double on the same day, 1.5 times a year apart, 1.25 times three years apart; a claim or a
+#: text without a date gains nothing. Articles repeat the claims of their own time: on
+#: CheckThat 2B train the gold claim was made within a year of the transcript for 89 % of the
+#: annotated lines, and the store's claims span 26 years. MAP@5 on train lines / passages:
+#: 0.494 / 0.490 without; weight 1 at 365 days 0.565 / 0.514, at 730 days 0.555 / 0.516, at
+#: 1,460 days 0.543 / 0.510; weight 0.5 or 1.5 at 730 days 0.545 / 0.510, 0.561 / 0.515.
+#: Like the claimant, it orders candidates and leaves the confidence as it is.
+DATE_WEIGHT = 1.0
+DATE_DAYS = 365.0
 
 #: Claims replied to for one link at most (most confident first).
 MAX_REPLIES = 3
@@ -273,7 +288,7 @@ class SearchStore(Protocol):
 
     async def indexed_terms(
         self, claim_ids: Sequence[int]
-    ) -> dict[int, tuple[str, str, str | None]]: ...
+    ) -> dict[int, tuple[str, str, str | None, str | None]]: ...
 
     async def term_document_counts(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]: ...
 
@@ -473,6 +488,7 @@ async def rank_claims(
     limit: int = 10,
     exclude: Collection[int] = (),
     unit_choices: int = 0,
+    text_date: date | None = None,
 ) -> list[Candidate]:
     """The best ``limit`` claims for ``text``, best first, each with a reply confidence and the
     sentence (or two adjacent sentences) of the text that repeats it best.
@@ -483,6 +499,7 @@ async def rank_claims(
     ``exclude`` drops claims as if they were not in the store (evaluation holds gold claims out
     with it); rivals for the margin are looked for among the rest only. ``unit_choices``: how
     many units each returned candidate lists in ``Candidate.units`` (see :func:`best_units`).
+    ``text_date``: when the text was written; claims made near it rank higher (DATE_WEIGHT).
     """
     text = text[:MAX_TEXT_CHARS]
     sentences = split_sentences(text)
@@ -504,7 +521,7 @@ async def rank_claims(
         return []
     ids = [claim_id for claim_id, _ in hits]
     indexed = await store.indexed_terms(ids)
-    rows = [indexed.get(i, ("", "", None)) for i in ids]
+    rows = [indexed.get(i, ("", "", None, None)) for i in ids]
     claim_tokens = [row[0].split() for row in rows]
     context_tokens = [row[1].split() for row in rows]
     names = NamesInText(text)
@@ -598,7 +615,9 @@ async def rank_claims(
         ranked.append(
             Candidate(
                 ids[index],
-                (score + WHOLE_TEXT_WEIGHT * hits[index][1]) * (1.0 + CLAIMANT_WEIGHT * named),
+                (score + WHOLE_TEXT_WEIGHT * hits[index][1])
+                * (1.0 + CLAIMANT_WEIGHT * named)
+                * date_factor(rows[index][3], text_date),
                 _confidence(
                     claim_terms[index], unit.terms, weights, margin, text_chars, phrase_share
                 ),
@@ -622,6 +641,17 @@ async def rank_claims(
             for c, spans in zip(ranked, chosen, strict=True)
         ]
     return ranked
+
+
+def date_factor(claim_date: str | None, text_date: date | None) -> float:
+    """A candidate's score factor for how near its claim's date is to the text's (DATE_WEIGHT)."""
+    if claim_date is None or text_date is None:
+        return 1.0
+    try:
+        days = abs((date.fromisoformat(claim_date) - text_date).days)
+    except ValueError:  # the store keeps ISO dates; anything else counts as no date
+        return 1.0
+    return 1.0 + DATE_WEIGHT / (1.0 + days / DATE_DAYS)
 
 
 # A word as names are written: letters, inner apostrophes and hyphens (O'Rourke, Ocasio-Cortez).

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from bot import matching
@@ -35,11 +36,20 @@ class Ranker:
         return ["lexical"] if self.embedder is None else ["lexical", "semantic"]
 
     async def rank(
-        self, store: Store, text: str, *, guild_id: int | None, limit: int
+        self,
+        store: Store,
+        text: str,
+        *,
+        guild_id: int | None,
+        limit: int,
+        text_date: date | None = None,
     ) -> list[matching.Candidate]:
-        """The best ``limit`` claims for ``text``, best first, with the confidence to reply."""
+        """The best ``limit`` claims for ``text``, best first, with the confidence to reply.
+        ``text_date``: when the text was written (claims made near it rank higher)."""
         if self.embedder is None:
-            return await matching.rank_claims(store, text, guild_id=guild_id, limit=limit)
+            return await matching.rank_claims(
+                store, text, guild_id=guild_id, limit=limit, text_date=text_date
+            )
         import numpy as np
 
         from bot import semantic
@@ -50,6 +60,7 @@ class Ranker:
             guild_id=guild_id,
             limit=max(limit, semantic.DEFAULT_CANDIDATES),
             unit_choices=semantic.UNITS_PER_CANDIDATE,
+            text_date=text_date,
         )
         if not pool:
             return []

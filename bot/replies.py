@@ -404,6 +404,8 @@ def render_claim(claim: Claim) -> discord.Embed:
         embed.add_field(
             name="Claimant", value=safe(claim.claimant, MAX_CLAIMANT_CHARS, one_line=True)
         )
+    if claim.claim_date:
+        embed.add_field(name="Claimed on", value=claim.claim_date)
     if claim.urls:
         urls = "\n".join(f"• {_link_text(u)}" for u in claim.urls)
         embed.add_field(

@@ -93,13 +93,19 @@ UNRELATED_PARAGRAPHS = [
 
 
 def html_page(
-    headline: str, paragraphs: list[str], *, standfirst: str = "", intro: str = ""
+    headline: str,
+    paragraphs: list[str],
+    *,
+    standfirst: str = "",
+    intro: str = "",
+    published: str = "",
 ) -> bytes:
-    """A news page: title, description, navigation, the article, a footer."""
+    """A news page: title, description, publication date, navigation, the article, a footer."""
     body = "".join(f"<p>{p}</p>" for p in ([intro] if intro else []) + paragraphs)
     lead = f"<p><em>{standfirst}</em></p>" if standfirst else ""
+    date = f'<meta property="article:published_time" content="{published}">' if published else ""
     return (
-        f"<!doctype html><html><head><title>{headline} | Valley Voice</title>"
+        f"<!doctype html><html><head><title>{headline} | Valley Voice</title>{date}"
         f'<meta name="description" content="{standfirst or paragraphs[0]}"></head><body>'
         f"<nav>Home | Politics | Opinion</nav><article><h1>{headline}</h1>{lead}{body}"
         f"</article><footer>Comments are closed.</footer></body></html>"

@@ -208,6 +208,77 @@ async def test_the_claimant_survives_export_and_a_new_claimant_updates_the_claim
     assert claim.claimant == "John Roe"
 
 
+@pytest.mark.parametrize(
+    ("published", "claim_date"),
+    [
+        ("2016-06-20", "2016-06-20"),
+        (" 2016-06-20 ", "2016-06-20"),
+        ("2016-06-20T23:30:00-05:00", "2016-06-20"),  # the day as the claimant saw it
+        ("2016-06-20T10:00:00Z", "2016-06-20"),
+        ("", None),
+    ],
+)
+def test_the_claims_date_is_when_the_reviewed_claim_was_published(
+    published: str, claim_date: str | None
+) -> None:
+    item = {**REVIEW["itemReviewed"], "datePublished": published}
+    parsed = claimreview.parse_document({**REVIEW, "itemReviewed": item})
+    assert [r.claim_date for r in parsed.records] == [claim_date]
+    assert parsed.warnings == []
+    (undated,) = claimreview.parse_document(REVIEW).records
+    assert undated.claim_date is None
+
+
+@pytest.mark.parametrize(
+    ("published", "why"),
+    [
+        ("last Tuesday", "not an ISO 8601 date: 'last Tuesday'"),
+        ("2016-02-30", "not an ISO 8601 date: '2016-02-30'"),
+        (20160620, "not a string"),
+        ({"@value": "2016-06-20"}, "not a string"),
+    ],
+)
+def test_a_claim_date_that_is_no_date_is_left_out_and_the_fact_check_kept(
+    published: object, why: str
+) -> None:
+    item = {**REVIEW["itemReviewed"], "datePublished": published}
+    parsed = claimreview.parse_document([REVIEW, {**REVIEW, "@id": "2", "itemReviewed": item}])
+    assert parsed.errors == []
+    assert [r.claim_date for r in parsed.records] == [None, None]
+    assert parsed.records[1].urls == parsed.records[0].urls
+    assert parsed.warnings == [f"record 2: itemReviewed.datePublished: {why}"]
+
+
+async def test_the_claim_date_survives_export_and_a_new_date_updates_the_claim(
+    store: Store,
+) -> None:
+    def on(day: str) -> dict[str, object]:
+        return {**REVIEW, "itemReviewed": {**REVIEW["itemReviewed"], "datePublished": day}}
+
+    await store.import_claims(
+        claimreview.parse_document(on("2016-06-20")).records, actor="t", guild_id=None
+    )
+    (claim,) = await store.list_claims(guild_id=None)
+    assert claim.claim_date == "2016-06-20"
+    exported = claimreview.export_document([claim])
+    assert exported["dataFeedElement"][0]["itemReviewed"]["datePublished"] == "2016-06-20"
+    reparsed = claimreview.parse_document(json.loads(json.dumps(exported)))
+    result = await store.import_claims(reparsed.records, actor="t", guild_id=None)
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 1)
+
+    records = claimreview.parse_document(on("2017-01-02")).records
+    result = await store.import_claims(records, actor="t", guild_id=None)
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 0)
+    (claim,) = await store.list_claims(guild_id=None)
+    assert claim.claim_date == "2017-01-02"
+    # A feed that stops saying when is a change too: the date is what the feed says.
+    result = await store.import_claims(
+        claimreview.parse_document(REVIEW).records, actor="t", guild_id=None
+    )
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 0)
+    assert (await store.get_claim(claim.id, guild_id=None)).claim_date is None
+
+
 async def test_claims_added_by_hand_round_trip_too(store: Store) -> None:
     from bot.store import NewClaim, Source
 

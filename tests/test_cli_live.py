@@ -196,3 +196,25 @@ def test_settings_show_needs_a_store(capsys: pytest.CaptureFixture[str], tmp_pat
     code, _, err = run(capsys, "settings", "show", "--guild", "1", "--db", str(tmp_path / "no.db"))
     assert code == 2 and "no store at" in err
     assert not (tmp_path / "no.db").exists()
+
+
+def test_an_imported_claims_date_is_shown(
+    capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+) -> None:
+    feed = tmp_path / "feed.json"
+    review = {
+        "@type": "ClaimReview",
+        "@id": "dated-1",
+        "claimReviewed": "Moon is cheese",
+        "reviewRating": {"alternateName": "False"},
+        "itemReviewed": {"@type": "Claim", "datePublished": "2016-06-20T09:00:00Z"},
+    }
+    feed.write_text(json.dumps(review), encoding="utf-8")
+    assert run(capsys, "import", str(feed), "--db", db)[0] == 0
+    code, out, _ = run(capsys, "claims", "show", "1", "--db", db)
+    assert code == 0 and out.splitlines()[1:3] == ["Moon is cheese", "claimed on: 2016-06-20"]
+    code, out, _ = run(capsys, "claims", "show", "1", "--json", "--db", db)
+    assert json.loads(out)["claim_date"] == "2016-06-20"
+    add(capsys, db)  # a moderator's claim says no date
+    code, out, _ = run(capsys, "claims", "show", "2", "--db", db)
+    assert "claimed on" not in out

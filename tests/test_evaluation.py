@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,70 @@ async def test_a_claims_speaker_is_its_claimant_and_a_transcript_naming_them_ran
     )
     figures = await evaluation.evaluate(claims, queries)
     assert figures["map@1"] == 1.0
+
+
+@pytest.mark.parametrize("date_key", ["event_date", "date"])
+async def test_a_claims_stated_date_dates_it_and_a_dated_query_ranks_the_claim_of_its_time_first(
+    tmp_path: Path, date_key: str
+) -> None:
+    said = "Unemployment is the lowest it has been in 17 years."
+    claims = _write_jsonl(
+        tmp_path / "vclaims.jsonl",
+        [
+            {"vclaim_id": "2012", "vclaim": said, "stated_date": "2012-10-03"},
+            {"vclaim_id": "2017", "vclaim": said, "stated_date": "2017-08-22"},
+        ],
+    )
+    text = "Unemployment, the lowest in 17 years. Nobody thought it could happen."
+    queries = _write_jsonl(
+        tmp_path / "q.jsonl",
+        [
+            {"query_id": "a", "text": text, "gold_vclaim_ids": ["2017"], date_key: "2017-08-25"},
+            {"query_id": "b", "text": text, "gold_vclaim_ids": ["2012"], date_key: "2012-10-04"},
+        ],
+    )
+    figures = await evaluation.evaluate(claims, queries)
+    assert figures["map@1"] == 1.0
+    (record,) = [
+        claimreview.record_from_claim_review(evaluation.claim_review(c))
+        for c in evaluation.read_claims(claims)[:1]
+    ]
+    assert record.claim_date == "2012-10-03"
+
+
+def test_a_query_dated_both_ways_is_dated_by_its_date(tmp_path: Path) -> None:
+    rows = [{"query_id": "q", "text": "x", "gold_vclaim_ids": [], "date": "2020-01-02",
+             "event_date": "1999-09-09"}]  # fmt: skip
+    path = _write_jsonl(tmp_path / "q.jsonl", rows)
+    assert [q.date for q in evaluation.read_queries(path)] == [date(2020, 1, 2)]
+
+
+@pytest.mark.parametrize(
+    ("name", "row", "message"),
+    [
+        ("claims", {"vclaim_id": "v", "vclaim": "x", "stated_date": "last week"},
+         r"claims\.jsonl:2: stated_date is not an ISO 8601 date"),
+        ("claims", {"vclaim_id": "v", "vclaim": "x", "stated_date": 2017},
+         r"claims\.jsonl:2: stated_date is not an ISO 8601 date"),
+        ("queries",
+         {"query_id": "q", "text": "x", "gold_vclaim_ids": [], "event_date": "2017-02-30"},
+         r"queries\.jsonl:2: event_date is not an ISO 8601 date"),
+        ("queries", {"query_id": "q", "text": "x", "gold_vclaim_ids": [], "date": ["2017-02-03"]},
+         r"queries\.jsonl:2: date is not an ISO 8601 date"),
+    ],
+)  # fmt: skip
+def test_a_date_that_is_no_date_is_a_bad_line(
+    tmp_path: Path, name: str, row: dict[str, Any], message: str
+) -> None:
+    good = (
+        {"vclaim_id": "ok", "vclaim": "y", "stated_date": "2017-02-03"}
+        if name == "claims"
+        else {"query_id": "ok", "text": "y", "gold_vclaim_ids": [], "date": "2017-02-03"}
+    )
+    path = _write_jsonl(tmp_path / f"{name}.jsonl", [good, row])
+    read = evaluation.read_claims if name == "claims" else evaluation.read_queries
+    with pytest.raises(EvaluationError, match=message):
+        read(path)
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:

@@ -6,6 +6,7 @@ import itertools
 import math
 import random
 from collections.abc import Sequence
+from datetime import date
 
 import pytest
 
@@ -732,3 +733,45 @@ async def test_a_page_repeating_every_claim_of_a_small_store_finds_them_all(stor
     page = "Weekly roundup of rumours.\n" + " ".join(claim for claim, _ in CLAIMS)
     candidates = await matching.rank_claims(store, page, guild_id=None, limit=len(CLAIMS))
     assert {c.claim_id for c in candidates} == set(ids)
+
+
+# --- claim dates -----------------------------------------------------------------------------
+
+
+async def test_a_dated_text_ranks_the_claim_made_nearest_its_date_first(store: Store) -> None:
+    said = "We now have the lowest unemployment rate we have had in 17 years."
+    dated = [
+        validate_new_claim(NewClaim(said, "mostly-true", claim_date=day))
+        for day in ("2012-10-03", "2017-08-22", None)
+    ]
+    others = [validate_new_claim(NewClaim(c, "false", context=x)) for c, x in CLAIMS]
+    result = await store.import_claims([*dated, *others], actor="t", guild_id=None)
+    old, recent, undated = result.claim_ids[:3]
+    text = "And we now have the lowest unemployment rate in 17 years, believe me."
+
+    async def order(on: date | None) -> list[int]:
+        ranked = await matching.rank_claims(store, text, guild_id=None, limit=3, text_date=on)
+        assert len({c.confidence for c in ranked}) == 1  # the date orders; it does not gate
+        return [c.claim_id for c in ranked]
+
+    assert await order(date(2017, 9, 1)) == [recent, old, undated]
+    assert await order(date(2012, 1, 1)) == [old, recent, undated]
+    assert set(await order(None)) == {old, recent, undated}
+    ranked = await matching.rank_claims(store, text, guild_id=None, limit=3)
+    assert len({c.score for c in ranked}) == 1  # undated: the same words score the same
+
+
+@pytest.mark.parametrize(
+    ("claim_date", "text_date", "factor"),
+    [
+        ("2020-05-01", date(2020, 5, 1), 2.0),  # the same day: double
+        ("2020-05-01", date(2021, 5, 1), 1.5),  # a year (365 days) apart
+        ("2021-05-01", date(2020, 5, 1), 1.5),  # either way round
+        ("2017-05-02", date(2020, 5, 1), 1.25),  # three years (1,095 days) apart
+        (None, date(2020, 5, 1), 1.0),  # a claim without a date gains nothing
+        ("2020-05-01", None, 1.0),  # nor does any claim for a text without one
+        ("May 2020", date(2020, 5, 1), 1.0),  # a stored value that is no ISO date: none
+    ],
+)
+def test_the_date_factor(claim_date: str | None, text_date: date | None, factor: float) -> None:
+    assert matching.date_factor(claim_date, text_date) == pytest.approx(factor, abs=1e-3)

@@ -1034,3 +1034,12 @@ def test_each_part_of_a_reply_is_clipped_at_its_own_length() -> None:
 def test_an_embed_as_text_has_no_empty_title_or_description_line() -> None:
     assert embed_text(discord.Embed(description="only a description")) == "only a description"
     assert embed_text(discord.Embed(title="only a title")) == "only a title"
+
+
+def test_a_dated_claim_shows_when_it_was_claimed() -> None:
+    dated = dataclasses.replace(make_claim("Moon is cheese", "", claimant="Jane Doe"),
+                                claim_date="2016-06-20")  # fmt: skip
+    assert [(f.name, f.value) for f in render_claim(dated).fields] == [
+        ("Claimant", "Jane Doe"),
+        ("Claimed on", "2016-06-20"),
+    ]

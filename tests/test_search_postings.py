@@ -47,7 +47,7 @@ async def reference_bm25(
     """FTS5's bm25() (k1 1.2, b 0.75, equal column weights) over the store's indexed text."""
     terms = {t for w in words for t in matching.query_terms(w)}
     indexed = await store.indexed_terms(indexed_ids)
-    tokens = {i: (a + " " + b).split() for i, (a, b, _) in indexed.items()}
+    tokens = {i: (a + " " + b).split() for i, (a, b, _, _) in indexed.items()}
     docs = len(tokens)
     avgdl = sum(len(t) for t in tokens.values()) / docs
     hits = {t: sum(1 for toks in tokens.values() if t in toks) for t in terms}
@@ -267,7 +267,9 @@ async def test_a_store_indexed_by_fts5_keeps_its_text_and_rankings_after_v8(
     db.close()
     store = await open_store(str(path))
     try:
-        assert await store.indexed_terms([2]) == {2: (matching.index_terms(texts[2]), "", None)}
+        assert await store.indexed_terms([2]) == {
+            2: (matching.index_terms(texts[2]), "", None, None)
+        }
         found = await store.search_claims(expression("sharks", "cancer"), guild_id=None, limit=5)
         assert [i for i, _ in found] == [1, 2, 3]
     finally:

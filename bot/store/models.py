@@ -49,6 +49,7 @@ class Claim:
     urls: tuple[str, ...] = ()
     sources: tuple[Source, ...] = ()
     claimant: str | None = None  # who made the claim (ClaimReview itemReviewed.author)
+    claim_date: str | None = None  # when it was made, "YYYY-MM-DD" (itemReviewed.datePublished)
 
     def snapshot(self) -> dict[str, Any]:
         """What the audit log records of a claim (``asdict`` converts its sources too)."""
@@ -74,6 +75,7 @@ def claim_from_row(row: Any, urls: tuple[str, ...], sources: tuple[Source, ...])
         urls=urls,
         sources=sources,
         claimant=row[13],
+        claim_date=row[14],
     )
 
 
@@ -90,6 +92,7 @@ class NewClaim:
     context: str = ""
     external_id: str | None = None
     claimant: str | None = None
+    claim_date: str | None = None
 
 
 def import_changes_nothing(before: Claim, new: NewClaim) -> bool:
@@ -101,6 +104,7 @@ def import_changes_nothing(before: Claim, new: NewClaim) -> bool:
         and before.rating_label == new.rating_label
         and before.context == new.context
         and before.claimant == new.claimant
+        and before.claim_date == new.claim_date
         # Order is not meaning: an export lists the fact-check first.
         and set(before.urls) == set(new.urls)
         and set(before.sources) == set(new.sources)

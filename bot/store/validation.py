@@ -55,6 +55,20 @@ def clean_claimant(value: str | None) -> str | None:
     return name
 
 
+def clean_claim_date(value: str | None) -> str | None:
+    """When a claim was made, as "YYYY-MM-DD"; an ISO 8601 date-time keeps its date part
+    (as written: the day the claimant saw). None when not said."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).date().isoformat()
+    except ValueError:
+        raise InvalidInput(f"not an ISO 8601 date: {text[:40]!r}") from None
+
+
 def check_url(url: str, keys: MutableMapping[str, str] | None = None) -> tuple[str, str]:
     """(url as entered, canonical key); raises InvalidInput with the reason.
 
@@ -133,6 +147,7 @@ def validate_new_claim(
         note=clean_text(new.note, "note", MAX_NOTE_CHARS),
         context=clean_text(new.context, "context", MAX_NOTE_CHARS),
         claimant=clean_claimant(new.claimant),
+        claim_date=clean_claim_date(new.claim_date),
         urls=urls,
         sources=sources,
     )

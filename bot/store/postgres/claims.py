@@ -171,8 +171,8 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
         guild_id = checked_guild(guild_id)
         claim_id = await db.fetchval(
             "INSERT INTO claims (guild_id, claim, verdict, note, rating_label, context, "
-            "external_id, created_by, created_at, updated_by, updated_at, claimant) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            "external_id, created_by, created_at, updated_by, updated_at, claimant, claim_date) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
             guild_id,
             new.claim,
             new.verdict,
@@ -185,6 +185,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
             actor,
             now,
             new.claimant,
+            new.claim_date,
         )
         await self._replace_children(db, claim_id, new.urls, new.sources, new=True)
         await self._index_claim(db, claim_id, new.claim, new.context, new=True, pending=pending)

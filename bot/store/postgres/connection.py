@@ -29,7 +29,8 @@ BUSY_TIMEOUT_MS = 5000
 
 CLAIM_COLUMNS = (
     "c.id, c.guild_id, c.claim, c.verdict, c.note, c.rating_label, c.context, c.external_id, "
-    "c.created_by, c.created_at, c.updated_by, c.updated_at, c.active, c.claimant"
+    "c.created_by, c.created_at, c.updated_by, c.updated_at, c.active, c.claimant, "
+    "c.claim_date"
 )
 
 #: Any number: every factbot process takes this advisory lock to migrate the schema.

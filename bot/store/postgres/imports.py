@@ -81,13 +81,15 @@ class ImportMixin(ClaimsMixin):
                     continue
                 await db.execute(
                     "UPDATE claims SET claim = $1, verdict = $2, note = $3, rating_label = $4, "
-                    "context = $5, claimant = $6, updated_by = $7, updated_at = $8 WHERE id = $9",
+                    "context = $5, claimant = $6, claim_date = $7, updated_by = $8, "
+                    "updated_at = $9 WHERE id = $10",
                     new.claim,
                     new.verdict,
                     new.note,
                     new.rating_label,
                     new.context,
                     new.claimant,
+                    new.claim_date,
                     actor,
                     now_iso(),
                     existing_id,

@@ -144,16 +144,16 @@ class SearchMixin(PostgresBase):
 
     async def indexed_terms(
         self, claim_ids: Sequence[int]
-    ) -> dict[int, tuple[str, str, str | None]]:
-        """The indexed (claim, context) text of each claim and its claimant, for scoring."""
+    ) -> dict[int, tuple[str, str, str | None, str | None]]:
+        """The indexed (claim, context) text of each claim, its claimant and its date."""
         if not claim_ids:
             return {}
         rows = await self._fetch(
-            "SELECT s.claim_id, s.claim, s.context, c.claimant FROM claim_search s "
+            "SELECT s.claim_id, s.claim, s.context, c.claimant, c.claim_date FROM claim_search s "
             "JOIN claims c ON c.id = s.claim_id WHERE s.claim_id = ANY($1::bigint[])",
             list(claim_ids),
         )
-        return {int(r[0]): (r[1], r[2], r[3]) for r in rows}
+        return {int(r[0]): (r[1], r[2], r[3], r[4]) for r in rows}
 
     async def _index_claim(
         self,

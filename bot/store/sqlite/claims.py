@@ -181,8 +181,8 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
         guild_id = checked_guild(guild_id)
         cur = await db.execute(
             "INSERT INTO claims (guild_id, claim, verdict, note, rating_label, context, "
-            "external_id, created_by, created_at, updated_by, updated_at, claimant) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "external_id, created_by, created_at, updated_by, updated_at, claimant, claim_date) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 guild_id,
                 new.claim,
@@ -196,6 +196,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
                 actor,
                 now,
                 new.claimant,
+                new.claim_date,
             ),
         )
         claim_id = cur.lastrowid

@@ -139,7 +139,8 @@ class ImportMixin(ClaimsMixin):
     ) -> None:
         await db.execute(
             "UPDATE claims SET claim = ?, verdict = ?, note = ?, rating_label = ?, "
-            "context = ?, claimant = ?, updated_by = ?, updated_at = ? WHERE id = ?",
+            "context = ?, claimant = ?, claim_date = ?, updated_by = ?, updated_at = ? "
+            "WHERE id = ?",
             (
                 new.claim,
                 new.verdict,
@@ -147,6 +148,7 @@ class ImportMixin(ClaimsMixin):
                 new.rating_label,
                 new.context,
                 new.claimant,
+                new.claim_date,
                 actor,
                 now_iso(),
                 claim_id,
@@ -205,6 +207,7 @@ class _NewRows:
                 self.actor,
                 self.now,
                 new.claimant,
+                new.claim_date,
             )
         )
         version = links.LINK_KEY_VERSION
@@ -248,8 +251,8 @@ class _NewRows:
     async def _insert(self, db: aiosqlite.Connection) -> None:
         await db.executemany(
             "INSERT INTO claims (id, guild_id, claim, verdict, note, rating_label, context, "
-            "external_id, created_by, created_at, updated_by, updated_at, claimant) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "external_id, created_by, created_at, updated_by, updated_at, claimant, claim_date) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             self.claims,
         )
         await db.executemany(
