@@ -46,7 +46,7 @@ GATES = [
         "articlematch dev lines",
         "articlematch/vclaims.jsonl",
         "articlematch/dev/lines.jsonl",
-        {"map@5": (0.36, 0.348, "min")},
+        {"map@5": (0.36, 0.36, "min")},
     ),
     (
         "claimmatch 2022 dev",

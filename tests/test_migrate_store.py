@@ -30,6 +30,8 @@ async def fill(store: Store) -> int:
             note="Rock, says NASA.",
             urls=(URL,),
             sources=(Source(url="https://factcheck.example.org/moon", kind="fact-check"),),
+            claimant="Moon sceptics",
+            claim_date="1969-07-21",
         ),
         actor="test",
         guild_id=None,
