@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from bot import fingerprint, links, matching
@@ -254,9 +254,7 @@ class Checker:
 
     async def search_text(self, text: str, *, guild_id: int | None, limit: int = 5) -> list[Match]:
         """Claims that best match free text (``/factcheck`` without a link, ``/claim search``)."""
-        candidates = await self.ranker.rank(
-            self.store, text, guild_id=guild_id, limit=limit, text_date=_written_on(None)
-        )
+        candidates = await self.ranker.rank(self.store, text, guild_id=guild_id, limit=limit)
         claims = {
             c.id: c
             for c in await self.store.get_claims(
@@ -334,15 +332,15 @@ def _page_keys(page: CachedPage, key: str) -> list[str]:
     return keys
 
 
-def _written_on(page: CachedPage | None) -> date:
-    """When a text was written: the page's stated publication date, else today (a link is
-    posted, and a text typed, when it is news). Claims made near it rank higher."""
-    if page is not None and page.published:
-        try:
-            return date.fromisoformat(page.published)
-        except ValueError:  # cached by an older version, or not a date after all
-            pass
-    return datetime.now(UTC).date()
+def _written_on(page: CachedPage | None) -> date | None:
+    """When a page says it was published: claims made near then rank higher. None for a page
+    that does not say (and for typed text): its date is not guessed."""
+    if page is None or not page.published:
+        return None
+    try:
+        return date.fromisoformat(page.published)
+    except ValueError:  # not a date after all: the page reader keeps only ISO dates
+        return None
 
 
 def _article_text(page: CachedPage | None, preview: Preview | None) -> str:

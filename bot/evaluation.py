@@ -149,7 +149,7 @@ def read_queries(path: str | Path) -> list[Query]:
             )
         if missed is None:
             raise EvaluationError(f"{path}:{number}: likely_missed_vclaim_ids is not a list")
-        key = "date" if "date" in obj else "event_date"
+        key = "date" if obj.get("date") is not None else "event_date"
         written = _date_field(obj, key, path, number)
         queries.append(
             Query(

@@ -117,7 +117,8 @@ CLAIMANT_WEIGHT = 0.3
 #: annotated lines, and the store's claims span 26 years. MAP@5 on train lines / passages:
 #: 0.494 / 0.490 without; weight 1 at 365 days 0.565 / 0.514, at 730 days 0.555 / 0.516, at
 #: 1,460 days 0.543 / 0.510; weight 0.5 or 1.5 at 730 days 0.545 / 0.510, 0.561 / 0.515.
-#: Like the claimant, it orders candidates and leaves the confidence as it is.
+#: It orders the candidates and leaves both the confidence and which candidates are kept as
+#: they are (:func:`keep_best`), so it never changes what the bot replies with.
 DATE_WEIGHT = 1.0
 DATE_DAYS = 365.0
 
@@ -325,6 +326,7 @@ class Candidate:
     confidence: float  # in [0, 1]; compare with the reply threshold
     quote: str | None = None  # the text's sentence (or two) that repeats the claim best
     claimant_named: bool = False  # the text names who made the claim (see CLAIMANT_WEIGHT)
+    date_factor: float = 1.0  # what the claim's date did to ``score`` (see DATE_WEIGHT)
     #: With ``rank_claims(unit_choices=n)``: the candidate's best n non-overlapping units of
     #: the text, best first (the first is the quote), for the semantic stage to embed.
     units: tuple[str, ...] = ()
@@ -576,6 +578,7 @@ async def rank_claims(
     distinct = len(set(claim_terms))
     unit_phrases: dict[int, set[tuple[str, str]]] = {}
     ranked: list[Candidate] = []
+    undated: list[float] = []  # each candidate's score without its date factor
     for index, (score, at) in enumerate(best):
         if at < 0:
             continue
@@ -612,21 +615,23 @@ async def rank_claims(
         shown = quoted[index] or unit
         quote = text[shown.start : shown.end]
         named = names.mention(rows[index][2])
+        undated.append(
+            (score + WHOLE_TEXT_WEIGHT * hits[index][1]) * (1.0 + CLAIMANT_WEIGHT * named)
+        )
+        factor = date_factor(rows[index][3], text_date)
         ranked.append(
             Candidate(
                 ids[index],
-                (score + WHOLE_TEXT_WEIGHT * hits[index][1])
-                * (1.0 + CLAIMANT_WEIGHT * named)
-                * date_factor(rows[index][3], text_date),
+                undated[-1] * factor,
                 _confidence(
                     claim_terms[index], unit.terms, weights, margin, text_chars, phrase_share
                 ),
                 " ".join(quote.split()),
                 claimant_named=named,
+                date_factor=factor,
             )
         )
-    ranked.sort(key=lambda c: c.score, reverse=True)
-    ranked = ranked[:limit]
+    ranked = [ranked[i] for i in keep_best(limit, undated, [c.score for c in ranked])]
     if unit_choices > 0:
         # The semantic stage's hook: each returned candidate's best few places in the text.
         at_of = {claim_id: index for index, claim_id in enumerate(ids)}
@@ -641,6 +646,14 @@ async def rank_claims(
             for c, spans in zip(ranked, chosen, strict=True)
         ]
     return ranked
+
+
+def keep_best(count: int, undated: Sequence[float], dated: Sequence[float]) -> list[int]:
+    """Indices of the ``count`` best candidates by their ``undated`` scores, ordered by their
+    ``dated`` ones: the date orders candidates and never decides which are kept, so newer
+    claims in the same words cannot push a confident one out of the few the bot looks at."""
+    kept = sorted(range(len(undated)), key=undated.__getitem__, reverse=True)[:count]
+    return sorted(kept, key=dated.__getitem__, reverse=True)
 
 
 def date_factor(claim_date: str | None, text_date: date | None) -> float:

@@ -76,7 +76,9 @@ class Ranker:
             return []
         units = semantic.choose_units([c.units for c in pool], text)
         if not units:
-            return pool[:limit]
+            lexical = [c.score for c in pool]
+            undated = [c.score / c.date_factor for c in pool]
+            return [pool[i] for i in matching.keep_best(limit, undated, lexical)]
         unit_vectors = await asyncio.to_thread(
             self.embedder.embed,
             units,
@@ -87,13 +89,14 @@ class Ranker:
         similarity = claim_vectors @ unit_vectors.T  # (claims, units) cosines: unit vectors
         best_unit = similarity.argmax(axis=1)
         cosines = [float(similarity[i, u]) for i, u in enumerate(best_unit)]
-        fused = semantic.fuse_scores(
-            [c.score for c in pool], cosines, semantic.DEFAULT_FUSION_WEIGHT
-        )
-        fused = [
-            f + semantic.CLAIMANT_BONUS * c.claimant_named for f, c in zip(fused, pool, strict=True)
-        ]
-        order = sorted(range(len(pool)), key=lambda i: fused[i], reverse=True)
+        bonus = [semantic.CLAIMANT_BONUS * c.claimant_named for c in pool]
+        weight = semantic.DEFAULT_FUSION_WEIGHT
+        fused = semantic.fuse_scores([c.score for c in pool], cosines, weight)
+        fused = [f + b for f, b in zip(fused, bonus, strict=True)]
+        # As in the lexical stage, which candidates are kept is decided without the date.
+        undated = semantic.fuse_scores([c.score / c.date_factor for c in pool], cosines, weight)
+        undated = [f + b for f, b in zip(undated, bonus, strict=True)]
+        order = matching.keep_best(limit, undated, fused)
         chars = len(text[: matching.MAX_TEXT_CHARS])
         if len(pool) < matching.RIVAL_POOL:
             # As in the lexical stage: a handful of claims sharing the text's words (a new
@@ -107,8 +110,9 @@ class Ranker:
                 semantic.confidence(pool[i].confidence, cosines[i], chars),
                 _quote(pool[i], units[int(best_unit[i])], text),
                 claimant_named=pool[i].claimant_named,
+                date_factor=pool[i].date_factor,
             )
-            for i in order[:limit]
+            for i in order
         ]
 
     async def _embed_claims(self, store: Store, claim_ids: list[int]) -> dict[int, bytes]:

@@ -156,11 +156,13 @@ async def test_a_claims_stated_date_dates_it_and_a_dated_query_ranks_the_claim_o
     assert record.claim_date == "2012-10-03"
 
 
-def test_a_query_dated_both_ways_is_dated_by_its_date(tmp_path: Path) -> None:
+def test_a_query_dated_both_ways_is_dated_by_its_date_when_it_has_one(tmp_path: Path) -> None:
     rows = [{"query_id": "q", "text": "x", "gold_vclaim_ids": [], "date": "2020-01-02",
              "event_date": "1999-09-09"}]  # fmt: skip
+    rows.append({"query_id": "r", "text": "x", "gold_vclaim_ids": [], "date": None,
+                 "event_date": "1999-09-09"})  # fmt: skip
     path = _write_jsonl(tmp_path / "q.jsonl", rows)
-    assert [q.date for q in evaluation.read_queries(path)] == [date(2020, 1, 2)]
+    assert [q.date for q in evaluation.read_queries(path)] == [date(2020, 1, 2), date(1999, 9, 9)]
 
 
 @pytest.mark.parametrize(

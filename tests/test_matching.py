@@ -775,3 +775,40 @@ async def test_a_dated_text_ranks_the_claim_made_nearest_its_date_first(store: S
 )
 def test_the_date_factor(claim_date: str | None, text_date: date | None, factor: float) -> None:
     assert matching.date_factor(claim_date, text_date) == pytest.approx(factor, abs=1e-3)
+
+
+async def test_newer_claims_in_similar_words_never_push_a_confident_claim_out(store: Store) -> None:
+    # An old claim the text repeats word for word, and newer ones sharing most of its words:
+    # dated, two newer ones outscore it, but the candidates kept (and so the replies) are the
+    # ones the text's words alone choose. The bot keeps a few candidates; two here.
+    old = await add_old_claim_and_newer_rivals(store)
+
+    async def top(on: date | None) -> list[matching.Candidate]:
+        return await matching.rank_claims(store, OLD_CLAIM, guild_id=None, limit=2, text_date=on)
+
+    undated, dated = await top(None), await top(date(2026, 12, 1))
+    assert undated[0].claim_id == old
+    assert dated[0].claim_id != old  # a newer claim in the same words comes first ...
+    assert {c.claim_id for c in dated} == {c.claim_id for c in undated}  # ... among the same
+    threshold = matching.DEFAULT_REPLY_THRESHOLD
+    replied = [c.claim_id for c in matching.replies(dated, threshold)]
+    assert replied == [old] == [c.claim_id for c in matching.replies(undated, threshold)]
+
+
+OLD_CLAIM = "Wind turbines near Ostrava kill 40,000 migrating birds every single year."
+
+
+async def add_old_claim_and_newer_rivals(store: Store) -> int:
+    """A claim of 1996, claims of 2026 sharing most of its words, and others: the old one's id."""
+    newer = [
+        "Near Ostrava, turbines kill migrating birds.",
+        "Ostrava wind turbines kill migrating birds.",
+        "Wind turbines near Ostrava kill migrating birds.",
+        "Turbines near Ostrava kill birds every single year.",
+        "Wind turbines kill migrating birds every single year.",
+        "Ostrava turbines kill birds every year.",
+    ]
+    records = [validate_new_claim(NewClaim(OLD_CLAIM, "false", claim_date="1996-04-01"))]
+    records += [validate_new_claim(NewClaim(c, "false", claim_date="2026-11-30")) for c in newer]
+    records += [validate_new_claim(NewClaim(c, "false", context=x)) for c, x in CLAIMS]
+    return (await store.import_claims(records, actor="t", guild_id=None)).claim_ids[0]

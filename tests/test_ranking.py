@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from bot.ranking import Ranker, embed_missing_claims
 from bot.services import open_store
 from bot.store import NewClaim, Store
 from tests.articles import ARTICLE_CLAIMS, partisan_article
+from tests.test_matching import OLD_CLAIM, add_old_claim_and_newer_rivals
 
 # Without the semantic extra there is nothing to rank with: skip, as tests/test_semantic.py does.
 pytestmark = pytest.mark.skipif(
@@ -135,6 +137,29 @@ async def test_a_transcript_naming_the_claimant_ranks_that_persons_claim_first(
         ids["Senator Ann Ruiz"],
     ]
     assert [c.claimant_named for c in candidates[:2]] == [True, False]
+
+
+async def test_the_claim_of_the_texts_time_ranks_first_and_the_date_keeps_no_claim_out(
+    store: Store, embedder: semantic.Embedder
+) -> None:
+    old = await add_old_claim_and_newer_rivals(store)
+    new = NewClaim(OLD_CLAIM, "false", claim_date="2026-11-29")
+    again = (await store.add_claim(new, actor="t", guild_id=None)).id
+    ranker = Ranker(embedder)
+
+    async def top(on: date | None) -> list[matching.Candidate]:
+        return await ranker.rank(store, OLD_CLAIM, guild_id=None, limit=3, text_date=on)
+
+    # The same words checked in 1996 and again in 2026: the check of the text's time first.
+    then, now = await top(date(1996, 4, 2)), await top(date(2026, 12, 1))
+    assert [c.claim_id for c in then[:2]] == [old, again]
+    assert [c.claim_id for c in now[:2]] == [again, old]
+    # The newer claims in other words may rise, but which are kept is the text's words' choice.
+    undated = await top(None)
+    assert {c.claim_id for c in now} == {c.claim_id for c in undated}
+    threshold = matching.DEFAULT_REPLY_THRESHOLD
+    replied = {c.claim_id for c in matching.replies(now, threshold)}
+    assert replied == {old, again} == {c.claim_id for c in matching.replies(undated, threshold)}
 
 
 async def test_every_claim_is_quoted_where_the_page_says_it_even_past_the_embedded_places(
