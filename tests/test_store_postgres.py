@@ -29,7 +29,7 @@ from bot.store import (
     postings,
     redacted_url,
 )
-from bot.store.postgres import PostgresStore
+from bot.store.postgres import PostgresStore, once
 from bot.store.postgres.connection import latest_version
 from bot.store.postgres.search import tsvector_text
 from tests.postgres_server import PASSWORD_ROLE, password_role
@@ -448,4 +448,36 @@ async def test_a_connection_the_server_drops_is_a_one_line_error(postgres_url: s
         assert await store.count_claims() == 0
     finally:
         await admin.close()
+        await store.close()
+
+
+async def test_tidying_the_repeat_window_forgets_only_what_no_window_still_needs(
+    postgres_url: str,
+) -> None:
+    # A bot that runs for months must not keep every link it ever answered nor every page fetch
+    # (the tables would only grow); tidying them up must never let a link still in its window
+    # be answered twice, nor forget a member's fetches of the last minute.
+    store = await open_store(postgres_url)
+    try:
+        tidy_at = 10_000.0  # the time of the claim that makes this process tidy up
+        assert await store.claim_first_reply(1, "example.com/old", window_s=60, now=1000.0)
+        assert await store.allow_member_fetch(7, per_minute=1, now=tidy_at - 60)
+        assert await store.allow_member_fetch(8, per_minute=1, now=tidy_at - 50)
+        for n in range(once._PRUNE_EVERY - 2):
+            assert await store.claim_first_reply(
+                2, f"example.com/{n}", window_s=60, now=tidy_at - 30
+            )
+        assert await store.claim_first_reply(3, "example.com/last", window_s=60, now=tidy_at)
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            kept = {r[0] for r in await conn.fetch("SELECT url_key FROM reply_window")}
+            fetches = [r[0] for r in await conn.fetch("SELECT member_id FROM member_fetches")]
+        finally:
+            await conn.close()
+        assert "example.com/old" not in kept
+        assert len(kept) == once._PRUNE_EVERY - 1
+        assert fetches == [8]
+        assert not await store.claim_first_reply(2, "example.com/0", window_s=60, now=tidy_at + 1)
+        assert not await store.allow_member_fetch(8, per_minute=1, now=tidy_at + 1)
+    finally:
         await store.close()
