@@ -5,6 +5,7 @@ import logging
 import sqlite3
 import time
 from dataclasses import asdict
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 import asyncpg
@@ -26,6 +27,7 @@ from bot.store import (
     StoreError,
     is_postgres_url,
     validate_new_claim,
+    validation,
 )
 from bot.store.sqlite.claims import POINT_READ_ROWS
 
@@ -853,3 +855,77 @@ async def test_backfill_over_many_messages_skips_every_one_already_answered(
     await store.record_replies([_reply(GUILD_A, m, ()) for m in answered])
     keys = await store.replied_keys(message_ids)
     assert keys == {(m, f"news.example.com/story/{m}") for m in answered}
+
+
+class _TickingClock(datetime):
+    """A clock a second further on at every reading: a time read twice for one change shows."""
+
+    readings = 0
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> _TickingClock:
+        cls.readings += 1
+        return cls(2026, 1, 1, tzinfo=tz) + timedelta(seconds=cls.readings)
+
+
+async def test_an_imports_history_shows_the_times_its_claims_show_while_the_clock_moves_on(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A moderator lines a claim's history up with the claim: the entries of an import carry
+    # the claim's own created and updated times, however long the import takes.
+    monkeypatch.setattr(validation, "datetime", _TickingClock)
+    first = NewClaim("The tram cost 40 million", "false", note="Old note.", external_id="f:1")
+    (claim_id,) = (await store.import_claims([first], actor="feed", guild_id=GUILD_A)).claim_ids
+    (created,) = await store.claim_history(claim_id, guild_id=GUILD_A)
+    claim = await store.get_claim(claim_id, guild_id=GUILD_A)
+    assert (created.at, created.guild_id) == (claim.created_at, GUILD_A)
+    changed = NewClaim("The tram cost 40 million", "false", note="New note.", external_id="f:1")
+    await store.import_claims([changed], actor="feed", guild_id=GUILD_A)
+    updated = (await store.claim_history(claim_id, guild_id=GUILD_A))[-1]
+    claim = await store.get_claim(claim_id, guild_id=GUILD_A)
+    assert (updated.at, updated.guild_id) == (claim.updated_at, GUILD_A)
+    assert claim.created_at == created.at != claim.updated_at
+
+
+async def test_an_import_that_changes_a_claim_and_then_changes_it_back_leaves_the_last_copy(
+    store: Store,
+) -> None:
+    # A feed's file may hold one identity twice (a correction, then its withdrawal): the claim
+    # says what the last copy says, and its history shows both steps.
+    original = NewClaim("The tram cost 40 million", "false", note="Old note.", external_id="f:1")
+    (claim_id,) = (await store.import_claims([original], actor="feed", guild_id=None)).claim_ids
+    corrected = NewClaim(
+        "The tram cost 40 million",
+        "false",
+        note="New note.",
+        rating_label="Wrong",
+        external_id="f:1",
+    )
+    result = await store.import_claims([corrected, original], actor="feed", guild_id=None)
+    assert result.claim_ids == [claim_id, claim_id]
+    assert (result.created, result.updated, result.unchanged) == (0, 2, 0)
+    claim = await store.get_claim(claim_id, guild_id=None)
+    assert (claim.note, claim.rating_label) == ("Old note.", None)
+    steps = (await store.claim_history(claim_id, guild_id=None))[-2:]
+    assert [(e.before or {}).get("note") for e in steps] == ["Old note.", "New note."]
+    assert [(e.after or {}).get("note") for e in steps] == ["New note.", "Old note."]
+    assert [(e.after or {}).get("rating_label") for e in steps] == ["Wrong", None]
+
+
+async def test_a_large_import_reports_its_progress_on_the_way(store: Store) -> None:
+    # The operator importing a big file sees how far it got, before it is done.
+    records = [
+        validate_new_claim(new_claim(f"claim number {i}", external_id=f"x:{i}"))
+        for i in range(2001)
+    ]
+    result = await store.import_claims(records, actor="t", guild_id=None)
+    assert result.created == 2001
+    seen: list[tuple[int, int]] = []
+    again = await store.import_claims(
+        records, actor="t", guild_id=None, progress=lambda done, total: seen.append((done, total))
+    )
+    assert again.unchanged == 2001
+    assert seen[-1] == (2001, 2001)
+    assert len(seen) > 1 and all(0 < done < 2001 for done, _ in seen[:-1])
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert {total for _, total in seen} == {2001}
