@@ -127,8 +127,8 @@ async def test_a_members_request_limit_is_a_sliding_hour(store: Store) -> None:
     await file(store, "https://a.example.com/1", member=1, per_hour=1, now=1000.0)
     with pytest.raises(RequestLimit, match="1 checks in the last hour"):
         await file(store, "https://b.example.com/1", member=1, per_hour=1, now=4599.0)
-    # An hour after the first ask, the member may ask again.
-    await file(store, "https://b.example.com/1", member=1, per_hour=1, now=4601.0)
+    # An hour after the first ask (to the second), the member may ask again.
+    await file(store, "https://b.example.com/1", member=1, per_hour=1, now=4600.0)
     assert len(await store.open_requests(GUILD)) == 2
 
 
@@ -737,3 +737,29 @@ async def test_the_request_listing_stops_at_a_thousand_most_asked_first(store: S
     assert len(listed) == 1000
     assert (listed[0].key, listed[0].count) == ("the most asked text", 2)
     assert await store.count_open_requests(GUILD) == 1001
+
+
+async def test_a_claim_closes_a_request_whose_number_is_not_the_claims(store: Store) -> None:
+    # Requests and claims are numbered apart: the request the new claim covers is the one
+    # closed and named, with that claim, however their numbers differ.
+    for n in range(3):
+        await add_claim(store, GUILD, (f"https://other.example.com/{n}",))
+    await file(store, URL, member=1)
+    (request,) = await store.open_requests(GUILD)
+    claim_id = await add_claim(store, GUILD, (URL,))
+    assert claim_id != request.id
+    (closed,) = await store.close_covered_requests([claim_id])
+    assert (closed.request.id, closed.request.claim_id) == (request.id, claim_id)
+    assert await store.open_requests(GUILD) == []
+
+
+async def test_one_members_not_helpful_votes_on_two_replies_are_two_votes_of_one_member(
+    store: Store,
+) -> None:
+    # The flag needs enough members, not just enough votes: one member's two votes count once.
+    claim_id = await add_claim(store, None)
+    for message_id in (1000, 2000):
+        await replied(store, message_id, (claim_id,))
+        await store.record_vote(GUILD, message_id, 7, False, flag_min_members=3)
+    tally = await store.vote_tally(claim_id, guild_id=GUILD)
+    assert (tally.helpful, tally.not_helpful, tally.not_helpful_members) == (0, 2, 1)

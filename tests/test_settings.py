@@ -114,9 +114,9 @@ async def test_store_settings_are_audited_and_validated(store: Store) -> None:
     assert await store.set_setting(2, "watch", [5], actor="test")
     assert await store.audit_count() == 3
     rows = await store.setting_rows(1)
-    assert [(r.channel_id, r.key, r.value) for r in rows] == [
-        (0, "ignore", [11, 12]),
-        (11, "reply_style", "off"),
+    assert [(r.guild_id, r.channel_id, r.key, r.value) for r in rows] == [
+        (1, 0, "ignore", [11, 12]),
+        (1, 11, "reply_style", "off"),
     ]
     change = (await store.changes_since(0))[0]
     assert (change.action, change.guild_id, change.after) == (

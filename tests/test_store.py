@@ -929,3 +929,58 @@ async def test_a_large_import_reports_its_progress_on_the_way(store: Store) -> N
     assert len(seen) > 1 and all(0 < done < 2001 for done, _ in seen[:-1])
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
     assert {total for _, total in seen} == {2001}
+
+
+async def test_a_claims_history_shows_the_times_the_claim_shows_while_the_clock_moves_on(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A moderator lines a claim's history up with the claim: adding and editing it are recorded
+    # at the claim's own created and updated times, even when the clock ticks during the change.
+    monkeypatch.setattr(validation, "datetime", _TickingClock)
+    claim = await store.add_claim(new_claim(), actor="t", guild_id=GUILD_A)
+    edited = await store.edit_claim(claim.id, actor="t", guild_id=GUILD_A, verdict="true")
+    added, changed = await store.claim_history(claim.id, guild_id=GUILD_A)
+    assert (added.action, added.at) == ("create", claim.created_at)
+    assert changed.at == edited.updated_at != claim.created_at
+
+
+async def test_copies_are_found_by_each_middle_band_and_by_the_sign_bit(store: Store) -> None:
+    # Each 16-bit band is its own: a page sharing only the second (or third) band with an
+    # article is looked at even when the bits just above that band differ; a fingerprint with
+    # only its top bit set is stored and found like any other.
+    near = 0xF234_5678_9ABC_DEF0
+    pages = {
+        "second-band": 0x0000_0001_9ABC_0000,
+        "third-band": 0x0001_5678_0000_0000,
+        "sign-bit": 1 << 63,
+    }
+    for key, fingerprint in pages.items():
+        await store.cache_page(CachedPage(key, expires_at=1e12, fingerprint=fingerprint))
+    found = sorted(await store.similar_fingerprints(near))
+    assert found == sorted((k, k, f) for k, f in pages.items() if k != "sign-bit")
+    assert ("sign-bit", "sign-bit", 1 << 63) in await store.similar_fingerprints(1 << 63)
+
+
+async def test_a_servers_changed_source_note_is_its_own_and_leaves_the_global_one(
+    store: Store,
+) -> None:
+    # A server re-rating a domain changes its own note: the global note on that domain stays,
+    # and the moderator is told of the server's note.
+    glob = await store.set_source_note("example.com", "tabloid", "global", actor="t", guild_id=None)
+    await store.set_source_note("example.com", "satire", "ours", actor="m", guild_id=GUILD_A)
+    note = await store.set_source_note(
+        "example.com", "tabloid", "ours", actor="m", guild_id=GUILD_A
+    )
+    assert (note.guild_id, note.rating, note.note) == (GUILD_A, "tabloid", "ours")
+    assert await store.list_source_notes(guild_id=None) == [glob]
+    mine = await store.list_source_notes(guild_id=GUILD_A)
+    assert sorted(mine, key=lambda n: n.guild_id or 0) == [glob, note]
+
+
+async def test_a_claim_number_past_64_bits_is_no_claim(store: Store) -> None:
+    # A moderator's typo of a huge claim number reads as "not found", never as another claim.
+    claim = await store.add_claim(new_claim(), actor="t", guild_id=None)
+    for number in (2**63, 2**64, -(2**63) - 1):
+        with pytest.raises(NotFound, match=f"^claim #{number} not found$"):
+            await store.get_claim(number, guild_id=None)
+    assert await store.get_claims([2**63, claim.id, -(2**63) - 1], guild_id=None) == [claim]

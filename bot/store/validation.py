@@ -188,3 +188,11 @@ def scope_key(guild_id: int | None) -> int:
     """The non-NULL scope of unique indexes: a server's id, or 0 for global."""
     checked = checked_guild(guild_id)
     return 0 if checked is None else checked
+
+
+def row_id(claim_id: int) -> int:
+    """A claim id that fits a 64-bit INTEGER / BIGINT; anything larger is no claim (0), so that a
+    typo of a huge number reads as "not found" on either engine, not as an overflow."""
+    if isinstance(claim_id, bool) or not isinstance(claim_id, int):
+        raise InvalidInput(f"not a claim id: {claim_id!r}")
+    return claim_id if -(2**63) <= claim_id < 2**63 else 0

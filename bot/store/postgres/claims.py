@@ -15,7 +15,6 @@ from bot.store.edits import ClaimEdits
 from bot.store.models import (
     AuditEntry,
     Claim,
-    InvalidInput,
     NewClaim,
     NotFound,
     Source,
@@ -28,6 +27,7 @@ from bot.store.postgres.search import SearchMixin
 from bot.store.validation import (
     checked_guild,
     now_iso,
+    row_id,
     validate_new_claim,
 )
 
@@ -97,7 +97,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
     async def get_claim(self, claim_id: int, *, guild_id: int | None) -> Claim:
         """A claim visible to ``guild_id`` (its own or global), retired ones included."""
         scope, params = scope_sql(guild_id, 2)
-        found = await self._claims_where(f"c.id = $1 AND {scope}", _row_id(claim_id), *params)
+        found = await self._claims_where(f"c.id = $1 AND {scope}", row_id(claim_id), *params)
         if not found:
             raise NotFound(f"claim #{claim_id} not found")
         return found[0]
@@ -109,7 +109,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
         scope, params = scope_sql(guild_id, 2)
         found = await self._claims_where(
             f"c.id = ANY($1::bigint[]) AND c.active AND {scope}",
-            [_row_id(i) for i in claim_ids],
+            [row_id(i) for i in claim_ids],
             *params,
         )
         by_id = {c.id: c for c in found}
@@ -222,7 +222,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
         """A claim as this transaction sees it (its row locked until the transaction ends)."""
         row = await db.fetchrow(
             f"SELECT {CLAIM_COLUMNS} FROM claims c WHERE c.id = $1 FOR UPDATE",
-            _row_id(claim_id),
+            row_id(claim_id),
         )
         if row is None:
             raise NotFound(f"claim #{claim_id} not found")
@@ -316,10 +316,3 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
             guild_id,
         )
         return [audit_entry(r) for r in rows]
-
-
-def _row_id(claim_id: int) -> int:
-    """A claim id that fits a BIGINT; anything larger is no claim (SQLite finds none either)."""
-    if isinstance(claim_id, bool) or not isinstance(claim_id, int):
-        raise InvalidInput(f"not a claim id: {claim_id!r}")
-    return claim_id if -(2**63) <= claim_id < 2**63 else 0

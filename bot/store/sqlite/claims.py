@@ -26,6 +26,7 @@ from bot.store.sqlite.search import SearchMixin
 from bot.store.validation import (
     checked_guild,
     now_iso,
+    row_id,
     validate_new_claim,
 )
 
@@ -107,7 +108,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
     async def get_claim(self, claim_id: int, *, guild_id: int | None) -> Claim:
         """A claim visible to ``guild_id`` (its own or global), retired ones included."""
         scope, params = scope_sql(guild_id)
-        found = await self._claims_where(f"c.id = ? AND {scope}", (claim_id, *params))
+        found = await self._claims_where(f"c.id = ? AND {scope}", (row_id(claim_id), *params))
         if not found:
             raise NotFound(f"claim #{claim_id} not found")
         return found[0]
@@ -119,7 +120,8 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
         scope, params = scope_sql(guild_id)
         marks = ",".join("?" * len(claim_ids))
         found = await self._claims_where(
-            f"c.id IN ({marks}) AND c.active = 1 AND {scope}", (*claim_ids, *params)
+            f"c.id IN ({marks}) AND c.active = 1 AND {scope}",
+            (*(row_id(i) for i in claim_ids), *params),
         )
         by_id = {c.id: c for c in found}
         return [by_id[i] for i in claim_ids if i in by_id]
@@ -231,7 +233,7 @@ class ClaimsMixin(SearchMixin, ClaimEdits):
         """A claim as the writer connection sees it (inside the current transaction)."""
         async with db.execute(
             f"SELECT {CLAIM_COLUMNS} FROM claims c WHERE c.id = ?",
-            (claim_id,),
+            (row_id(claim_id),),
         ) as cur:
             row = await cur.fetchone()
         if row is None:
