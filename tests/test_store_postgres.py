@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 
 from bot import links, matching
+from bot.community import request_items
 from bot.services import open_store
 from bot.store import (
     InvalidInput,
@@ -30,6 +31,7 @@ from bot.store import (
     redacted_url,
 )
 from bot.store.postgres import PostgresStore, once
+from bot.store.postgres.audit import _AUDIT_LOCK
 from bot.store.postgres.connection import latest_version
 from bot.store.postgres.search import tsvector_text
 from tests.postgres_server import PASSWORD_ROLE, password_role
@@ -402,11 +404,71 @@ async def test_a_notes_change_waits_for_another_process_changing_that_note(
         ):
             with pytest.raises(StoreBusy, match=BUSY):
                 await store.clear_source_note("tabloid.example", actor="m", guild_id=111)
+            with pytest.raises(StoreBusy, match=BUSY):  # re-rating it waits too
+                await store.set_source_note(
+                    "tabloid.example", "satire", "", actor="m", guild_id=111
+                )
+            # Another server's note, and the global one, are not held up.
+            await store.set_source_note("tabloid.example", "satire", "", actor="m", guild_id=222)
             await store.clear_source_note("tabloid.example", actor="m", guild_id=222)
             await store.clear_source_note("tabloid.example", actor="m", guild_id=None)
         note = await store.source_note_for(["tabloid.example"], guild_id=111)
-        assert note is not None and note.guild_id == 111  # the busy clear changed nothing
+        # the busy clear and re-rating changed nothing
+        assert note is not None and (note.guild_id, note.rating) == (111, "tabloid")
         await store.clear_source_note("tabloid.example", actor="m", guild_id=111)
+    finally:
+        await store.close()
+
+
+async def test_a_settings_change_waits_for_another_process_changing_that_setting(
+    postgres_url: str,
+) -> None:
+    # Two moderators changing one server's setting at once: the second compares with the
+    # first's result. Another setting, or another server's, is not held up.
+    store = await PostgresStore.open(postgres_url, busy_timeout_ms=50)
+    try:
+        async with _another_process_holding(postgres_url, "hashtextextended($1, $2)", "watch", 111):
+            with pytest.raises(StoreBusy, match=BUSY):
+                await store.set_setting(111, "watch", [5], actor="m")
+            assert await store.set_setting(222, "watch", [5], actor="m")
+            assert await store.set_setting(111, "ignore", [6], actor="m")
+        assert [r.key for r in await store.setting_rows(111)] == ["ignore"]
+    finally:
+        await store.close()
+
+
+async def test_a_request_waits_for_another_process_filing_that_servers_requests(
+    postgres_url: str,
+) -> None:
+    # A member's asks are counted one transaction at a time across processes; another
+    # server's members are not held up.
+    store = await PostgresStore.open(postgres_url, busy_timeout_ms=50)
+    try:
+        items = request_items(URL)
+        async with _another_process_holding(postgres_url, "hashtextextended('requests', $1)", 111):
+            with pytest.raises(StoreBusy, match=BUSY):
+                await store.file_requests(
+                    111, items, member_id=1, channel_id=5, message_id=10, per_hour=10
+                )
+            await store.file_requests(
+                222, items, member_id=1, channel_id=5, message_id=10, per_hour=10
+            )
+        assert await store.open_requests(111) == []
+    finally:
+        await store.close()
+
+
+async def test_an_audited_change_waits_for_another_process_writing_its_audit_row(
+    postgres_url: str,
+) -> None:
+    # Audit rows commit in id order across processes (the change feed never skips one): a
+    # change waits while another process is writing its audit row.
+    store = await PostgresStore.open(postgres_url, busy_timeout_ms=50)
+    try:
+        async with _another_process_holding(postgres_url, "$1::bigint", _AUDIT_LOCK):
+            with pytest.raises(StoreBusy, match=BUSY):
+                await store.set_source_note("a.example", "tabloid", "", actor="m", guild_id=None)
+        assert await store.audit_count() == 0
     finally:
         await store.close()
 
