@@ -763,3 +763,24 @@ async def test_one_members_not_helpful_votes_on_two_replies_are_two_votes_of_one
         await store.record_vote(GUILD, message_id, 7, False, flag_min_members=3)
     tally = await store.vote_tally(claim_id, guild_id=GUILD)
     assert (tally.helpful, tally.not_helpful, tally.not_helpful_members) == (0, 2, 1)
+
+
+async def test_sightings_count_until_their_window_ends_and_the_tidy_up_forgets_them(
+    store: Store,
+) -> None:
+    # Backfill answers the messages whose links it saw inside their window, as of the time it
+    # asks about; the tidy-up deletes the sightings whose window has passed, and says how many.
+    now = time.time()
+    await store.remember_links(
+        [
+            SeenLink(GUILD, 5, 1000, "news.example.com/a", now, now + 3600),
+            SeenLink(GUILD, 5, 1001, "news.example.com/b", now, now + 10_000),
+        ]
+    )
+    keys = ["news.example.com/a", "news.example.com/b"]
+    later = await store.seen_with_keys(keys, guild_id=GUILD, now=now + 7200)
+    assert [s.message_id for s in later] == [1001]
+    assert await store.forget_links(now=now + 7200) == 1
+    assert await store.forget_links(now=now + 7200) == 0
+    found = await store.seen_with_keys(keys, guild_id=GUILD, now=now)
+    assert [s.message_id for s in found] == [1001]

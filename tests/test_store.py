@@ -984,3 +984,18 @@ async def test_a_claim_number_past_64_bits_is_no_claim(store: Store) -> None:
         with pytest.raises(NotFound, match=f"^claim #{number} not found$"):
             await store.get_claim(number, guild_id=None)
     assert await store.get_claims([2**63, claim.id, -(2**63) - 1], guild_id=None) == [claim]
+
+
+async def test_claims_read_by_number_are_those_the_server_may_see_in_the_order_asked(
+    store: Store,
+) -> None:
+    # A reply's "Details" reads the claims it showed: a server gets its own and the global
+    # ones, in the order asked; never another server's, nor a retired one.
+    mine = await store.add_claim(new_claim("ours"), actor="t", guild_id=GUILD_A)
+    glob = await store.add_claim(new_claim("everyone's"), actor="t", guild_id=None)
+    theirs = await store.add_claim(new_claim("theirs"), actor="t", guild_id=GUILD_B)
+    retired = await store.add_claim(new_claim("old"), actor="t", guild_id=GUILD_A)
+    await store.set_active(retired.id, False, actor="t", guild_id=GUILD_A)
+    asked = [glob.id, theirs.id, retired.id, mine.id]
+    assert await store.get_claims(asked, guild_id=GUILD_A) == [glob, mine]
+    assert await store.get_claims(asked, guild_id=None) == [glob]

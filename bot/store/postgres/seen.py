@@ -33,12 +33,12 @@ class SeenLinksMixin(PostgresBase):
             )
             await db.execute("DELETE FROM seen_links WHERE expires_at < $1", time.time())
 
-    async def forget_links(self, *, now: float | None = None) -> int:
-        """Delete sightings past their server's backfill window."""
+    async def forget_links(self, *, now: float) -> int:
+        """Delete sightings past their server's backfill window at ``now`` (the tidy-up's clock)."""
         async with self._write() as db:
             status = await db.execute(
                 "DELETE FROM seen_links WHERE expires_at < $1",
-                time.time() if now is None else float(now),
+                float(now),
             )
         return _row_count(status)
 

@@ -26,12 +26,12 @@ class SeenLinksMixin(SQLiteBase):
             )
             await db.execute("DELETE FROM seen_links WHERE expires_at < ?", (time.time(),))
 
-    async def forget_links(self, *, now: float | None = None) -> int:
-        """Delete sightings past their server's backfill window."""
+    async def forget_links(self, *, now: float) -> int:
+        """Delete sightings past their server's backfill window at ``now`` (the tidy-up's clock)."""
         async with self._write() as db:
             cur = await db.execute(
                 "DELETE FROM seen_links WHERE expires_at < ?",
-                (time.time() if now is None else now,),
+                (now,),
             )
             return cur.rowcount
 
