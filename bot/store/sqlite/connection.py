@@ -260,7 +260,7 @@ async def _migrate(db: aiosqlite.Connection) -> None:
 
 def _store_error(exc: sqlite3.Error, path: str) -> StoreError:
     message = str(exc)
-    if "locked" in message or "busy" in message:
+    if "locked" in message:  # SQLITE_BUSY ("database is locked") and SQLITE_LOCKED
         return StoreBusy("the database is busy (locked by another process); try again")
     if isinstance(exc, sqlite3.DatabaseError) and "not a database" in message:
         return StoreError(f"{path} is not a factbot database")
