@@ -234,6 +234,7 @@ def test_the_claims_date_is_when_the_reviewed_claim_was_published(
     [
         ("last Tuesday", "not an ISO 8601 date: 'last Tuesday'"),
         ("2016-02-30", "not an ISO 8601 date: '2016-02-30'"),
+        ("June " + "x" * 60, "not an ISO 8601 date: 'June " + "x" * 35 + "'"),  # clipped at 40
         (20160620, "not a string"),
         ({"@value": "2016-06-20"}, "not a string"),
     ],
@@ -277,6 +278,21 @@ async def test_the_claim_date_survives_export_and_a_new_date_updates_the_claim(
     )
     assert (result.created, result.updated, result.unchanged) == (0, 1, 0)
     assert (await store.get_claim(claim.id, guild_id=None)).claim_date is None
+
+
+async def test_the_store_keeps_a_claims_date_as_a_day_and_refuses_one_that_is_no_date(
+    store: Store,
+) -> None:
+    from bot.store import InvalidInput, NewClaim
+
+    timed = NewClaim("Dated claim", "false", claim_date="2016-06-20T23:30:00-05:00")
+    claim = await store.add_claim(timed, actor="t", guild_id=None)
+    assert (await store.get_claim(claim.id, guild_id=None)).claim_date == "2016-06-20"
+    with pytest.raises(InvalidInput, match="not an ISO 8601 date: 'soon'"):
+        await store.add_claim(
+            NewClaim("Undated", "false", claim_date="soon"), actor="t", guild_id=None
+        )
+    assert await store.count_claims() == 1
 
 
 async def test_claims_added_by_hand_round_trip_too(store: Store) -> None:
