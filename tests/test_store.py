@@ -1001,3 +1001,10 @@ async def test_claims_read_by_number_are_those_the_server_may_see_in_the_order_a
     asked = [glob.id, theirs.id, retired.id, mine.id]
     assert await store.get_claims(asked, guild_id=GUILD_A) == [glob, mine]
     assert await store.get_claims(asked, guild_id=None) == [glob]
+
+
+async def test_a_page_that_could_not_be_read_is_cached_with_its_reason(store: Store) -> None:
+    # A link that failed is not fetched again until it expires: the reply says why, as before.
+    page = CachedPage("https://news.example/gone", expires_at=1e12, error="HTTP 404")
+    await store.cache_page(page)
+    assert await store.cached_page(page.url_key) == page
