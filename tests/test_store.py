@@ -1001,3 +1001,28 @@ async def test_claims_read_by_number_are_those_the_server_may_see_in_the_order_a
     asked = [glob.id, theirs.id, retired.id, mine.id]
     assert await store.get_claims(asked, guild_id=GUILD_A) == [glob, mine]
     assert await store.get_claims(asked, guild_id=None) == [glob]
+
+
+async def test_a_page_that_could_not_be_read_is_cached_with_its_reason(store: Store) -> None:
+    # A link that failed is not fetched again until it expires: the reply says why, as before.
+    page = CachedPage("https://news.example/gone", expires_at=1e12, error="HTTP 404")
+    await store.cache_page(page)
+    assert await store.cached_page(page.url_key) == page
+
+
+async def test_a_migration_that_fails_names_the_reason_and_leaves_the_store_as_it_was(
+    tmp_path: Path,
+) -> None:
+    # A store whose schema already has what its next migration adds (changed by hand): the
+    # operator reads SQLite's own reason in one line, and the file keeps its version.
+    path = tmp_path / "hand-made.db"
+    await (await SQLiteStore.open(path)).close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 9")  # V10 adds claims.claim_date, which the file has
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match=r"^database error: duplicate column name: claim_date$"):
+        await SQLiteStore.open(path)
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 9
+    db.close()
