@@ -185,11 +185,8 @@ def record_from_claim_review(
             claimant = clean_claimant(_text(item.get("author")))
         except InvalidInput as exc:  # the fact-check stands without its claimant
             ignored.append(f"itemReviewed.author: {exc}")
-        published = item.get("datePublished")
         try:
-            if published is not None and not isinstance(published, str):
-                raise InvalidInput("not a string")
-            claim_date = clean_claim_date(published)
+            claim_date = clean_claim_date(item.get("datePublished"))
         except InvalidInput as exc:  # ... and without its date
             ignored.append(f"itemReviewed.datePublished: {exc}")
     elif item is not None:

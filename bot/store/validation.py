@@ -55,11 +55,14 @@ def clean_claimant(value: str | None) -> str | None:
     return name
 
 
-def clean_claim_date(value: str | None) -> str | None:
+def clean_claim_date(value: object) -> str | None:
     """When a claim was made, as "YYYY-MM-DD"; an ISO 8601 date-time keeps its date part
-    (as written: the day the claimant saw). None when not said."""
+    (as written: the day the claimant saw). None when not said. ``value`` is what a file
+    holds: anything but a string (or null) is refused."""
     if value is None:
         return None
+    if not isinstance(value, str):
+        raise InvalidInput("not a string")
     text = value.strip()
     if not text:
         return None
