@@ -434,14 +434,40 @@ def test_the_coverage_floor_admits_exactly_a_third_of_the_weight() -> None:
 
 def test_a_sentence_a_tweet_would_be_answered_for_is_not_enough_in_a_long_page() -> None:
     """Half the claim's weight, all its phrases, far ahead of every rival: a reply as a tweet,
-    silence as one sentence of a 3,000-character page (a long text matches by chance)."""
+    silence as one sentence of a 6,000-character page (a long text matches by chance), and
+    the longer the page, the less such a sentence is worth."""
     claim = frozenset({"graphen", "vaccin", "magnet", "dna"})
     weights = dict.fromkeys(claim, 1.0)
     sentence = frozenset({"graphen", "vaccin"})
     tweet = matching._confidence(claim, sentence, weights, 1.0, 140, 1.0)
-    page = matching._confidence(claim, sentence, weights, 1.0, 3000, 1.0)
+    pages = [matching._confidence(claim, sentence, weights, 1.0, n, 1.0) for n in (3000, 6000)]
     assert tweet == matching.confidence(0.5, 1.0) > matching.DEFAULT_REPLY_THRESHOLD
-    assert page < matching.DEFAULT_REPLY_THRESHOLD
+    assert pages[1] < matching.DEFAULT_REPLY_THRESHOLD
+    assert pages == sorted(pages, reverse=True)
+    longer = [matching._confidence(claim, sentence, weights, 1.0, n, 1.0) for n in (12_000, 30_000)]
+    assert pages[1] > longer[0] > longer[1]
+
+
+async def test_a_claim_repeated_whole_in_a_long_article_is_replied(store: Store) -> None:
+    """The long-text correction was fitted on passages of 1,600 to 1,800 characters; carried
+    on past them it silenced articles: one sentence repeating a claim whole got 0.58 in a
+    3,800-character page and 0.02 in an 8,000-character one. The same pages without that
+    sentence stay silent."""
+    ids = await add_claims(store, [(claim, "") for claim in SIXTEEN_CLAIMS])
+    filler = [
+        f"Clinics in district {n} gave {n * 130} doses of measles vaccines on day {n}, the "
+        "health office said."
+        for n in range(1, 80)
+    ]
+    repeat = "A viral post claims that COVID vaccines make people magnetic, which doctors deny."
+    for size in (40, 79):
+        text = " ".join([*filler[: size // 2], repeat, *filler[size // 2 : size]])
+        assert len(text) > 3500
+        ranked = await matching.rank_claims(store, text, guild_id=None)
+        replied = matching.replies(ranked, matching.DEFAULT_REPLY_THRESHOLD)
+        assert [(c.claim_id, c.quote) for c in replied] == [(ids[1], repeat)]
+        without = await matching.rank_claims(store, " ".join(filler[:size]), guild_id=None)
+        assert not matching.should_reply(without, matching.DEFAULT_REPLY_THRESHOLD)
 
 
 # --- the document-count cache ----------------------------------------------------------------
