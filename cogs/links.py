@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -158,17 +158,30 @@ class Links(commands.Cog):
         interaction: discord.Interaction,
         text: str,
         previews: list[Preview] | None = None,
+        *,
+        channel: Any = None,
     ) -> list[discord.Embed]:
-        """What factbot knows about a text: its links if it has any, else the claim it states."""
+        """What factbot knows about a text: its links if it has any, else the claim it states.
+
+        Judged with the reply threshold of ``channel`` (the command's channel by default), so
+        that the answer tells what the bot says, or would say, there.
+        """
         guild_id = interaction.guild_id
+        settings = await self.bot.settings.get(guild_id)
+        where = channel if channel is not None else interaction.channel
+        threshold = settings.threshold_for(scope_of(where)) if where is not None else None
+        default = self.checker.reply_threshold
         if links.extract_links(text, self.replies.max_links_per_message):
             result = await self.checker.check_text(
                 text, guild_id=guild_id, user_id=interaction.user.id, previews=previews or ()
             )
+            result = with_threshold(result, threshold, default)
             return render_answer(result, max_sources=self.replies.max_sources)
         matches = await self.checker.search_text(text[:MAX_QUERY_CHARS], guild_id=guild_id)
         return render_search_answer(
-            matches, threshold=self.checker.reply_threshold, max_sources=self.replies.max_sources
+            matches,
+            threshold=default if threshold is None else threshold,
+            max_sources=self.replies.max_sources,
         )
 
     @app_commands.command(name="factcheck")
@@ -186,7 +199,9 @@ class Links(commands.Cog):
             await send_ephemeral(interaction, "That message has no text to check.")
             return
         await defer_ephemeral(interaction)
-        embeds = await self.private_answer(interaction, message.content, previews_of(message))
+        embeds = await self.private_answer(
+            interaction, message.content, previews_of(message), channel=message.channel
+        )
         await send_ephemeral(interaction, embeds=embeds)
 
 

@@ -676,6 +676,39 @@ async def test_a_channel_threshold_quiets_content_matches_there(bot: FactBot, st
     assert replied == {False: 1, True: 0}
 
 
+async def test_check_links_and_factcheck_answer_with_the_channels_threshold(
+    bot: FactBot, store: Store
+) -> None:
+    # The private answers say what the channel's settings make the bot say there: "Check links"
+    # on a message the bot stayed quiet about does not show a verdict it never gave, and one on
+    # a message it reacted to shows why.
+    claim = "Drinking bleach cures the flu within three days, doctors in Ohio confirmed"
+    await store.add_claim(NewClaim(claim=claim, verdict="false"), actor="t", guild_id=None)
+    guild = FakeGuild()
+    strict, lenient = FakeTextChannel(guild=guild), FakeTextChannel(guild=guild)
+    await set_setting(bot, guild.id, "reply_threshold", 1.0, channel_id=strict.id)
+    await set_setting(bot, guild.id, "reply_threshold", 0.5, channel_id=lenient.id)
+    await set_setting(bot, guild.id, "reply_style", "reaction")
+    url = "https://unknown.example.net/health/bleach-flu"
+    links = bot.get_cog("Links")
+    assert links is not None
+    previews = {
+        strict: discord.Embed(url=url, title=claim, description="Ohio doctors on bleach and flu."),
+        lenient: discord.Embed(url=url, title="Does bleach cure the flu? Ohio doctors answer"),
+    }
+    for channel, reacted in ((strict, False), (lenient, True)):
+        message = FakeMessage(content=url, guild=guild, channel=channel, embeds=[previews[channel]])
+        await on_message(bot, message)
+        assert message.add_reaction.await_count == reacted
+        checked = FakeInteraction(client=bot, guild=guild, channel=channel)
+        await links.check_links(checked, message)  # type: ignore[attr-defined]
+        text = checked.sent_text()
+        assert ("False" in text and "Nothing known" not in text) == reacted, text
+    typed = FakeInteraction(client=bot, guild=guild, channel=strict)
+    await links.factcheck.callback(links, typed, f"{url} {claim}")  # type: ignore[attr-defined]
+    assert "Nothing known" in typed.sent_text()
+
+
 async def test_a_failing_mod_log_does_not_cost_the_corrections(
     bot: FactBot,
     store: Store,
