@@ -88,10 +88,13 @@ class Links(commands.Cog):
             if (key := links.canonical_url_or_none(url)) not in old_links or key in new_previews
         ]
         if wanted:
-            await self._answer(after, " ".join(wanted))
+            await self._answer(after, " ".join(wanted), edited=True)
 
-    async def _answer(self, message: discord.Message, content: str) -> None:
-        """Check the links in ``content`` and reply about those known and not yet answered."""
+    async def _answer(
+        self, message: discord.Message, content: str, *, edited: bool = False
+    ) -> None:
+        """Check the links in ``content`` and reply about those known and not yet answered
+        (``edited``: not in this message either, whatever the repeat window)."""
         author = message.author
         if author.bot or message.webhook_id is not None:
             return
@@ -114,8 +117,18 @@ class Links(commands.Cog):
         style = settings.style_for(scope)
         if style == "off":
             return
+        known = result.known
+        if edited and known:
+            try:
+                answered = await self.bot.recorder.replied_keys([message.id])
+            except Exception:
+                log.exception(
+                    "reading earlier replies failed (guild %s, channel %s)", guild_id, channel_id
+                )
+                return
+            known = tuple(r for r in known if (message.id, r.canonical_url) not in answered)
         fresh = tuple(
-            [r for r in result.known if await self.guard.first_time(channel_id, r.canonical_url)]
+            [r for r in known if await self.guard.first_time(channel_id, r.canonical_url)]
         )
         if not fresh:
             return

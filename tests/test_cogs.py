@@ -6,6 +6,7 @@ import logging
 import types
 import unittest.mock
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +227,49 @@ async def test_a_full_repeat_guard_forgets_only_links_outside_the_window() -> No
     assert not await guard.first_time(1, URL_B, now=21.0)
     assert not await guard.first_time(2, URL_B, now=21.0)
     assert await guard.first_time(1, URL_A, now=21.0)
+
+
+async def test_an_edit_never_brings_a_second_reply_to_the_same_message(tmp_path: Path) -> None:
+    # With no repeat window (every post of a link answered), Discord's link preview arriving a
+    # second later, or a changed headline in a later edit, must not answer the message again.
+    config = make_config()
+    config = replace(config, replies=replace(config.replies, repeat_window_minutes=0))
+    async for bot in _bot(tmp_path, config):
+        await add_claim(bot.services.store, "The moon is made of cheese", (URL_A,))
+        cog = links_cog(bot)
+        message = FakeMessage(content=f"look {URL_A}")
+        await cog.on_message(message)
+        message.reply.assert_awaited_once()
+        previous = message
+        for headline in ("Moon made of cheese", "Moon made of cheese, updated"):
+            after = FakeMessage(
+                id=message.id,
+                content=message.content,
+                embeds=[discord.Embed(url=URL_A, title=headline)],
+                author=message.author,
+                channel=message.channel,
+                guild=message.guild,
+            )
+            after.reply = message.reply  # one message: a reply to either is a reply to it
+            await cog.on_message_edit(previous, after)
+            previous = after
+            await bot.recorder.flush()  # the second edit finds the reply in the store
+        message.reply.assert_awaited_once()
+        # A link added by the edit is still answered.
+        added = FakeMessage(
+            id=message.id,
+            content=f"{message.content} and {URL_B}",
+            embeds=previous.embeds,
+            author=message.author,
+            channel=message.channel,
+            guild=message.guild,
+        )
+        added.reply = message.reply
+        await add_claim(bot.services.store, "Water is dry", (URL_B,))
+        await cog.on_message_edit(previous, added)
+        assert message.reply.await_count == 2
+        assert "Water is dry" in message.reply.await_args.kwargs["embeds"][0].description
+        assert len(message.reply.await_args.kwargs["embeds"]) == 1
 
 
 async def test_outlet_note_alone_is_known(bot: FactBot, store: Store) -> None:
