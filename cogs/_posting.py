@@ -134,6 +134,7 @@ async def post_reply(
                 )
             reply_id = sent.id
     except discord.Forbidden:
+        # The links stay answered for the window: each post would be one more refusal.
         log.warning("no permission to reply (guild %s, channel %s)", guild_id, channel_id)
         return False
     except discord.HTTPException as exc:
@@ -144,6 +145,13 @@ async def post_reply(
             exc.status,
             exc.code,
         )
+        # Nothing was posted (the message was deleted, Discord failed): the next post of these
+        # links in the channel is answered.
+        try:
+            for report in result.known:
+                await bot.repeat_guard.release(channel_id, report.canonical_url)
+        except Exception:
+            log.warning("releasing the repeat window failed", exc_info=True)
         return False
     bot.recorder.reply(
         ReplyRecord(

@@ -394,6 +394,38 @@ async def test_backfill_from_claims_link_replies_once(
     backfilled.reply.assert_awaited_once()
 
 
+async def test_a_reply_that_failed_leaves_the_link_to_the_next_post_in_the_channel(
+    bot: FactBot, store: Store, channels: dict[int, FakePartialMessageable]
+) -> None:
+    # The member deleted their message before its claim was added: the backfilled reply is
+    # refused by Discord, and the next member to post the link there is answered, not met
+    # with silence for the rest of the repeat window.
+    claim_id = await add_claim(store)
+    guild = FakeGuild()
+    channel = FakeTextChannel(guild=guild)
+    early = FakeMessage(content=f"look {LATER_URL}", guild=guild, channel=channel)
+    await on_message(bot, early)
+    await live(bot).follower.tick()
+    gone = channels.setdefault(channel.id, FakePartialMessageable()).get_partial_message(early.id)
+    response = unittest.mock.MagicMock(status=400, reason="Bad Request")
+    gone.reply.side_effect = discord.HTTPException(response, "Unknown message")
+    await store.link_url(claim_id, LATER_URL, actor="t", guild_id=None)
+    await live(bot).follower.tick()
+    gone.reply.assert_awaited_once()
+    await on_message(bot, later := FakeMessage(content=LATER_URL, guild=guild, channel=channel))
+    later.reply.assert_awaited_once()
+    # A missing permission is another matter: the link is not tried again there (each try
+    # would be one more refusal in the log).
+    shut = FakeTextChannel(guild=guild)
+    for _ in range(2):
+        message = FakeMessage(content=URL, guild=guild, channel=shut)
+        message.reply.side_effect = discord.Forbidden(
+            unittest.mock.MagicMock(status=403, reason="Forbidden"), "Missing Permissions"
+        )
+        await on_message(bot, message)
+    message.reply.assert_not_awaited()
+
+
 async def test_backfill_from_an_import_respects_style_and_settings(
     bot: FactBot,
     store: Store,
