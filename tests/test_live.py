@@ -612,6 +612,32 @@ async def test_compact_and_reaction_replies_are_corrected_too(
     reacted.add_reaction.assert_awaited_once_with("✅")
 
 
+async def test_a_restored_claim_gets_its_reaction_back(
+    bot: FactBot,
+    store: Store,
+    channels: dict[int, FakePartialMessageable],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    claim_id = await add_claim(store)
+    guild = FakeGuild()
+    channel = FakeTextChannel(guild=guild)
+    await set_setting(bot, guild.id, "reply_style", "reaction")
+    await on_message(bot, posted := FakeMessage(content=URL, guild=guild, channel=channel))
+    await live(bot).follower.tick()
+    monkeypatch.setattr(bot._connection, "user", me := FakeUser())  # what logging in sets
+    reacted = channels.setdefault(channel.id, FakePartialMessageable()).get_partial_message(
+        posted.id
+    )
+    await store.set_active(claim_id, False, actor="test", guild_id=None)
+    await live(bot).follower.tick()
+    await live(bot).corrections.drain()
+    reacted.remove_reaction.assert_awaited_once_with("❌", me)  # the note was withdrawn
+    await store.set_active(claim_id, True, actor="test", guild_id=None)
+    await live(bot).follower.tick()
+    await live(bot).corrections.drain()
+    reacted.add_reaction.assert_awaited_once_with("❌")  # and is back
+
+
 async def test_a_servers_moderator_roles_open_the_claim_commands(
     bot: FactBot, store: Store
 ) -> None:
