@@ -271,6 +271,22 @@ async def test_settings_needs_manage_server(bot: FactBot, store: Store) -> None:
     await view.save(admin, "reply_style", "compact")
     assert [r.value for r in await store.setting_rows(admin.guild_id)] == ["compact"]
     assert (await store.changes_since(0))[-1].actor == f"discord:{admin.user.id}"
+    # One channel's: the mention goes where Discord renders it (an embed's title shows
+    # "<#123>" as typed), the description.
+    channel = FakeTextChannel(guild=admin.guild)
+    await cog.settings.callback(cog, again := _fresh(admin), channel)
+    embed = again.response.send_message.await_args.kwargs["embed"]
+    assert "<#" not in embed.title and f"<#{channel.id}>" in embed.description
+
+
+def _fresh(interaction: FakeInteraction) -> FakeInteraction:
+    """Another interaction of the same member in the same place."""
+    return FakeInteraction(
+        client=interaction.client,
+        guild=interaction.guild,
+        user=interaction.user,
+        permissions=interaction.permissions,
+    )
 
 
 # --- corrections ---------------------------------------------------------------------------
