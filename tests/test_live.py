@@ -424,22 +424,38 @@ async def test_a_reply_that_failed_leaves_the_link_to_the_next_post_in_the_chann
     await live(bot).follower.tick()
     gone = channels.setdefault(channel.id, FakePartialMessageable()).get_partial_message(early.id)
     response = unittest.mock.MagicMock(status=400, reason="Bad Request")
-    gone.reply.side_effect = discord.HTTPException(response, "Unknown message")
+    gone.reply.side_effect = discord.HTTPException(
+        response,
+        {
+            "code": 50035,
+            "message": "Invalid Form Body",
+            "errors": {
+                "message_reference": {
+                    "_errors": [{"code": "REPLIES_UNKNOWN_MESSAGE", "message": "Unknown message"}]
+                }
+            },
+        },
+    )
     await store.link_url(claim_id, LATER_URL, actor="t", guild_id=None)
     await live(bot).follower.tick()
     gone.reply.assert_awaited_once()
     await on_message(bot, later := FakeMessage(content=LATER_URL, guild=guild, channel=channel))
     later.reply.assert_awaited_once()
-    # A missing permission is another matter: the link is not tried again there (each try
-    # would be one more refusal in the log).
-    shut = FakeTextChannel(guild=guild)
-    for _ in range(2):
-        message = FakeMessage(content=URL, guild=guild, channel=shut)
-        message.reply.side_effect = discord.Forbidden(
-            unittest.mock.MagicMock(status=403, reason="Forbidden"), "Missing Permissions"
-        )
-        await on_message(bot, message)
-    message.reply.assert_not_awaited()
+    # A refusal that every post would meet again is another matter: the link is not tried
+    # again there for the window (each try would be one more refusal in the log).
+    refusals = [
+        discord.Forbidden(unittest.mock.MagicMock(status=403), "Missing Permissions"),
+        discord.HTTPException(  # no Embed Links: the reply has nothing left to show
+            unittest.mock.MagicMock(status=400), {"code": 50006, "message": "Empty message"}
+        ),
+    ]
+    for refusal in refusals:
+        shut = FakeTextChannel(guild=guild)
+        for _ in range(2):
+            message = FakeMessage(content=URL, guild=guild, channel=shut)
+            message.reply.side_effect = refusal
+            await on_message(bot, message)
+        message.reply.assert_not_awaited()
 
 
 async def test_backfill_from_an_import_respects_style_and_settings(
