@@ -333,6 +333,17 @@ async def test_factcheck_known_link_is_private(bot: FactBot, store: Store) -> No
     assert "moon is made of cheese" in interaction.sent_text()
 
 
+async def test_factcheck_in_dms_knows_global_claims_only(bot: FactBot, store: Store) -> None:
+    await add_claim(store, "The moon is made of cheese", (URL_A,))
+    await add_claim(store, "Water is dry", (URL_B,), guild_id=FakeGuild().id)
+    interaction = FakeInteraction(client=bot, guild=None)
+    cog = links_cog(bot)
+    await cog.factcheck.callback(cog, interaction, f"{URL_A} {URL_B}")
+    text = interaction.sent_text()
+    assert "moon is made of cheese" in text and "Water is dry" not in text
+    assert all(sent["ephemeral"] is True and no_mentions(sent) for sent in interaction.sent())
+
+
 async def test_factcheck_unknown_link_says_nothing_known(bot: FactBot) -> None:
     interaction = FakeInteraction(client=bot)
     cog = links_cog(bot)
