@@ -67,7 +67,8 @@ class Links(commands.Cog):
         (paywalls, bot walls), and the preview's title and description can still match.
 
         Only links that are new in the text, or whose preview is new, are checked; the repeat
-        guard keeps it to one reply per link per channel, as for new messages.
+        guard keeps it to one reply per link per channel, as for new messages, and a link the
+        message already got a reply about is never answered again, whatever the window.
         """
         content = after.content
         if "http" not in content.lower():
