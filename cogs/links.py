@@ -7,6 +7,7 @@ two commands always answer, in private. Links seen are remembered (keys and ids)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,8 @@ class Links(commands.Cog):
         self.check_links_menu = app_commands.ContextMenu(
             name="Check links", callback=self.check_links
         )
+        # Messages being answered: a lock each, and how many checks of it want the lock.
+        self._answering: dict[int, tuple[asyncio.Lock, list[int]]] = {}
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.check_links_menu)
@@ -99,6 +102,20 @@ class Links(commands.Cog):
         author = message.author
         if author.bot or message.webhook_id is not None:
             return
+        # One check of a message at a time: Discord's preview usually arrives in an edit while
+        # the message itself is still being checked, and the edit must see that reply.
+        lock, users = self._answering.setdefault(message.id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                await self._answer_now(message, content, edited=edited)
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._answering[message.id]
+
+    async def _answer_now(self, message: discord.Message, content: str, *, edited: bool) -> None:
+        author = message.author
         guild_id = message.guild.id if message.guild is not None else None
         channel_id = message.channel.id
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import types
 import unittest.mock
@@ -270,6 +271,31 @@ async def test_an_edit_never_brings_a_second_reply_to_the_same_message(tmp_path:
         assert message.reply.await_count == 2
         assert "Water is dry" in message.reply.await_args.kwargs["embeds"][0].description
         assert len(message.reply.await_args.kwargs["embeds"]) == 1
+
+
+async def test_a_preview_arriving_while_the_message_is_checked_brings_no_second_reply(
+    tmp_path: Path,
+) -> None:
+    # Discord's preview usually arrives while the bot still reads the page: the two checks of
+    # one message run at once, and with no repeat window only the message itself can tell
+    # them apart.
+    config = make_config()
+    config = replace(config, replies=replace(config.replies, repeat_window_minutes=0))
+    async for bot in _bot(tmp_path, config):
+        await add_claim(bot.services.store, "The moon is made of cheese", (URL_A,))
+        cog = links_cog(bot)
+        message = FakeMessage(content=f"look {URL_A}")
+        after = FakeMessage(
+            id=message.id,
+            content=message.content,
+            embeds=[discord.Embed(url=URL_A, title="Moon made of cheese")],
+            author=message.author,
+            channel=message.channel,
+            guild=message.guild,
+        )
+        after.reply = message.reply
+        await asyncio.gather(cog.on_message(message), cog.on_message_edit(message, after))
+        message.reply.assert_awaited_once()
 
 
 async def test_outlet_note_alone_is_known(bot: FactBot, store: Store) -> None:
