@@ -383,3 +383,10 @@ class RepeatGuard:
         if self.store is None or self.window_s <= 0:
             return True
         return await self.store.claim_first_reply(channel_id, key, window_s=self.window_s)
+
+    async def release(self, channel_id: int, key: str) -> None:
+        """Give back an answer that could not be posted: the next post of the link in the
+        channel is answered (else a reply Discord refused would silence it for a window)."""
+        self._seen.pop((channel_id, key), None)
+        if self.store is not None and self.window_s > 0:
+            await self.store.release_first_reply(channel_id, key)

@@ -99,6 +99,7 @@ class Recorder:
         self.store = store
         self.max_pending = max_pending
         self._replies: list[ReplyRecord] = []
+        self._writing: list[ReplyRecord] = []  # taken by a flush, not yet in the store
         self._seen: list[SeenLink] = []
         self._lock = asyncio.Lock()
 
@@ -111,6 +112,17 @@ class Recorder:
             # replies are not.
             self._seen.extend(links)
 
+    async def replied_keys(self, message_ids: Sequence[int]) -> set[tuple[int, str]]:
+        """(message id, link key) pairs answered: those written and those still to be."""
+        wanted = set(message_ids)
+        found = {
+            (record.message_id, link.url_key)
+            for record in (*self._writing, *self._replies)
+            if record.message_id in wanted
+            for link in record.links
+        }
+        return found | await self.store.replied_keys(sorted(wanted))
+
     @property
     def pending(self) -> int:
         return len(self._replies) + len(self._seen)
@@ -119,6 +131,7 @@ class Recorder:
         async with self._lock:
             replies, self._replies = self._replies, []
             seen, self._seen = self._seen, []
+            self._writing = replies
             try:
                 await self.store.record_replies(replies)
                 replies = []  # written: a failure below must not queue them a second time
@@ -128,6 +141,8 @@ class Recorder:
                 self._replies[:0] = replies
                 self._seen[:0] = seen
                 raise
+            finally:
+                self._writing = []
 
 
 async def _reported(work: Awaitable[object], what: str) -> None:

@@ -293,13 +293,12 @@ def with_threshold(result: CheckResult, threshold: float | None, default: float)
 
 
 def _rethreshold(report: LinkReport, threshold: float) -> LinkReport:
-    matches = report.matches
-    candidates = report.candidates
-    content = [m for m in matches if m.match == "content"]
-    if content and content[0].score < threshold:
-        matches = tuple(m for m in matches if m.match != "content")
-        candidates = (*content, *candidates)
-    elif not matches and candidates and candidates[0].score >= threshold:
-        matches = (candidates[0],)
-        candidates = candidates[1:]
-    return replace(report, matches=matches, candidates=candidates)
+    # As the checker picks them with the default (bot.matching.replies): every content match at
+    # or above the threshold, best first, at most MAX_REPLIES; the rest are candidates.
+    from bot.matching import MAX_REPLIES  # numpy and friends: only where a check ran
+
+    if any(m.match != "content" for m in report.matches):
+        return report  # known by URL or as a copy: no content match was made
+    pool = sorted((*report.matches, *report.candidates), key=lambda m: m.score, reverse=True)
+    passing = [m for m in pool if m.score >= threshold][:MAX_REPLIES]  # a prefix of the pool
+    return replace(report, matches=tuple(passing), candidates=tuple(pool[len(passing) :]))

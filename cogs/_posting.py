@@ -29,6 +29,14 @@ log = logging.getLogger(__name__)
 DETAILS_GONE = "factbot no longer has anything to say about this message."
 
 
+def _passing(exc: discord.HTTPException) -> bool:
+    """Whether a refused reply says nothing of the next one in the channel: the member's
+    message is gone (a reply to it is "Unknown message", a reaction 404), or Discord failed.
+    Any other refusal (a missing permission, no Embed Links) would refuse every post again."""
+    gone = exc.code == 50035 and "unknown message" in exc.text.lower()
+    return gone or exc.status == 404 or exc.status >= 500
+
+
 def scope_of(channel: Any) -> tuple[int, ...]:
     """A channel's id, then its parents': a thread's (or forum post's) channel, the category."""
     ids: list[Any] = [channel.id]
@@ -134,6 +142,7 @@ async def post_reply(
                 )
             reply_id = sent.id
     except discord.Forbidden:
+        # The links stay answered for the window: each post would be one more refusal.
         log.warning("no permission to reply (guild %s, channel %s)", guild_id, channel_id)
         return False
     except discord.HTTPException as exc:
@@ -144,6 +153,14 @@ async def post_reply(
             exc.status,
             exc.code,
         )
+        if _passing(exc):
+            # Nothing was posted, and the next post of these links in the channel can be
+            # answered: it is not met with a window of silence.
+            try:
+                for report in result.known:
+                    await bot.repeat_guard.release(channel_id, report.canonical_url)
+            except Exception:
+                log.warning("releasing the repeat window failed", exc_info=True)
         return False
     bot.recorder.reply(
         ReplyRecord(

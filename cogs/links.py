@@ -7,9 +7,10 @@ two commands always answer, in private. Links seen are remembered (keys and ids)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -45,6 +46,8 @@ class Links(commands.Cog):
         self.check_links_menu = app_commands.ContextMenu(
             name="Check links", callback=self.check_links
         )
+        # Messages being answered: a lock each, and how many checks of it want the lock.
+        self._answering: dict[int, tuple[asyncio.Lock, list[int]]] = {}
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.check_links_menu)
@@ -67,7 +70,8 @@ class Links(commands.Cog):
         (paywalls, bot walls), and the preview's title and description can still match.
 
         Only links that are new in the text, or whose preview is new, are checked; the repeat
-        guard keeps it to one reply per link per channel, as for new messages.
+        guard keeps it to one reply per link per channel, as for new messages, and a link the
+        message already got a reply about is never answered again, whatever the window.
         """
         content = after.content
         if "http" not in content.lower():
@@ -88,13 +92,30 @@ class Links(commands.Cog):
             if (key := links.canonical_url_or_none(url)) not in old_links or key in new_previews
         ]
         if wanted:
-            await self._answer(after, " ".join(wanted))
+            await self._answer(after, " ".join(wanted), edited=True)
 
-    async def _answer(self, message: discord.Message, content: str) -> None:
-        """Check the links in ``content`` and reply about those known and not yet answered."""
+    async def _answer(
+        self, message: discord.Message, content: str, *, edited: bool = False
+    ) -> None:
+        """Check the links in ``content`` and reply about those known and not yet answered
+        (``edited``: not in this message either, whatever the repeat window)."""
         author = message.author
         if author.bot or message.webhook_id is not None:
             return
+        # One check of a message at a time: Discord's preview usually arrives in an edit while
+        # the message itself is still being checked, and the edit must see that reply.
+        lock, users = self._answering.setdefault(message.id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                await self._answer_now(message, content, edited=edited)
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._answering[message.id]
+
+    async def _answer_now(self, message: discord.Message, content: str, *, edited: bool) -> None:
+        author = message.author
         guild_id = message.guild.id if message.guild is not None else None
         channel_id = message.channel.id
         try:
@@ -114,8 +135,18 @@ class Links(commands.Cog):
         style = settings.style_for(scope)
         if style == "off":
             return
+        known = result.known
+        if edited and known:
+            try:
+                answered = await self.bot.recorder.replied_keys([message.id])
+            except Exception:
+                log.exception(
+                    "reading earlier replies failed (guild %s, channel %s)", guild_id, channel_id
+                )
+                return
+            known = tuple(r for r in known if (message.id, r.canonical_url) not in answered)
         fresh = tuple(
-            [r for r in result.known if await self.guard.first_time(channel_id, r.canonical_url)]
+            [r for r in known if await self.guard.first_time(channel_id, r.canonical_url)]
         )
         if not fresh:
             return
@@ -158,17 +189,30 @@ class Links(commands.Cog):
         interaction: discord.Interaction,
         text: str,
         previews: list[Preview] | None = None,
+        *,
+        channel: Any = None,
     ) -> list[discord.Embed]:
-        """What factbot knows about a text: its links if it has any, else the claim it states."""
+        """What factbot knows about a text: its links if it has any, else the claim it states.
+
+        Judged with the reply threshold of ``channel`` (the command's channel by default), so
+        that the answer tells what the bot says, or would say, there.
+        """
         guild_id = interaction.guild_id
+        settings = await self.bot.settings.get(guild_id)
+        where = channel if channel is not None else interaction.channel
+        threshold = settings.threshold_for(scope_of(where)) if where is not None else None
+        default = self.checker.reply_threshold
         if links.extract_links(text, self.replies.max_links_per_message):
             result = await self.checker.check_text(
                 text, guild_id=guild_id, user_id=interaction.user.id, previews=previews or ()
             )
+            result = with_threshold(result, threshold, default)
             return render_answer(result, max_sources=self.replies.max_sources)
         matches = await self.checker.search_text(text[:MAX_QUERY_CHARS], guild_id=guild_id)
         return render_search_answer(
-            matches, threshold=self.checker.reply_threshold, max_sources=self.replies.max_sources
+            matches,
+            threshold=default if threshold is None else threshold,
+            max_sources=self.replies.max_sources,
         )
 
     @app_commands.command(name="factcheck")
@@ -186,7 +230,9 @@ class Links(commands.Cog):
             await send_ephemeral(interaction, "That message has no text to check.")
             return
         await defer_ephemeral(interaction)
-        embeds = await self.private_answer(interaction, message.content, previews_of(message))
+        embeds = await self.private_answer(
+            interaction, message.content, previews_of(message), channel=message.channel
+        )
         await send_ephemeral(interaction, embeds=embeds)
 
 

@@ -161,11 +161,11 @@ class Live(commands.Cog):
             withdrawn = bool(first_known.matches) and not first_known.matches[0].claim.active
             if not withdrawn:
                 new = reaction_for(current)
-        if new == old:
-            return
-        if self.bot.user is not None:
+        if new != old and self.bot.user is not None:
             await message.remove_reaction(old, self.bot.user)
         if new is not None:
+            # Also when it is the emoji recorded: a withdrawn note's was removed, and the record
+            # keeps the verdict (adding a reaction the bot already made changes nothing).
             await message.add_reaction(new)
 
     # --- backfill ---------------------------------------------------------------------------

@@ -48,7 +48,8 @@ async def settings_embed(bot: FactBot, guild_id: int, channel_id: int | None) ->
     lines = model.settings_lines(
         current, channel_id=channel_id, default_threshold=bot.services.checker.reply_threshold
     )
-    title = "factbot settings" + (f" for <#{channel_id}>" if channel_id else "")
+    # Discord renders a channel mention in a description, never in a title ("<#123>" there).
+    title = "factbot settings" + (" for one channel" if channel_id else "")
     embed = discord.Embed(title=title, colour=0x5865F2)
     embed.description = (
         f"Settings of <#{channel_id}> (it overrides the server's)."

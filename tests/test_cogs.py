@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import types
 import unittest.mock
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +230,74 @@ async def test_a_full_repeat_guard_forgets_only_links_outside_the_window() -> No
     assert await guard.first_time(1, URL_A, now=21.0)
 
 
+async def test_an_edit_never_brings_a_second_reply_to_the_same_message(tmp_path: Path) -> None:
+    # With no repeat window (every post of a link answered), Discord's link preview arriving a
+    # second later, or a changed headline in a later edit, must not answer the message again.
+    config = make_config()
+    config = replace(config, replies=replace(config.replies, repeat_window_minutes=0))
+    async for bot in _bot(tmp_path, config):
+        await add_claim(bot.services.store, "The moon is made of cheese", (URL_A,))
+        cog = links_cog(bot)
+        message = FakeMessage(content=f"look {URL_A}")
+        await cog.on_message(message)
+        message.reply.assert_awaited_once()
+        previous = message
+        for headline in ("Moon made of cheese", "Moon made of cheese, updated"):
+            after = FakeMessage(
+                id=message.id,
+                content=message.content,
+                embeds=[discord.Embed(url=URL_A, title=headline)],
+                author=message.author,
+                channel=message.channel,
+                guild=message.guild,
+            )
+            after.reply = message.reply  # one message: a reply to either is a reply to it
+            await cog.on_message_edit(previous, after)
+            previous = after
+            await bot.recorder.flush()  # the second edit finds the reply in the store
+        message.reply.assert_awaited_once()
+        # A link added by the edit is still answered.
+        added = FakeMessage(
+            id=message.id,
+            content=f"{message.content} and {URL_B}",
+            embeds=previous.embeds,
+            author=message.author,
+            channel=message.channel,
+            guild=message.guild,
+        )
+        added.reply = message.reply
+        await add_claim(bot.services.store, "Water is dry", (URL_B,))
+        await cog.on_message_edit(previous, added)
+        assert message.reply.await_count == 2
+        assert "Water is dry" in message.reply.await_args.kwargs["embeds"][0].description
+        assert len(message.reply.await_args.kwargs["embeds"]) == 1
+
+
+async def test_a_preview_arriving_while_the_message_is_checked_brings_no_second_reply(
+    tmp_path: Path,
+) -> None:
+    # Discord's preview usually arrives while the bot still reads the page: the two checks of
+    # one message run at once, and with no repeat window only the message itself can tell
+    # them apart.
+    config = make_config()
+    config = replace(config, replies=replace(config.replies, repeat_window_minutes=0))
+    async for bot in _bot(tmp_path, config):
+        await add_claim(bot.services.store, "The moon is made of cheese", (URL_A,))
+        cog = links_cog(bot)
+        message = FakeMessage(content=f"look {URL_A}")
+        after = FakeMessage(
+            id=message.id,
+            content=message.content,
+            embeds=[discord.Embed(url=URL_A, title="Moon made of cheese")],
+            author=message.author,
+            channel=message.channel,
+            guild=message.guild,
+        )
+        after.reply = message.reply
+        await asyncio.gather(cog.on_message(message), cog.on_message_edit(message, after))
+        message.reply.assert_awaited_once()
+
+
 async def test_outlet_note_alone_is_known(bot: FactBot, store: Store) -> None:
     guild = FakeGuild()
     await store.set_source_note(
@@ -287,6 +357,17 @@ async def test_factcheck_known_link_is_private(bot: FactBot, store: Store) -> No
     sent = interaction.sent()
     assert len(sent) == 1 and sent[0]["ephemeral"] is True and no_mentions(sent[0])
     assert "moon is made of cheese" in interaction.sent_text()
+
+
+async def test_factcheck_in_dms_knows_global_claims_only(bot: FactBot, store: Store) -> None:
+    await add_claim(store, "The moon is made of cheese", (URL_A,))
+    await add_claim(store, "Water is dry", (URL_B,), guild_id=FakeGuild().id)
+    interaction = FakeInteraction(client=bot, guild=None)
+    cog = links_cog(bot)
+    await cog.factcheck.callback(cog, interaction, f"{URL_A} {URL_B}")
+    text = interaction.sent_text()
+    assert "moon is made of cheese" in text and "Water is dry" not in text
+    assert all(sent["ephemeral"] is True and no_mentions(sent) for sent in interaction.sent())
 
 
 async def test_factcheck_unknown_link_says_nothing_known(bot: FactBot) -> None:

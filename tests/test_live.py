@@ -271,6 +271,22 @@ async def test_settings_needs_manage_server(bot: FactBot, store: Store) -> None:
     await view.save(admin, "reply_style", "compact")
     assert [r.value for r in await store.setting_rows(admin.guild_id)] == ["compact"]
     assert (await store.changes_since(0))[-1].actor == f"discord:{admin.user.id}"
+    # One channel's: the mention goes where Discord renders it (an embed's title shows
+    # "<#123>" as typed), the description.
+    channel = FakeTextChannel(guild=admin.guild)
+    await cog.settings.callback(cog, again := _fresh(admin), channel)
+    embed = again.response.send_message.await_args.kwargs["embed"]
+    assert "<#" not in embed.title and f"<#{channel.id}>" in embed.description
+
+
+def _fresh(interaction: FakeInteraction) -> FakeInteraction:
+    """Another interaction of the same member in the same place."""
+    return FakeInteraction(
+        client=interaction.client,
+        guild=interaction.guild,
+        user=interaction.user,
+        permissions=interaction.permissions,
+    )
 
 
 # --- corrections ---------------------------------------------------------------------------
@@ -392,6 +408,54 @@ async def test_backfill_from_claims_link_replies_once(
     await store.link_url(claim_id, "https://third.example.net/x", actor="t", guild_id=None)
     await live(bot).follower.tick()
     backfilled.reply.assert_awaited_once()
+
+
+async def test_a_reply_that_failed_leaves_the_link_to_the_next_post_in_the_channel(
+    bot: FactBot, store: Store, channels: dict[int, FakePartialMessageable]
+) -> None:
+    # The member deleted their message before its claim was added: the backfilled reply is
+    # refused by Discord, and the next member to post the link there is answered, not met
+    # with silence for the rest of the repeat window.
+    claim_id = await add_claim(store)
+    guild = FakeGuild()
+    channel = FakeTextChannel(guild=guild)
+    early = FakeMessage(content=f"look {LATER_URL}", guild=guild, channel=channel)
+    await on_message(bot, early)
+    await live(bot).follower.tick()
+    gone = channels.setdefault(channel.id, FakePartialMessageable()).get_partial_message(early.id)
+    response = unittest.mock.MagicMock(status=400, reason="Bad Request")
+    gone.reply.side_effect = discord.HTTPException(
+        response,
+        {
+            "code": 50035,
+            "message": "Invalid Form Body",
+            "errors": {
+                "message_reference": {
+                    "_errors": [{"code": "REPLIES_UNKNOWN_MESSAGE", "message": "Unknown message"}]
+                }
+            },
+        },
+    )
+    await store.link_url(claim_id, LATER_URL, actor="t", guild_id=None)
+    await live(bot).follower.tick()
+    gone.reply.assert_awaited_once()
+    await on_message(bot, later := FakeMessage(content=LATER_URL, guild=guild, channel=channel))
+    later.reply.assert_awaited_once()
+    # A refusal that every post would meet again is another matter: the link is not tried
+    # again there for the window (each try would be one more refusal in the log).
+    refusals = [
+        discord.Forbidden(unittest.mock.MagicMock(status=403), "Missing Permissions"),
+        discord.HTTPException(  # no Embed Links: the reply has nothing left to show
+            unittest.mock.MagicMock(status=400), {"code": 50006, "message": "Empty message"}
+        ),
+    ]
+    for refusal in refusals:
+        shut = FakeTextChannel(guild=guild)
+        for _ in range(2):
+            message = FakeMessage(content=URL, guild=guild, channel=shut)
+            message.reply.side_effect = refusal
+            await on_message(bot, message)
+        message.reply.assert_not_awaited()
 
 
 async def test_backfill_from_an_import_respects_style_and_settings(
@@ -580,6 +644,32 @@ async def test_compact_and_reaction_replies_are_corrected_too(
     reacted.add_reaction.assert_awaited_once_with("✅")
 
 
+async def test_a_restored_claim_gets_its_reaction_back(
+    bot: FactBot,
+    store: Store,
+    channels: dict[int, FakePartialMessageable],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    claim_id = await add_claim(store)
+    guild = FakeGuild()
+    channel = FakeTextChannel(guild=guild)
+    await set_setting(bot, guild.id, "reply_style", "reaction")
+    await on_message(bot, posted := FakeMessage(content=URL, guild=guild, channel=channel))
+    await live(bot).follower.tick()
+    monkeypatch.setattr(bot._connection, "user", me := FakeUser())  # what logging in sets
+    reacted = channels.setdefault(channel.id, FakePartialMessageable()).get_partial_message(
+        posted.id
+    )
+    await store.set_active(claim_id, False, actor="test", guild_id=None)
+    await live(bot).follower.tick()
+    await live(bot).corrections.drain()
+    reacted.remove_reaction.assert_awaited_once_with("❌", me)  # the note was withdrawn
+    await store.set_active(claim_id, True, actor="test", guild_id=None)
+    await live(bot).follower.tick()
+    await live(bot).corrections.drain()
+    reacted.add_reaction.assert_awaited_once_with("❌")  # and is back
+
+
 async def test_a_servers_moderator_roles_open_the_claim_commands(
     bot: FactBot, store: Store
 ) -> None:
@@ -674,6 +764,39 @@ async def test_a_channel_threshold_quiets_content_matches_there(bot: FactBot, st
         await on_message(bot, message)
         replied[channel is strict] = message.reply.await_count
     assert replied == {False: 1, True: 0}
+
+
+async def test_check_links_and_factcheck_answer_with_the_channels_threshold(
+    bot: FactBot, store: Store
+) -> None:
+    # The private answers say what the channel's settings make the bot say there: "Check links"
+    # on a message the bot stayed quiet about does not show a verdict it never gave, and one on
+    # a message it reacted to shows why.
+    claim = "Drinking bleach cures the flu within three days, doctors in Ohio confirmed"
+    await store.add_claim(NewClaim(claim=claim, verdict="false"), actor="t", guild_id=None)
+    guild = FakeGuild()
+    strict, lenient = FakeTextChannel(guild=guild), FakeTextChannel(guild=guild)
+    await set_setting(bot, guild.id, "reply_threshold", 1.0, channel_id=strict.id)
+    await set_setting(bot, guild.id, "reply_threshold", 0.5, channel_id=lenient.id)
+    await set_setting(bot, guild.id, "reply_style", "reaction")
+    url = "https://unknown.example.net/health/bleach-flu"
+    links = bot.get_cog("Links")
+    assert links is not None
+    previews = {
+        strict: discord.Embed(url=url, title=claim, description="Ohio doctors on bleach and flu."),
+        lenient: discord.Embed(url=url, title="Does bleach cure the flu? Ohio doctors answer"),
+    }
+    for channel, reacted in ((strict, False), (lenient, True)):
+        message = FakeMessage(content=url, guild=guild, channel=channel, embeds=[previews[channel]])
+        await on_message(bot, message)
+        assert message.add_reaction.await_count == reacted
+        checked = FakeInteraction(client=bot, guild=guild, channel=channel)
+        await links.check_links(checked, message)  # type: ignore[attr-defined]
+        text = checked.sent_text()
+        assert ("False" in text and "Nothing known" not in text) == reacted, text
+    typed = FakeInteraction(client=bot, guild=guild, channel=strict)
+    await links.factcheck.callback(links, typed, f"{url} {claim}")  # type: ignore[attr-defined]
+    assert "Nothing known" in typed.sent_text()
 
 
 async def test_a_failing_mod_log_does_not_cost_the_corrections(

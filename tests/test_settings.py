@@ -107,6 +107,27 @@ def test_a_server_threshold_moves_content_matches_only() -> None:
     assert with_threshold(above, None, 0.6) is above
 
 
+def _content(claim_id: int, score: float) -> Match:
+    return Match(_claim(claim_id), "content", score)  # type: ignore[arg-type]
+
+
+def test_a_server_threshold_applies_to_every_content_match_as_the_default_does() -> None:
+    # A server that raised its threshold must not see a claim below it under "Also:", and one
+    # that lowered it gets every claim above it (up to the usual three), as the checker does
+    # with the default threshold.
+    strong, fair, weak = _content(1, 0.95), _content(2, 0.86), _content(3, 0.7)
+    both = CheckResult((LinkReport("u", "k", matches=(strong, fair), candidates=(weak,)),))
+    quieter = with_threshold(both, 0.9, 0.85).links[0]
+    assert quieter.matches == (strong,)
+    assert quieter.candidates == (fair, weak)
+    listed = CheckResult((LinkReport("u", "k", candidates=(strong, fair, weak)),))
+    louder = with_threshold(listed, 0.6, 0.99).links[0]
+    assert louder.matches == (strong, fair, weak) and louder.candidates == ()
+    many = tuple(_content(10 + i, 0.9 - i / 100) for i in range(5))
+    capped = with_threshold(CheckResult((LinkReport("u", "k", candidates=many),)), 0.5, 0.99)
+    assert capped.links[0].matches == many[:3] and capped.links[0].candidates == many[3:]
+
+
 async def test_store_settings_are_audited_and_validated(store: Store) -> None:
     assert await store.set_setting(1, "ignore", [11, 12], actor="test")
     assert not await store.set_setting(1, "ignore", [11, 12], actor="test")  # no-op: no row

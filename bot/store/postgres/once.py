@@ -50,6 +50,15 @@ class OnceMixin(PostgresBase):
                 await db.execute("DELETE FROM member_fetches WHERE fetched_at <= $1", now - 60)
         return bool(won)
 
+    async def release_first_reply(self, channel_id: int, url_key: str) -> None:
+        """A claimed answer that could not be posted: the next post of the link may claim it."""
+        async with self._write() as db:
+            await db.execute(
+                "DELETE FROM reply_window WHERE channel_id = $1 AND url_key = $2",
+                channel_id,
+                url_key,
+            )
+
     @asynccontextmanager
     async def page_fetch_turn(self, url_key: str) -> AsyncIterator[bool]:
         """Wait until no other process is reading ``url_key``; True: look in the cache again."""

@@ -18,6 +18,9 @@ class OnceMixin(SQLiteBase):
     ) -> bool:
         return True
 
+    async def release_first_reply(self, channel_id: int, url_key: str) -> None:
+        return None
+
     @asynccontextmanager
     async def page_fetch_turn(self, url_key: str) -> AsyncIterator[bool]:
         yield False  # no other process can have read it meanwhile
