@@ -98,6 +98,26 @@ def _claim_id(value: str) -> int:
     return claim_id
 
 
+def _count(value: str, *, least: int) -> int:
+    if not _GUILD_ID_RE.fullmatch(value) or not least <= int(value) <= MAX_GUILD_ID:
+        shown = terminal_text(value)[:40]
+        raise argparse.ArgumentTypeError(f"{shown!r} is not a count of {least} or more")
+    return int(value)
+
+
+REQUESTS_LISTED = 1000  # `requests list` without --limit
+
+
+def _limit(value: str) -> int:
+    """``--limit``: how many rows at most, 1 or more (ASCII digits, as ``--guild``)."""
+    return _count(value, least=1)
+
+
+def _offset(value: str) -> int:
+    """``--offset``: how many rows to pass over first, 0 or more."""
+    return _count(value, least=0)
+
+
 def _channel(value: str) -> int:
     try:
         return settings_model.parse_id(value, "channel id")
@@ -220,6 +240,16 @@ def build_parser() -> argparse.ArgumentParser:
     rlist = requests_sub.add_parser("list", parents=[common], help="a server's open requests")
     rlist.add_argument("--guild", type=_guild, metavar="ID", required=True, help="the server")
     rlist.add_argument("--json", action="store_true")
+    rlist.add_argument(
+        "--limit",
+        type=_limit,
+        default=REQUESTS_LISTED,
+        metavar="N",
+        help=f"list at most N requests (default: {REQUESTS_LISTED:,})",
+    )
+    rlist.add_argument(
+        "--offset", type=_offset, default=0, metavar="N", help="pass over the first N requests"
+    )
     rlist.set_defaults(handler=cmd_requests_list)
 
     forget = sub.add_parser(
@@ -532,7 +562,8 @@ async def cmd_claims_show(args: argparse.Namespace) -> int:
 async def cmd_requests_list(args: argparse.Namespace) -> int:
     config = _config(args)
     async with _opened_store(args, config) as store:
-        requests = await store.open_requests(args.guild)
+        requests = await store.open_requests(args.guild, limit=args.limit, offset=args.offset)
+        total = await store.count_open_requests(args.guild)
     if args.json:
         _print_json(
             [
@@ -552,6 +583,17 @@ async def cmd_requests_list(args: argparse.Namespace) -> int:
     else:
         for r in requests:
             print("\t".join(terminal_text(str(f)) for f in (f"#{r.id}", r.count, r.kind, r.key)))
+    # On stderr, as import's "N more ... skipped": stdout keeps one request a line (or the
+    # JSON list) for the scripts that read it.
+    after = args.offset + len(requests)
+    left = total - after
+    if requests and left > 0:
+        plural = "request" if left == 1 else "requests"
+        print(
+            f"{left} more open {plural} not listed ({total} in all): "
+            f"--offset {after} lists the next",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -14,7 +14,8 @@ import asyncpg
 import pytest
 
 from bot.cli import main
-from bot.store import is_postgres_url
+from bot.services import open_store
+from bot.store import RequestItem, is_postgres_url
 from tests.postgres_server import PostgresCluster
 
 ARTICLE = "https://www.example.com/news/moon-hoax?utm_source=twitter&fbclid=abc"
@@ -506,3 +507,57 @@ def test_check_on_a_damaged_store_is_one_line_and_exit_2(
     code, out, err = run(capsys, "check", "--db", sqlite_db, "--no-fetch", ARTICLE)
     assert (code, out) == (2, "")
     assert err.splitlines() == ["factbot: error: database error: database disk image is malformed"]
+
+
+def _file_requests(db: str, count: int) -> None:
+    """``count`` open requests in server 1 (asked once each, oldest first), and one asked twice
+    (listed first)."""
+
+    async def fill() -> None:
+        store = await open_store(db)
+        try:
+            items = [RequestItem("text", f"asked {n:04d}") for n in range(count)]
+            await store.file_requests(
+                1, items, member_id=7, channel_id=5, message_id=10, per_hour=10
+            )
+            for member in (8, 9):
+                await store.file_requests(
+                    1,
+                    [RequestItem("text", "asked by two")],
+                    member_id=member,
+                    channel_id=5,
+                    message_id=11,
+                    per_hour=10,
+                )
+        finally:
+            await store.close()
+
+    asyncio.run(fill())
+
+
+def test_requests_list_says_how_many_it_left_out_and_pages_through_them(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    # 1,001 open requests: the listing shows 1,000 and says on stderr that one more is open,
+    # and how to see it; stdout keeps its form (one tab-separated line or one JSON item each).
+    _file_requests(db, 1000)
+    listing = ["requests", "list", "--guild", "1", "--db", db]
+    note = "1 more open request not listed (1001 in all): --offset 1000 lists the next\n"
+    code, out, err = run(capsys, *listing)
+    assert (code, err) == (0, note)
+    lines = out.splitlines()
+    assert len(lines) == 1000
+    assert lines[0].split("\t")[1:] == ["2", "text", "asked by two"]
+    assert lines[-1].split("\t")[1:] == ["1", "text", "asked 0998"]
+    code, out, err = run(capsys, *listing, "--json")
+    assert (code, err) == (0, note)
+    assert [r["key"] for r in json.loads(out)][-1] == "asked 0998"
+
+    code, out, err = run(capsys, *listing, "--offset", "1000")
+    assert (code, err) == (0, "")
+    assert [line.split("\t")[3] for line in out.splitlines()] == ["asked 0999"]
+    code, out, err = run(capsys, *listing, "--limit", "2", "--offset", "1", "--json")
+    assert [r["key"] for r in json.loads(out)] == ["asked 0000", "asked 0001"]
+    assert err == "998 more open requests not listed (1001 in all): --offset 3 lists the next\n"
+    code, out, err = run(capsys, *listing, "--limit", "5000")
+    assert (code, err, len(out.splitlines())) == (0, "", 1001)

@@ -129,6 +129,18 @@ CASES: list[Case] = [
     Case("claims show not a number", ["claims", "show", "x1"], db="{store}"),
     Case("claims show unknown", ["claims", "show", "999999"], db="{store}"),
     Case("requests list without --guild", ["requests", "list"], db="{store}"),
+    *(
+        Case(
+            f"requests list {flag} {_plain(value)}",
+            [*SCOPED["requests list"], flag, value],
+            db="{store}",
+        )
+        for flag, values in (
+            ("--limit", ["0", "-1", "1_000", " 5", "\u0665", "", "9223372036854775808"]),
+            ("--offset", ["-1", "1_000", "\u0665", "", "9223372036854775808"]),
+        )
+        for value in values
+    ),
     Case("forget without --guild", ["forget"], db="{store}"),
 ]
 
