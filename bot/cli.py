@@ -89,13 +89,11 @@ def _guild(value: str) -> int:
 
 
 def _claim_id(value: str) -> int:
-    try:
-        claim_id = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a claim id: {value!r}") from None
-    if claim_id <= 0:
-        raise argparse.ArgumentTypeError(f"not a claim id: {value!r}")
-    return claim_id
+    """A claim's number: ASCII digits, as ``--guild`` (int() reads " 1", "+1", "1_0" as claim
+    10, and other scripts' digits). A number past any claim's is no claim: "not found"."""
+    if not re.fullmatch(r"[0-9]{1,100}", value) or int(value) == 0:
+        raise argparse.ArgumentTypeError(f"not a claim id: {terminal_text(value)[:40]!r}")
+    return int(value)
 
 
 def _count(value: str, *, least: int) -> int:

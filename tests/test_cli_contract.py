@@ -129,6 +129,14 @@ CASES: list[Case] = [
     Case("claims show not a number", ["claims", "show", "x1"], db="{store}"),
     Case("claims show unknown", ["claims", "show", "999999"], db="{store}"),
     Case("requests list without --guild", ["requests", "list"], db="{store}"),
+    # Claim ids are ASCII digits, as server ids: int() also reads " 1", "+1", "1_0" (claim 10)
+    # and other scripts' digits, and the command then acted on a claim nobody typed.
+    *(
+        Case(f"{name} id {_plain(bad)}", [*argv[:2], bad, *argv[3:]], db="{store}")
+        for name, argv in SCOPED.items()
+        if name in ("claims edit", "claims retire", "claims link", "claims show")
+        for bad in (" 1", "1 ", "+1", "1_0", "\u0661", "\uff11", "1.0", "")
+    ),
     *(
         Case(
             f"requests list {flag} {_plain(value)}",

@@ -122,6 +122,7 @@ def test_claims_edit_retire_link(capsys: pytest.CaptureFixture[str], db: str) ->
         (("claims", "edit", "1", "--verdict", "flase"), "unknown verdict 'flase'"),
         (("claims", "edit", "1"), "nothing to change"),
         (("claims", "edit", "x", "--note", "n"), "not a claim id: 'x'"),
+        (("claims", "edit", "1_0", "--note", "n"), "not a claim id: '1_0'"),  # not claim #10
         (("claims", "edit", "1", "--note", "n", "--guild", "9"), "claim #1 not found"),
         (("claims", "retire", "99"), "claim #99 not found"),
         (("claims", "link", "1", "not a url"), "bad URL 'not a url'"),
