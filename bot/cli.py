@@ -31,6 +31,7 @@ from bot.replies import render_text
 from bot.services import INDEX_TERMS, load_ranker, open_services, open_store
 from bot.store import (
     NewClaim,
+    NotFound,
     Source,
     Store,
     StoreError,
@@ -476,6 +477,21 @@ async def cmd_claims_list(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _own_claim(store: Store, args: argparse.Namespace) -> None:
+    """Refuse, by name, a change in a server's scope to a global claim: the server's listing
+    shows that claim, so the store's "not found" would read as a contradiction."""
+    if args.guild is None:
+        return
+    try:
+        claim = await store.get_claim(args.claim_id, guild_id=args.guild)
+    except NotFound:
+        return  # the change says so itself
+    if claim.guild_id is None:
+        raise UsageError(
+            f"claim #{claim.id} is global: no server's scope changes it (drop --guild)"
+        )
+
+
 async def cmd_claims_edit(args: argparse.Namespace) -> int:
     config = _config(args)
     if args.verdict is None and args.note is None and args.claim is None and args.claimant is None:
@@ -487,6 +503,7 @@ async def cmd_claims_edit(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     async with _opened_store(args, config) as store:
+        await _own_claim(store, args)
         claim = await store.edit_claim(
             args.claim_id,
             actor=_actor(),
@@ -503,6 +520,7 @@ async def cmd_claims_edit(args: argparse.Namespace) -> int:
 async def cmd_claims_retire(args: argparse.Namespace) -> int:
     config = _config(args)
     async with _opened_store(args, config) as store:
+        await _own_claim(store, args)
         claim = await store.set_active(args.claim_id, False, actor=_actor(), guild_id=args.guild)
     print(claim.id)
     return 0
@@ -515,6 +533,7 @@ async def cmd_claims_link(args: argparse.Namespace) -> int:
     except links.InvalidURL as exc:
         raise UsageError(f"bad URL {args.url[:80]!r}: {exc}") from None
     async with _opened_store(args, config) as store:
+        await _own_claim(store, args)
         claim = await store.link_url(args.claim_id, args.url, actor=_actor(), guild_id=args.guild)
     print(claim.id)
     return 0

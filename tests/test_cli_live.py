@@ -123,7 +123,11 @@ def test_claims_edit_retire_link(capsys: pytest.CaptureFixture[str], db: str) ->
         (("claims", "edit", "1"), "nothing to change"),
         (("claims", "edit", "x", "--note", "n"), "not a claim id: 'x'"),
         (("claims", "edit", "1_0", "--note", "n"), "not a claim id: '1_0'"),  # not claim #10
-        (("claims", "edit", "1", "--note", "n", "--guild", "9"), "claim #1 not found"),
+        # `claims list --guild 9` lists global claim #1: "not found" would contradict it.
+        (("claims", "edit", "1", "--note", "n", "--guild", "9"), "claim #1 is global"),
+        (("claims", "retire", "1", "--guild", "9"), "claim #1 is global"),
+        (("claims", "link", "1", "https://x.example.com/a", "--guild", "9"), "claim #1 is global"),
+        (("claims", "edit", "2", "--note", "n", "--guild", "9"), "claim #2 not found"),
         (("claims", "retire", "99"), "claim #99 not found"),
         (("claims", "link", "1", "not a url"), "bad URL 'not a url'"),
         (("claims", "link", "1", "https://x.example.com", "--guild", "0"), "not a server id"),
