@@ -163,9 +163,15 @@ def record_from_claim_review(
         raise InvalidInput("not a JSON object")
     if not _is_claim_review(obj):
         raise InvalidInput(f"@type is {obj.get('@type')!r}, not ClaimReview")
-    claim = _text(obj.get("claimReviewed"))
+    reviewed = obj.get("claimReviewed")
+    claim = _text(reviewed)
     if not claim:
-        raise InvalidInput("missing claimReviewed")
+        # Named as the operator sees it in the file: absent, blank, or not a string.
+        if "claimReviewed" not in obj:
+            raise InvalidInput("missing claimReviewed")
+        raise InvalidInput(
+            "claimReviewed is empty" if isinstance(reviewed, str) else "claimReviewed is not text"
+        )
     rating = obj.get("reviewRating")
     label = _text(rating.get("alternateName")) if isinstance(rating, dict) else None
     if label is None and isinstance(rating, dict):

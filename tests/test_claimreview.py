@@ -91,6 +91,23 @@ def test_bad_records_are_reported_by_position_and_skipped() -> None:
     assert "missing claimReviewed" in parsed.errors[0]
 
 
+def test_a_claim_reviewed_that_is_there_but_no_text_is_not_called_missing() -> None:
+    # The operator reads the message against the file: a claimReviewed they can see there is
+    # not "missing", it is empty or of the wrong type.
+    document = [
+        {**REVIEW, "claimReviewed": 123},
+        {**REVIEW, "claimReviewed": "   "},
+        {**REVIEW, "claimReviewed": None},
+        {key: value for key, value in REVIEW.items() if key != "claimReviewed"},
+    ]
+    assert claimreview.parse_document(document).errors == [
+        "record 1: claimReviewed is not text",
+        "record 2: claimReviewed is empty",
+        "record 3: claimReviewed is not text",
+        "record 4: missing claimReviewed",
+    ]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -216,7 +216,7 @@ def test_a_second_process_changes_nothing_in_what_a_file_gives(tmp_path: Path) -
     assert claimreview._in_parallel(str(feed), workers=2)  # large enough to share out
     parallel = claimreview.parse_file(str(feed), workers=2, index_terms=INDEX_TERMS)
     assert parallel.errors == [
-        "record 1701: missing claimReviewed",
+        "record 1701: claimReviewed is empty",
         "record 3101: same @id as record 13",
     ]
     assert parallel.warnings == ["record 2301: itemReviewed is not an object"]
