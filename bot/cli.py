@@ -325,7 +325,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    if args.config is not None:
+        _given_path("--config", args.config)
     return load_config(args.config, os.environ)
+
+
+def _given_path(flag: str, path: str) -> str:
+    """A file named on the command line: an empty one (``-o "$UNSET"``) is a mistake, said so,
+    not "no such file" nor, for an output, stdout."""
+    if not path.strip():
+        raise UsageError(f"{flag}: empty path")
+    return path
 
 
 def _db(args: argparse.Namespace, config: Config) -> str:
@@ -335,8 +345,7 @@ def _db(args: argparse.Namespace, config: Config) -> str:
 def _store_place(flag: str, db: str) -> str:
     if is_postgres_url(db):
         return db
-    if not db.strip():
-        raise UsageError(f"{flag}: empty path")
+    _given_path(flag, db)
     if Path(db).is_dir():
         raise UsageError(f"{flag} {db}: is a folder, not a file")
     return db
@@ -726,6 +735,7 @@ def _collector_paused() -> Iterator[None]:
 
 async def _import(args: argparse.Namespace) -> int:
     config = _config(args)
+    _given_path("FILE", args.file)
     # Checking and indexing a record is pure Python: a second process takes the batches it
     # reaches first (see claimreview.parse_file).
     workers = min(2, os.cpu_count() or 1)
@@ -779,13 +789,15 @@ async def _import(args: argparse.Namespace) -> int:
 async def cmd_export(args: argparse.Namespace) -> int:
     config = _config(args)
     db = _db(args, config)
-    if args.output and _same_file(args.output, db):
+    if args.output is not None:
+        _given_path("-o", args.output)
+    if args.output is not None and _same_file(args.output, db):
         raise UsageError(f"-o {args.output}: that is the store itself")
     async with _opened_store(args, config) as store:
         claims = await store.list_claims(guild_id=args.guild, include_global=False)
     text = json.dumps(claimreview.export_document(claims), ensure_ascii=False, indent=2) + "\n"
     text = _escape_for_terminal(text)
-    if args.output:
+    if args.output is not None:
         _write_output(args.output, text)
     else:
         sys.stdout.write(text)
@@ -854,6 +866,10 @@ async def cmd_eval(args: argparse.Namespace) -> int:
     from bot import evaluation
 
     config = _config(args)
+    for flag in ("--claims", "--queries", "--run", "--replies"):
+        given = getattr(args, flag[2:])
+        if given is not None:
+            _given_path(flag, given)
     for path in (args.claims, args.queries):
         if not Path(path).is_file():
             raise UsageError(f"{path}: no such file")

@@ -233,6 +233,31 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
         assert fingerprint(Path(places[name])) == files, f"{name} changed"
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        # `-o "$OUT"` with OUT unset once wrote the export to stdout and exited 0.
+        (["export", "-o", ""], "-o: empty path"),
+        (["import", ""], "FILE: empty path"),
+        (["import", "  "], "FILE: empty path"),
+        (["claims", "list", "--config", ""], "--config: empty path"),
+        (["eval", "--claims", "", "--queries", "q.jsonl"], "--claims: empty path"),
+    ],
+)
+def test_an_empty_path_is_named_as_such(
+    argv: list[str],
+    message: str,
+    places: dict[str, str],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    capfd.readouterr()
+    before = fingerprint(Path(places["store"]))
+    code = main([*argv, "--db", places["store"]] if argv[0] != "eval" else argv)
+    out, err = capfd.readouterr()
+    assert (code, out, err) == (2, "", f"factbot: error: {message}\n")
+    assert fingerprint(Path(places["store"])) == before
+
+
 def test_config_with_an_empty_store_path_is_one_line(
     tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
