@@ -398,7 +398,7 @@ async def cmd_check(args: argparse.Namespace) -> int:
 
 
 async def _check(args: argparse.Namespace, config: Config, db: str, *, fetch: bool) -> int:
-    _require_existing_db(db)
+    _require_existing_db(db, "import claims first, or use --db PATH or --demo")
     async with open_services(config, db_path=db, fetch_pages=fetch, create=False) as services:
         result = await services.checker.check_text(args.text, guild_id=args.guild)
     reply = render_text(result, max_sources=config.replies.max_sources)
@@ -411,10 +411,10 @@ async def _check(args: argparse.Namespace, config: Config, db: str, *, fetch: bo
     return 0
 
 
-def _require_existing_db(db: str) -> None:
+def _require_existing_db(db: str, hint: str = "import claims first, or use --db PATH") -> None:
     # A PostgreSQL store that is not there is refused by the engine (create=False).
     if not is_postgres_url(db) and not Path(db).exists():
-        raise UsageError(f"no store at {db} (import claims first, or use --db PATH or --demo)")
+        raise UsageError(f"no store at {db} ({hint})")
 
 
 @asynccontextmanager
@@ -914,7 +914,7 @@ async def cmd_migrate_store(args: argparse.Namespace) -> int:
     target = _store_place("--to", args.target)
     if _same_store(source, target):
         raise UsageError("--from and --to name the same store")
-    _require_existing_db(source)
+    _require_existing_db(source, "--from must name an existing store")
     # A file this command creates is removed again if the copy fails: no empty store is left.
     fresh_file = not is_postgres_url(target) and not Path(target).exists()
     from_store = await open_store(source, create=False)

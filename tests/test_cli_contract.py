@@ -258,6 +258,36 @@ def test_an_empty_path_is_named_as_such(
     assert fingerprint(Path(places["store"])) == before
 
 
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        # Only `check` has --demo: elsewhere the hint led to "unrecognized arguments: --demo".
+        (
+            ["check", "--no-fetch", "x", "--db", "{new}"],
+            "import claims first, or use --db PATH or --demo",
+        ),
+        (["claims", "list", "--db", "{new}"], "import claims first, or use --db PATH"),
+        (
+            ["requests", "list", "--guild", "1", "--db", "{new}"],
+            "import claims first, or use --db PATH",
+        ),
+        # migrate-store has no --db either: --from is the store it reads.
+        (
+            ["migrate-store", "--from", "{new}", "--to", "{other}.copy"],
+            "--from must name an existing store",
+        ),
+    ],
+)
+def test_a_missing_store_hints_only_at_flags_the_command_has(
+    argv: list[str], hint: str, places: dict[str, str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    capfd.readouterr()
+    argv = [a.format(**places) for a in argv]
+    code = main(argv)
+    out, err = capfd.readouterr()
+    assert (code, out, err) == (2, "", f"factbot: error: no store at {places['new']} ({hint})\n")
+
+
 def test_config_with_an_empty_store_path_is_one_line(
     tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
