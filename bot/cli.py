@@ -696,7 +696,18 @@ async def cmd_sources_clear(args: argparse.Namespace) -> int:
     config = _config(args)
     domain = _domain(args.domain)
     async with _opened_store(args, config) as store:
-        await store.clear_source_note(domain, actor=_actor(), guild_id=args.guild)
+        try:
+            await store.clear_source_note(domain, actor=_actor(), guild_id=args.guild)
+        except NotFound:
+            # The server's listing shows global notes: "no note" would contradict it.
+            if args.guild is not None and any(
+                note.domain == domain and note.guild_id is None
+                for note in await store.list_source_notes(guild_id=args.guild)
+            ):
+                raise UsageError(
+                    f"the note on {domain} is global: no server's scope clears it (drop --guild)"
+                ) from None
+            raise
     return 0
 
 

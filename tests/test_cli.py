@@ -200,6 +200,29 @@ def test_check_json_gives_the_outlets_note_in_full(
     assert (link["matches"], link["candidates"]) == ([], [])
 
 
+def test_sources_clear_in_a_server_names_a_global_note_as_global(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    # `sources list --guild 5` lists the global note: "no note on example.com" contradicted it.
+    assert run(capsys, "sources", "set", "example.com", "--db", db, "--rating", "satire")[0] == 0
+    _, listed, _ = run(capsys, "sources", "list", "--guild", "5", "--db", db)
+    assert listed == "example.com\tsatire\tglobal\t\n"
+    code, out, err = run(capsys, "sources", "clear", "example.com", "--guild", "5", "--db", db)
+    assert (code, out) == (2, "")
+    assert err == (
+        "factbot: error: the note on example.com is global: "
+        "no server's scope clears it (drop --guild)\n"
+    )
+    assert run(capsys, "sources", "list", "--guild", "5", "--db", db)[1] == listed
+    code, _, err = run(capsys, "sources", "clear", "other.example", "--guild", "5", "--db", db)
+    assert (code, err) == (2, "factbot: error: no note on other.example\n")
+    # A server's own note beside the global one is the server's to clear.
+    argv = ["sources", "set", "example.com", "--guild", "5", "--db", db, "--rating", "fine"]
+    assert run(capsys, *argv)[0] == 0
+    assert run(capsys, "sources", "clear", "example.com", "--guild", "5", "--db", db)[0] == 0
+    assert run(capsys, "sources", "list", "--guild", "5", "--db", db)[1] == listed
+
+
 @pytest.mark.parametrize(
     "argv",
     [
