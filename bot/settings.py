@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -68,14 +69,16 @@ def _ids(text: str, what: str) -> list[int]:
     return sorted(set(parse_id(p, what) for p in parts))
 
 
+# A plain decimal in ASCII: float() also reads "5_0" (50), other scripts' digits, "nan", "inf".
+_NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _number(text: str, key: str, low: float, high: float) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise SettingError(f"{key} must be a number from {low:g} to {high:g}") from None
+    text = text.strip()
+    value = float(text) if _NUMBER_RE.fullmatch(text) else math.nan
     if not math.isfinite(value) or not low <= value <= high:
         raise SettingError(f"{key} must be a number from {low:g} to {high:g}")
-    return value
+    return value + 0.0  # -0.0 is 0.0, and shown so
 
 
 def check_key(key: str, *, channel: bool) -> str:

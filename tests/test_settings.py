@@ -26,6 +26,9 @@ from bot.store import InvalidInput, NewClaim, Store
         ("reply_threshold", "0.5", 0.5),
         ("reply_threshold", "default", None),
         ("backfill_hours", "0", 0.0),
+        ("backfill_hours", " 12.5 ", 12.5),
+        ("backfill_hours", "1e1", 10.0),
+        ("reply_threshold", ".5", 0.5),
         ("mod_log", "none", None),
         ("mod_log", "77", 77),
         ("moderator_roles", "none", []),
@@ -49,6 +52,12 @@ def test_values_parse(key: str, text: str, value: object) -> None:
         ("reply_threshold", "1.5", "from 0 to 1"),
         ("reply_threshold", "nan", "from 0 to 1"),
         ("backfill_hours", "1000", "from 0 to 168"),
+        # float() reads these: "5_0" as 50 hours, other scripts' digits as ours.
+        ("backfill_hours", "5_0", "from 0 to 168"),
+        ("backfill_hours", "\u0665", "from 0 to 168"),
+        ("backfill_hours", "\uff15", "from 0 to 168"),
+        ("reply_threshold", "0.\u0665", "from 0 to 1"),
+        ("reply_threshold", "infinity", "from 0 to 1"),
         ("mod_log", "99999999999999999999999", "not a channel id"),
     ],
 )
@@ -56,6 +65,12 @@ def test_bad_values_are_one_line_errors(key: str, text: str, message: str) -> No
     with pytest.raises(SettingError) as caught:
         parse_value(key, text)
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_negative_zero_is_stored_and_shown_as_zero() -> None:
+    # float("-0") is -0.0: `settings show` printed "reply_threshold -0 (set)".
+    value = parse_value("reply_threshold", "-0")
+    assert (value, str(value)) == (0.0, "0.0")
 
 
 def test_channel_overrides_take_only_style_and_threshold() -> None:
