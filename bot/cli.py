@@ -620,6 +620,8 @@ async def cmd_requests_list(args: argparse.Namespace) -> int:
             f"--offset {after} lists the next",
             file=sys.stderr,
         )
+    elif not requests and 0 < total <= args.offset:
+        print(f"no open requests past the first {args.offset} ({total} in all)", file=sys.stderr)
     return 0
 
 

@@ -584,3 +584,7 @@ def test_requests_list_says_how_many_it_left_out_and_pages_through_them(
     assert err == "998 more open requests not listed (1001 in all): --offset 3 lists the next\n"
     code, out, err = run(capsys, *listing, "--limit", "5000")
     assert (code, err, len(out.splitlines())) == (0, "", 1001)
+    # Past the end: nothing on stdout, and stderr says why.
+    code, out, err = run(capsys, *listing, "--offset", "2000", "--json")
+    assert (code, json.loads(out)) == (0, [])
+    assert err == "no open requests past the first 2000 (1001 in all)\n"
