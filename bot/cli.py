@@ -223,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     retire = claims_sub.add_parser("retire", parents=[common, scoped], help="stop matching a claim")
     retire.add_argument("claim_id", type=_claim_id, metavar="ID")
     retire.set_defaults(handler=cmd_claims_retire)
+    restore = claims_sub.add_parser(
+        "restore", parents=[common, scoped], help="match a retired claim again"
+    )
+    restore.add_argument("claim_id", type=_claim_id, metavar="ID")
+    restore.set_defaults(handler=cmd_claims_restore)
     link = claims_sub.add_parser("link", parents=[common, scoped], help="attach a URL to a claim")
     link.add_argument("claim_id", type=_claim_id, metavar="ID")
     link.add_argument("url", metavar="URL")
@@ -531,6 +536,15 @@ async def cmd_claims_retire(args: argparse.Namespace) -> int:
     async with _opened_store(args, config) as store:
         await _own_claim(store, args)
         claim = await store.set_active(args.claim_id, False, actor=_actor(), guild_id=args.guild)
+    print(claim.id)
+    return 0
+
+
+async def cmd_claims_restore(args: argparse.Namespace) -> int:
+    config = _config(args)
+    async with _opened_store(args, config) as store:
+        await _own_claim(store, args)
+        claim = await store.set_active(args.claim_id, True, actor=_actor(), guild_id=args.guild)
     print(claim.id)
     return 0
 

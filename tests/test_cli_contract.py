@@ -30,6 +30,7 @@ SCOPED = {
     "export": ["export"],
     "claims edit": ["claims", "edit", "1", "--note", "Edited"],
     "claims retire": ["claims", "retire", "1"],
+    "claims restore": ["claims", "restore", "1"],
     "claims link": ["claims", "link", "1", "https://example.com/b"],
     # --guild is required here; a second, bad --guild wins (argparse keeps the last).
     "settings show": ["settings", "show", "--guild", "1"],
@@ -48,6 +49,7 @@ READ_ONLY = [
     # Changes to a claim need its store: they never create one either.
     "claims edit",
     "claims retire",
+    "claims restore",
     "claims link",
     "settings show",
     "claims show",
@@ -134,7 +136,7 @@ CASES: list[Case] = [
     *(
         Case(f"{name} id {_plain(bad)}", [*argv[:2], bad, *argv[3:]], db="{store}")
         for name, argv in SCOPED.items()
-        if name in ("claims edit", "claims retire", "claims link", "claims show")
+        if name in ("claims edit", "claims retire", "claims restore", "claims link", "claims show")
         for bad in (" 1", "1 ", "+1", "1_0", "\u0661", "\uff11", "1.0", "")
     ),
     *(

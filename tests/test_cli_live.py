@@ -116,6 +116,31 @@ def test_claims_edit_retire_link(capsys: pytest.CaptureFixture[str], db: str) ->
     assert audit_rows(db) == 4
 
 
+NO_SERVER_CHANGES_IT = "no server's scope changes it (drop --guild)"
+
+
+def test_a_claim_retired_by_mistake_is_restored(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    # Retiring is "kept, with its history": the operator can take it back.
+    claim_id = add(capsys, db, "--url", "https://news.example.com/moon")
+    check = ("check", "--no-fetch", "--json", "https://news.example.com/moon", "--db", db)
+    assert run(capsys, "claims", "retire", str(claim_id), "--db", db)[0] == 0
+    assert json.loads(run(capsys, *check)[1])["links"][0]["matches"] == []
+    assert run(capsys, "claims", "restore", str(claim_id), "--db", db) == (0, f"{claim_id}\n", "")
+    (match,) = json.loads(run(capsys, *check)[1])["links"][0]["matches"]
+    assert match["claim_id"] == claim_id
+    _, out, _ = run(capsys, "claims", "show", str(claim_id), "--db", db)
+    assert out.splitlines()[0].endswith("\tactive")
+    # Restoring an active claim changes nothing; another server's is not found.
+    before = audit_rows(db)
+    assert run(capsys, "claims", "restore", str(claim_id), "--db", db)[0] == 0
+    assert audit_rows(db) == before == 3
+    code, _, err = run(capsys, "claims", "restore", str(claim_id), "--guild", "5", "--db", db)
+    assert code == 2
+    assert err == f"factbot: error: claim #{claim_id} is global: {NO_SERVER_CHANGES_IT}\n"
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
