@@ -1,4 +1,5 @@
-"""``/claim``: moderators add, link, source, edit, retire, show, search and trace claims.
+"""``/claim``: moderators add, link, source, edit, retire, restore, show, search and trace
+claims.
 
 A server's moderators change only their server's claims: the store answers "not found" for a
 global claim or another server's, and changes nothing.
@@ -231,6 +232,18 @@ class Claims(commands.GroupCog, group_name="claim", group_description="Moderator
             claim_id, False, actor=actor_of(interaction), guild_id=interaction.guild_id
         )
         await send_ephemeral(interaction, f"Claim #{claim.id} retired.")
+
+    @app_commands.command(name="restore")
+    @app_commands.describe(claim_id="The claim's number")
+    async def restore(
+        self, interaction: discord.Interaction, claim_id: app_commands.Range[int, 1]
+    ) -> None:
+        """Match a retired claim again."""
+        await defer_ephemeral(interaction)
+        claim = await self.store.set_active(
+            claim_id, True, actor=actor_of(interaction), guild_id=interaction.guild_id
+        )
+        await send_ephemeral(interaction, f"Claim #{claim.id} restored.")
 
     @app_commands.command(name="show")
     @app_commands.describe(claim_id="The claim's number")

@@ -622,6 +622,26 @@ async def test_edit_link_source_retire_in_own_server(bot: FactBot, store: Store)
     assert interaction.sent()[-1]["ephemeral"] is True
 
 
+async def test_a_moderator_restores_a_claim_retired_by_mistake(bot: FactBot, store: Store) -> None:
+    cog = claims_cog(bot)
+    guild = FakeGuild()
+    claim_id = await add_claim(store, "The moon is made of cheese", (URL_A,), guild_id=guild.id)
+    await cog.retire.callback(cog, moderator_interaction(bot, guild), claim_id)
+    restored = moderator_interaction(bot, guild)
+    await cog.restore.callback(cog, restored, claim_id)
+    assert restored.sent()[-1]["content"] == f"Claim #{claim_id} restored."
+    assert restored.sent()[-1]["ephemeral"] is True
+    assert (await store.get_claim(claim_id, guild_id=guild.id)).active
+    actions = [e.action for e in await store.claim_history(claim_id, guild_id=guild.id)]
+    assert actions == ["create", "retire", "restore"]
+    # Guarded as every /claim command; another server's claim is not found.
+    assert await cog.restore._check_can_run(moderator_interaction(bot, guild))
+    with pytest.raises(NotModerator):
+        await cog.restore._check_can_run(FakeInteraction(client=bot, guild=guild))
+    with pytest.raises(NotFound):
+        await cog.restore.callback(cog, moderator_interaction(bot), claim_id)
+
+
 async def test_a_moderator_sets_and_clears_a_claims_claimant(bot: FactBot, store: Store) -> None:
     cog = claims_cog(bot)
     interaction = moderator_interaction(bot)
