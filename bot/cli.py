@@ -978,9 +978,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
     shard_ids, shard_count = _shards(args)
     config = _config(args)
     if not config.discord.token:
-        raise UsageError(
-            "no Discord token: set DISCORD_TOKEN (see README: 'Create the bot application')"
-        )
+        raise UsageError("no Discord token: set DISCORD_TOKEN (see README: 'Running the bot')")
     from bot.client import run_bot
 
     await run_bot(config, db_path=_db(args, config), shard_ids=shard_ids, shard_count=shard_count)

@@ -4,6 +4,7 @@ import asyncio
 import gc
 import json
 import os
+import re
 import socket
 import sqlite3
 import stat
@@ -334,6 +335,10 @@ def test_run_without_a_token_fails_fast(
     code, _, err = run(capsys, "run")
     assert code == 2
     assert "DISCORD_TOKEN" in err
+    # The section it points to is one the README has.
+    (section,) = re.findall(r"see README: '([^']+)'", err)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"\n## {section}\n" in readme
 
 
 def test_a_refused_write_leaves_no_database_behind(
