@@ -212,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(handler=cmd_claims_add)
     lst = claims_sub.add_parser("list", parents=[common, scoped], help="list active claims")
     lst.add_argument("--json", action="store_true")
+    lst.add_argument(
+        "--retired", action="store_true", help="list the retired claims instead (to restore)"
+    )
     lst.set_defaults(handler=cmd_claims_list)
     edit = claims_sub.add_parser("edit", parents=[common, scoped], help="change a claim")
     edit.add_argument("claim_id", type=_claim_id, metavar="ID")
@@ -469,7 +472,9 @@ async def cmd_claims_add(args: argparse.Namespace) -> int:
 async def cmd_claims_list(args: argparse.Namespace) -> int:
     config = _config(args)
     async with _opened_store(args, config) as store:
-        claims = await store.list_claims(guild_id=args.guild)
+        claims = await store.list_claims(guild_id=args.guild, include_retired=args.retired)
+    if args.retired:
+        claims = [c for c in claims if not c.active]
     if args.json:
         _print_json(
             [

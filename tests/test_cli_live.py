@@ -132,10 +132,19 @@ def test_a_claim_retired_by_mistake_is_restored(
     assert match["claim_id"] == claim_id
     _, out, _ = run(capsys, "claims", "show", str(claim_id), "--db", db)
     assert out.splitlines()[0].endswith("\tactive")
+    # The retired ones are listed apart, in the listing's own form, to find what to restore.
+    other = add(capsys, db)
+    assert run(capsys, "claims", "retire", str(other), "--db", db)[0] == 0
+    _, out, _ = run(capsys, "claims", "list", "--retired", "--db", db)
+    assert out == f"#{other}\tfalse\tglobal\tMoon is cheese\n"
+    _, out, _ = run(capsys, "claims", "list", "--retired", "--json", "--db", db)
+    assert [c["claim_id"] for c in json.loads(out)] == [other]
+    _, out, _ = run(capsys, "claims", "list", "--db", db)
+    assert out == f"#{claim_id}\tfalse\tglobal\tMoon is cheese\n"
     # Restoring an active claim changes nothing; another server's is not found.
     before = audit_rows(db)
     assert run(capsys, "claims", "restore", str(claim_id), "--db", db)[0] == 0
-    assert audit_rows(db) == before == 3
+    assert audit_rows(db) == before == 5
     code, _, err = run(capsys, "claims", "restore", str(claim_id), "--guild", "5", "--db", db)
     assert code == 2
     assert err == f"factbot: error: claim #{claim_id} is global: {NO_SERVER_CHANGES_IT}\n"
