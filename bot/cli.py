@@ -289,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     sclear.add_argument("domain", metavar="DOMAIN")
     sclear.set_defaults(handler=cmd_sources_clear)
     slist = sources_sub.add_parser("list", parents=[common, scoped], help="list notes")
+    slist.add_argument("--json", action="store_true")
     slist.set_defaults(handler=cmd_sources_list)
 
     imp = sub.add_parser("import", parents=[common, scoped], help="import ClaimReview JSON")
@@ -736,6 +737,14 @@ async def cmd_sources_list(args: argparse.Namespace) -> int:
     config = _config(args)
     async with _opened_store(args, config) as store:
         notes = await store.list_source_notes(guild_id=args.guild)
+    if args.json:
+        _print_json(
+            [
+                {"domain": n.domain, "guild_id": n.guild_id, "rating": n.rating, "note": n.note}
+                for n in notes
+            ]
+        )
+        return 0
     for note in notes:
         scope = "global" if note.guild_id is None else f"server {note.guild_id}"
         fields = (note.domain, note.rating, scope, note.note)

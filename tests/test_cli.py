@@ -201,6 +201,20 @@ def test_check_json_gives_the_outlets_note_in_full(
     assert (link["matches"], link["candidates"]) == ([], [])
 
 
+def test_sources_list_json_as_every_other_listing(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    argv = ["sources", "set", "example.com", "--db", db, "--rating", "satire", "--note", "Jokes."]
+    assert run(capsys, *argv)[0] == 0
+    assert run(capsys, *argv[:-4], "--guild", "5", "--rating", "fine")[0] == 0
+    code, out, err = run(capsys, "sources", "list", "--guild", "5", "--json", "--db", db)
+    assert (code, err) == (0, "")
+    assert json.loads(out) == [
+        {"domain": "example.com", "guild_id": None, "rating": "satire", "note": "Jokes."},
+        {"domain": "example.com", "guild_id": 5, "rating": "fine", "note": ""},
+    ]
+
+
 def test_sources_clear_in_a_server_names_a_global_note_as_global(
     capsys: pytest.CaptureFixture[str], db: str
 ) -> None:
