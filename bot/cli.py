@@ -413,6 +413,8 @@ async def _check(args: argparse.Namespace, config: Config, db: str, *, fetch: bo
     reply = render_text(result, max_sources=config.replies.max_sources)
     if args.json:
         _print_json(check_json(result, reply))
+    elif reply is None and not result.links:
+        print("(no reply: no links in this text)", file=sys.stderr)
     elif reply is None:
         print("(no reply: nothing known about these links)", file=sys.stderr)
     else:

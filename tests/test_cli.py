@@ -140,6 +140,9 @@ def test_check_prints_the_reply_and_is_silent_when_unknown(
     assert "no reply" in err
     code, out, _ = run(capsys, "check", "--db", db, "--no-fetch", "--json", "no links here")
     assert json.loads(out) == {"links": [], "reply": None}
+    # Without a link there is nothing to know about: stderr says that, not "these links".
+    code, out, err = run(capsys, "check", "--db", db, "--no-fetch", "no links here")
+    assert (code, out, err) == (0, "", "(no reply: no links in this text)\n")
 
 
 def test_guild_scoping_from_the_cli(capsys: pytest.CaptureFixture[str], db: str) -> None:
