@@ -25,6 +25,7 @@ from bot import claimreview, links
 from bot import settings as settings_model
 from bot.checking import CheckResult
 from bot.config import Config, ConfigError, load_config
+from bot.live import defaults_from
 from bot.progress import show_progress
 from bot.ranking import Ranker, embed_missing_claims
 from bot.replies import render_text
@@ -410,6 +411,15 @@ async def _check(args: argparse.Namespace, config: Config, db: str, *, fetch: bo
     _require_existing_db(db, "import claims first, or use --db PATH or --demo")
     async with open_services(config, db_path=db, fetch_pages=fetch, create=False) as services:
         result = await services.checker.check_text(args.text, guild_id=args.guild)
+        if args.guild is not None:
+            # As the bot in that server: its own reply threshold (/settings), if it set one.
+            rows = await services.store.setting_rows(args.guild)
+            current = settings_model.resolve(
+                ((r.channel_id, r.key, r.value) for r in rows), defaults_from(config)
+            )
+            result = settings_model.with_threshold(
+                result, current.threshold_for(()), services.checker.reply_threshold
+            )
     reply = render_text(result, max_sources=config.replies.max_sources)
     if args.json:
         _print_json(check_json(result, reply))
@@ -661,7 +671,6 @@ async def cmd_forget(args: argparse.Namespace) -> int:
 
 async def cmd_settings_show(args: argparse.Namespace) -> int:
     from bot import matching
-    from bot.live import defaults_from
 
     config = _config(args)
     async with _opened_store(args, config) as store:

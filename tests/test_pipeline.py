@@ -440,6 +440,48 @@ async def test_factbot_check_follows_a_shortener(
     assert [(m["claim_id"], m["match"]) for m in link["matches"]] == [(claim_id, "url")]
 
 
+async def test_factbot_check_in_a_server_uses_that_servers_reply_threshold(
+    tmp_path: Path, http_server: LocalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `check --guild` prints what the bot would reply there: a server that set a quieter
+    # threshold gets no reply for a content match below it, text and JSON alike.
+    db = str(tmp_path / "cli.db")
+    store = await open_store(db)
+    ids = [
+        await claim_at(store, f"https://elsewhere.example.org/{i}", c)
+        for i, c in enumerate(ARTICLE_CLAIMS)
+    ]
+    await store.close()
+    http_server.route("/mirror/2026/02/tram", body=article_html())
+    cfg = tmp_path / "factbot.toml"
+    cfg.write_text(
+        '[fetch]\nallowed_private_networks = ["127.0.0.0/8"]\n'
+        f"allowed_ports = [{http_server.port}]\n"
+    )
+    cli = ["--config", str(cfg), "--db", db]
+    quiet = ["settings", "set", "--guild", "5", "reply_threshold", "1", *cli]
+    assert await asyncio.to_thread(main, quiet) == 0
+    url = http_server.url("/mirror/2026/02/tram")
+
+    async def check(*argv: str) -> tuple[str, str]:
+        assert await asyncio.to_thread(main, ["check", *cli, *argv, url]) == 0
+        captured = capsys.readouterr()
+        return captured.out, captured.err
+
+    (link,) = json.loads((await check("--json", "--guild", "6"))[0])["links"]
+    assert [(m["claim_id"], m["match"]) for m in link["matches"]] == [(ids[0], "content")]
+    score = link["matches"][0]["score"]
+    assert score < 1
+    data = json.loads((await check("--json", "--guild", "5"))[0])
+    (link,) = data["links"]
+    assert (link["matches"], data["reply"]) == ([], None)
+    best = link["candidates"][0]
+    assert (best["claim_id"], best["score"]) == (ids[0], score)
+    assert await check("--guild", "5") == ("", "(no reply: nothing known about these links)\n")
+    out, _ = await check("--guild", "6")
+    assert out.startswith("⚠️ Misleading\n")
+
+
 async def test_factbot_check_reports_a_blocked_address(
     tmp_path: Path, http_server: LocalServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
