@@ -15,7 +15,7 @@ from bot.ranking import Ranker, embed_missing_claims
 from bot.services import open_store
 from bot.store import NewClaim, Store
 from tests.articles import ARTICLE_CLAIMS, partisan_article
-from tests.test_matching import OLD_CLAIM, add_old_claim_and_newer_rivals
+from tests.test_matching import OLD_CLAIM, SIXTEEN_CLAIMS, add_old_claim_and_newer_rivals
 
 # Without the semantic extra there is nothing to rank with: skip, as tests/test_semantic.py does.
 pytestmark = pytest.mark.skipif(
@@ -110,6 +110,31 @@ async def test_an_article_is_matched_and_quoted_by_the_sentence_that_repeats_the
     quote = replied[0].quote
     assert quote is not None and "41 million pounds" in quote
     assert quote in " ".join(" ".join(body).split())
+
+
+async def test_a_claim_repeated_whole_in_a_long_article_is_replied_semantically(
+    store: Store, embedder: semantic.Embedder
+) -> None:
+    """As in the lexical stage (tests/test_matching.py): pages of 3,800 and 7,600 characters
+    with one sentence repeating a claim whole get that reply, quoted; without it, silence."""
+    ids = [
+        (await store.add_claim(NewClaim(c, "false"), actor="t", guild_id=None)).id
+        for c in SIXTEEN_CLAIMS
+    ]
+    filler = [
+        f"Clinics in district {n} gave {n * 130} doses of measles vaccines on day {n}, the "
+        "health office said."
+        for n in range(1, 80)
+    ]
+    repeat = "A viral post claims that COVID vaccines make people magnetic, which doctors deny."
+    ranker = Ranker(embedder)
+    for size in (40, 79):
+        text = " ".join([*filler[: size // 2], repeat, *filler[size // 2 : size]])
+        ranked = await ranker.rank(store, text, guild_id=None, limit=5)
+        replied = matching.replies(ranked, matching.DEFAULT_REPLY_THRESHOLD)
+        assert [(c.claim_id, c.quote) for c in replied] == [(ids[1], repeat)]
+        without = await ranker.rank(store, " ".join(filler[:size]), guild_id=None, limit=5)
+        assert not matching.should_reply(without, matching.DEFAULT_REPLY_THRESHOLD)
 
 
 async def test_a_transcript_naming_the_claimant_ranks_that_persons_claim_first(
