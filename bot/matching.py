@@ -389,26 +389,19 @@ def split_sentences(text: str) -> list[Sentence]:
     """The text's sentences, as ``sentencex`` cuts them, with their terms; empty ones dropped.
 
     sentencex is rule based (abbreviations, decimals, quotes, ~300 languages), needs no model
-    or download, and returns pieces of the input, so a quote is the page's own wording. A line
-    break ends a sentence too: a page's title, its description and each paragraph are lines,
-    and a title ends without a full stop (sentencex alone ran it into the first sentence, and
-    a quote read "Headline Description First sentence ...").
+    or download, and returns pieces of the input, so a quote is the page's own wording.
     """
     found: list[Sentence] = []
-    line_start = 0
-    for line in text.split("\n"):
-        line_end = line_start + len(line)
-        position = line_start
-        for piece in sentencex.segment("en", line):
-            at = text.find(piece, position, line_end)
-            if at < 0:  # the splitter only ever returns pieces of the input; stay safe anyway
-                at = position
-            position = min(at + len(piece), line_end)
-            for start, end in _bounded(text, at, position):
-                tokens = normalise(text[start:end])
-                if tokens:
-                    found.append(Sentence(start, end, tuple(dict.fromkeys(tokens)), tuple(tokens)))
-        line_start = line_end + 1
+    position = 0
+    for piece in sentencex.segment("en", text):
+        at = text.find(piece, position)
+        if at < 0:  # the splitter only ever returns pieces of the input; stay safe anyway
+            at = position
+        position = at + len(piece)
+        for start, end in _bounded(text, at, position):
+            tokens = normalise(text[start:end])
+            if tokens:
+                found.append(Sentence(start, end, tuple(dict.fromkeys(tokens)), tuple(tokens)))
     return found
 
 

@@ -539,41 +539,6 @@ def test_sentences_are_the_texts_own_words_without_surrounding_space() -> None:
     assert spans == [(0, 4), (5, 9), (10, 14)]
 
 
-def test_a_line_break_ends_a_sentence() -> None:
-    """A page's title and description are lines without a full stop: each is a sentence of
-    its own, never run into the first sentence of the article."""
-    text = (
-        "Amazing: cats can fly, scientists say\r\nA report on flying cats\n"
-        "In a stunning claim, a man said cats fly. Dr. Smith disagreed.\n\nLast line"
-    )
-    assert _pieces(text) == [
-        "Amazing: cats can fly, scientists say",
-        "A report on flying cats",
-        "In a stunning claim, a man said cats fly.",
-        "Dr. Smith disagreed.",
-        "Last line",
-    ]
-
-
-async def test_a_claim_in_the_first_sentence_is_quoted_without_the_title_above_it(
-    store: Store,
-) -> None:
-    ids = await add_claims(store, CLAIMS)
-    text = (
-        "Weekend special: what we saw\nLive updates from the coast\n"
-        "A photo shows a shark swimming on a flooded highway in Houston after Hurricane Harvey, "
-        "readers wrote. Officials asked people to stay home. Schools and offices stay closed "
-        "until Monday, and the airport reopens when the water on the runways has gone down."
-    )
-    assert len(text) > matching.MAX_WINDOW_CHARS  # a page, not a post quoted whole
-    ranked = await matching.rank_claims(store, text, guild_id=None, limit=3)
-    assert ranked[0].claim_id == ids[2]
-    assert ranked[0].quote == (
-        "A photo shows a shark swimming on a flooded highway in Houston after Hurricane Harvey, "
-        "readers wrote."
-    )
-
-
 def test_a_run_without_punctuation_is_cut_at_spaces_into_full_pieces() -> None:
     words = [f"word{i:04d}" for i in range(100)]  # 899 characters, no sentence end
     pieces = _pieces(" ".join(words))
