@@ -450,8 +450,8 @@ def test_a_sentence_a_tweet_would_be_answered_for_is_not_enough_in_a_long_page()
 
 async def test_a_claim_repeated_whole_in_a_long_article_is_replied(store: Store) -> None:
     """The long-text correction was fitted on passages of 1,600 to 1,800 characters; carried
-    on past them it silenced articles: one sentence repeating a claim whole got 0.58 in a
-    3,800-character page and 0.02 in an 8,000-character one. The same pages without that
+    on past them it silenced articles: one sentence repeating a claim whole got 0.69 in a
+    3,800-character page and 0.03 in a 7,500-character one. The same pages without that
     sentence stay silent."""
     ids = await add_claims(store, [(claim, "") for claim in SIXTEEN_CLAIMS])
     filler = [

@@ -115,7 +115,7 @@ async def test_an_article_is_matched_and_quoted_by_the_sentence_that_repeats_the
 async def test_a_claim_repeated_whole_in_a_long_article_is_replied_semantically(
     store: Store, embedder: semantic.Embedder
 ) -> None:
-    """As in the lexical stage (tests/test_matching.py): pages of 3,800 and 7,600 characters
+    """As in the lexical stage (tests/test_matching.py): pages of 3,800 and 7,500 characters
     with one sentence repeating a claim whole get that reply, quoted; without it, silence."""
     ids = [
         (await store.add_claim(NewClaim(c, "false"), actor="t", guild_id=None)).id
