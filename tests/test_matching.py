@@ -134,6 +134,23 @@ async def test_empty_store_ranks_nothing(store: Store) -> None:
     assert await matching.rank_claims(store, "vaccines cause autism", guild_id=None) == []
 
 
+async def test_ranking_gives_the_ten_best_by_default_and_none_for_a_limit_below_one(
+    store: Store,
+) -> None:
+    """Twelve claims share the text's words: ten come back unless asked for another number, and
+    none for a limit of zero or less (not "all but the last", as a negative slice would give).
+    A candidate lists the text's units only when asked (the semantic stage asks)."""
+    ids = await add_claims(
+        store, [(f"Vaccines cause autism in {n} children", "") for n in range(12)]
+    )
+    text = "Vaccines cause autism in children, a post says"
+    ranked = await matching.rank_claims(store, text, guild_id=None)
+    assert len(ranked) == 10 and {c.claim_id for c in ranked} <= set(ids)
+    assert all(c.units == () for c in ranked)
+    for limit in (0, -1):
+        assert await matching.rank_claims(store, text, guild_id=None, limit=limit) == []
+
+
 # --- ranking and the reply decision ----------------------------------------------------------
 
 CLAIMS = [
