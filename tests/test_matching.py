@@ -147,6 +147,7 @@ async def test_ranking_gives_the_ten_best_by_default_and_none_for_a_limit_below_
     ranked = await matching.rank_claims(store, text, guild_id=None)
     assert len(ranked) == 10 and {c.claim_id for c in ranked} <= set(ids)
     assert all(c.units == () for c in ranked)
+    assert len(await matching.rank_claims(store, text, guild_id=None, limit=1)) == 1
     for limit in (0, -1):
         assert await matching.rank_claims(store, text, guild_id=None, limit=limit) == []
 
@@ -263,6 +264,18 @@ async def test_excluded_claims_are_ranked_as_if_absent(store: Store) -> None:
     )
     assert ids[2] not in [c.claim_id for c in candidates]
     assert not matching.should_reply(candidates, matching.DEFAULT_REPLY_THRESHOLD)
+
+
+async def test_excluded_claims_leave_a_full_pool_of_the_others(store: Store) -> None:
+    """Holding claims out (as the evaluation does) still ranks a full pool of the rest."""
+    ids = await add_claims(
+        store, [(f"Vaccines cause autism in {n} children", "") for n in range(70)]
+    )
+    pool = matching.GATHER_POOL
+    ranked = await matching.rank_claims(
+        store, "Vaccines cause autism in children", guild_id=None, limit=pool, exclude=ids[:3]
+    )
+    assert len(ranked) == pool and not {c.claim_id for c in ranked} & set(ids[:3])
 
 
 async def test_retired_and_other_guilds_claims_are_not_ranked(store: Store) -> None:
