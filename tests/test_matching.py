@@ -430,6 +430,23 @@ async def test_a_one_sentence_text_is_scored_with_fts5s_own_bm25(store: Store) -
         assert candidate.score == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
+async def test_claims_of_a_word_or_two_are_scored_with_fts5s_own_bm25(store: Store) -> None:
+    """As above, for claims shorter than two terms on average (a mean length is floored only
+    below one term, where it would divide by nothing)."""
+    await add_claims(store, [("Chemtrails", ""), ("Chemtrails poison", ""), ("Fluoride", "")])
+    text = "Chemtrails poison fluoride"
+    ranked = await matching.rank_claims(store, text, guild_id=None)
+    expr = matching.match_expression(text)
+    assert expr is not None
+    fts = dict(
+        await store.search_claims(expr, guild_id=None, limit=10, weights=matching.COLUMN_WEIGHTS)
+    )
+    assert len(ranked) == len(fts) == 3
+    for candidate in ranked:
+        expected = (1 + matching.WHOLE_TEXT_WEIGHT) * fts[candidate.claim_id]
+        assert candidate.score == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
 def test_coverage_weights_are_bm25_idf_positive_even_for_a_term_in_every_claim() -> None:
     # The weights the confidence model was fitted with (Lucene's BM25 IDF).
     assert matching.idf(1, 1) == pytest.approx(math.log(4 / 3))
