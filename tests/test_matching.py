@@ -596,6 +596,20 @@ async def test_a_claim_said_over_two_sentences_is_quoted_whole_wherever_it_is(
     assert quotes[ids[1]] == bridge  # two sentences far past the first window
 
 
+async def test_a_quote_is_the_best_run_said_first(store: Store) -> None:
+    """The three sentences score above the last two by the little "vaccines" weighs in a store
+    where most claims name it: still more, so the quote is all three (a shorter run wins only
+    a tie, within rounding)."""
+    ids = await add_claims(store, [(claim, "") for claim in SIXTEEN_CLAIMS])
+    text = "Vaccines, again. They make people. Magnetic, a post says."
+    quotes = {c.claim_id: c.quote for c in await matching.rank_claims(store, text, guild_id=None)}
+    assert quotes[ids[1]] == text
+    # Said twice, the claim is quoted where it is said first.
+    text = "Vaccines make people magnetic. VACCINES MAKE PEOPLE MAGNETIC!"
+    quotes = {c.claim_id: c.quote for c in await matching.rank_claims(store, text, guild_id=None)}
+    assert quotes[ids[1]] == "Vaccines make people magnetic."
+
+
 async def test_a_run_of_exactly_one_window_is_still_one_unit(store: Store) -> None:
     ids = await add_claims(store, [BUDGET_CLAIM, *CLAIMS])
     second = " By 40 percent, officials said."
