@@ -667,6 +667,25 @@ async def test_only_the_quote_s_own_phrases_count_in_a_long_page(store: Store, l
     )
 
 
+async def test_a_two_word_claims_phrase_counts_in_its_own_sentence_only(store: Store) -> None:
+    """A claim of two words repeated in order in a long page is more likely the claim than the
+    same words apart; the words apart stay apart when the next sentence happens to start with
+    the claim's second word."""
+    ids = await add_claims(store, [(c, "") for c in [*SIXTEEN_CLAIMS, "Chemtrails poison"]])
+    filler = " ".join(f"Residents met on day {n} to talk about parking." for n in range(6))
+
+    async def confidence(first: str, second: str) -> float:
+        text = f"{first} {second} {filler} {LONG_SENTENCE}"
+        assert len(text) > matching.MAX_WINDOW_CHARS
+        ranked = await matching.rank_claims(store, text, guild_id=None)
+        return next(c.confidence for c in ranked if c.claim_id == ids[-1])
+
+    in_order = await confidence("Chemtrails poison vaccines.", "Yellow ivy grew by the lot.")
+    apart = await confidence("Vaccines poison chemtrails.", "Yellow ivy grew by the lot.")
+    assert in_order > apart > 0.0
+    assert await confidence("Vaccines poison chemtrails.", "Poison ivy grew by the lot.") == apart
+
+
 # --- the one store query's terms -------------------------------------------------------------
 
 
