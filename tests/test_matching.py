@@ -686,6 +686,27 @@ async def test_a_two_word_claims_phrase_counts_in_its_own_sentence_only(store: S
     assert await confidence("Vaccines poison chemtrails.", "Poison ivy grew by the lot.") == apart
 
 
+@pytest.mark.parametrize("claims", [matching.RIVAL_POOL - 1, matching.RIVAL_POOL])
+async def test_a_long_page_is_judged_as_long_from_rival_pool_distinct_claims(
+    store: Store, claims: int
+) -> None:
+    """Below RIVAL_POOL distinct claims sharing the text's words, a sentence in a long page is
+    judged as the sentence alone; from RIVAL_POOL on, the page's length counts."""
+    vaccine_claims = [c for c in SIXTEEN_CLAIMS if "accines" in c][:claims]
+    ids = await add_claims(store, [(c, "") for c in vaccine_claims])
+    sentence = "Vaccines alter your DNA, a post says."
+    filler = " ".join(f"Residents met on day {n} to talk about parking." for n in range(8))
+
+    async def confidence(text: str) -> float:
+        ranked = await matching.rank_claims(store, text, guild_id=None)
+        assert len(ranked) == claims
+        return next(c.confidence for c in ranked if c.claim_id == ids[2])
+
+    alone, in_page = await confidence(sentence), await confidence(f"{sentence} {filler}")
+    assert len(f"{sentence} {filler}") > matching.MAX_WINDOW_CHARS
+    assert (in_page == alone) if claims < matching.RIVAL_POOL else (in_page != alone)
+
+
 # --- the one store query's terms -------------------------------------------------------------
 
 
