@@ -860,6 +860,13 @@ async def test_a_dated_text_ranks_the_claim_made_nearest_its_date_first(store: S
     assert set(await order(None)) == {old, recent, undated}
     ranked = await matching.rank_claims(store, text, guild_id=None, limit=3)
     assert len({c.score for c in ranked}) == 1  # undated: the same words score the same
+    # Each candidate says what its date did (the semantic stage keeps candidates without it).
+    on = date(2017, 9, 1)  # 1,794 days after the old claim, 10 after the recent one
+    factor = {old: 1.0 + matching.DATE_WEIGHT / (1.0 + 1794 / matching.DATE_DAYS), undated: 1.0}
+    factor[recent] = 1.0 + matching.DATE_WEIGHT / (1.0 + 10 / matching.DATE_DAYS)
+    for c in await matching.rank_claims(store, text, guild_id=None, limit=3, text_date=on):
+        assert c.date_factor == pytest.approx(factor[c.claim_id], rel=1e-12)
+        assert c.score / c.date_factor == pytest.approx(ranked[0].score, rel=1e-12)
 
 
 @pytest.mark.parametrize(
