@@ -764,6 +764,31 @@ async def test_a_claim_far_behind_its_rival_in_a_small_store_is_ranked_not_a_cra
     assert all(0.0 <= c.confidence <= 1.0 for c in candidates)
 
 
+async def test_a_claim_behind_a_rival_twice_as_strong_is_judged_alike_however_far(
+    store: Store,
+) -> None:
+    """In a long page, "vaccines cause autism" said with four or six more of a rival claim's
+    rare words: that rival leads by over twice either way, which is as far behind as a claim
+    gets, so its confidence is the same (the texts are of one length)."""
+    rival = "Vaccines cause autism: mercury thimerosal aluminium adjuvants formaldehyde squalene"
+    ids = await add_claims(store, [(c, "") for c in [*SIXTEEN_CLAIMS, rival]])
+    filler = " ".join(f"Residents met on day {n} to talk about parking." for n in range(60))
+    words = "mercury thimerosal aluminium adjuvants formaldehyde squalene"
+
+    async def judged(extra: str) -> tuple[float, float]:
+        text = f"Vaccines cause autism, {extra}. {filler}"
+        assert len(text) == 2_894
+        ranked = {c.claim_id: c for c in await matching.rank_claims(store, text, guild_id=None)}
+        claim, ahead = ranked[ids[5]], ranked[ids[-1]]
+        return ahead.score / claim.score, claim.confidence
+
+    (lead, confidence), (far_lead, far_confidence) = [
+        await judged(extra) for extra in (f"{words[:38]:<60}", words)
+    ]
+    assert 2.0 < lead < 3.0 < far_lead
+    assert far_confidence == confidence < matching.DEFAULT_REPLY_THRESHOLD
+
+
 # --- claimants -------------------------------------------------------------------------------
 
 
