@@ -624,6 +624,18 @@ async def test_a_run_of_exactly_one_window_is_still_one_unit(store: Store) -> No
     assert ranked[0].quote == " ".join(text.split())
 
 
+async def test_a_candidate_lists_its_best_places_in_the_text_when_asked(store: Store) -> None:
+    """What the semantic stage embeds: each candidate's best units, best first, none overlapping
+    a better one (a claim said twice: both places, the first first)."""
+    ids = await add_claims(store, [(claim, "") for claim in SIXTEEN_CLAIMS])
+    first, again = "Vaccines make people magnetic, a post says.", "VACCINES MAKE PEOPLE MAGNETIC!"
+    text = f"{first} Nobody agrees. {again}"
+    for asked, units in ((1, (first,)), (2, (first, again)), (3, (first, again))):
+        ranked = await matching.rank_claims(store, text, guild_id=None, unit_choices=asked)
+        assert next(c.units for c in ranked if c.claim_id == ids[1]) == units
+        assert all(c.units and c.units[0] == c.quote for c in ranked)
+
+
 def test_best_units_touching_spans_do_not_overlap() -> None:
     spans = [(0, 10), (10, 20), (20, 30)]
     assert matching.best_units(spans, [{0: 2.0}, {0: 1.0}, {}], [0], 2) == [[(0, 10), (10, 20)]]
