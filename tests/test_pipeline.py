@@ -141,6 +141,39 @@ async def test_amp_page_matches_through_its_canonical_link(
     assert [(m.claim.id, m.match) for m in result.links[0].matches] == [(claim_id, "url")]
 
 
+async def test_a_claim_at_two_of_a_pages_addresses_is_one_url_match(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    """A short link leads to an AMP page whose canonical link is the article: the claim holds
+    both addresses, and is listed once, as sure as a link to it."""
+    amp, article = http_server.url("/amp/bridge"), http_server.url("/news/bridge")
+    http_server.route(
+        "/amp/bridge", body=page("Bridge closes", head=f'<link rel="canonical" href="{article}">')
+    )
+    http_server.redirect("/s/Xy12", amp)
+    claim = await store.add_claim(
+        NewClaim("The bridge is closed for good", "false", urls=(amp, article)),
+        actor="t",
+        guild_id=None,
+    )
+    result = await checker.check_text(http_server.url("/s/Xy12"), guild_id=None)
+    assert [(m.claim.id, m.match, m.score) for m in result.links[0].matches] == [
+        (claim.id, "url", 1.0)
+    ]
+
+
+async def test_a_link_to_an_outlet_without_a_note_reports_the_note_of_where_it_leads(
+    store: Store, checker: Checker, http_server: LocalServer, mirror_server: LocalServer
+) -> None:
+    mirror_server.route("/news/bridge", body=page("Bridge closes"))
+    http_server.redirect("/go/bridge", mirror_server.url("/news/bridge"))
+    await store.set_source_note("127.0.0.2", "mirror outlet", "A note.", actor="t", guild_id=None)
+    result = await checker.check_text(http_server.url("/go/bridge"), guild_id=None)
+    (link,) = result.links
+    assert link.final_url == mirror_server.url("/news/bridge")
+    assert link.source is not None and link.source.rating == "mirror outlet"
+
+
 async def test_retagged_link_matches_through_og_url(
     store: Store, checker: Checker, http_server: LocalServer
 ) -> None:
