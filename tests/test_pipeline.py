@@ -172,6 +172,10 @@ async def test_a_link_to_an_outlet_without_a_note_reports_the_note_of_where_it_l
     (link,) = result.links
     assert link.final_url == mirror_server.url("/news/bridge")
     assert link.source is not None and link.source.rating == "mirror outlet"
+    # A server's own note on that outlet, for that server.
+    await store.set_source_note("127.0.0.2", "our view", "Ours.", actor="t", guild_id=1234)
+    (link,) = (await checker.check_text(http_server.url("/go/bridge"), guild_id=1234)).links
+    assert link.source is not None and link.source.rating == "our view"
 
 
 async def test_retagged_link_matches_through_og_url(
