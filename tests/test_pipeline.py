@@ -519,6 +519,28 @@ def article_html() -> bytes:
     ).encode()
 
 
+async def test_a_servers_own_claim_is_matched_by_a_pages_content_in_that_server_only(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    ids = [
+        (
+            await store.add_claim(
+                NewClaim(c, "misleading", urls=(f"https://elsewhere.example.org/{i}",)),
+                actor="t",
+                guild_id=1234,
+            )
+        ).id
+        for i, c in enumerate(ARTICLE_CLAIMS)
+    ]
+    http_server.route("/mirror/2026/02/tram", body=article_html())
+    url = http_server.url("/mirror/2026/02/tram")
+    (link,) = (await checker.check_text(url, guild_id=1234)).links
+    assert [(m.claim.id, m.match) for m in link.matches] == [(ids[0], "content")]
+    assert {c.claim.id for c in link.candidates} <= set(ids[1:])
+    (link,) = (await checker.check_text(url, guild_id=5678)).links
+    assert link.matches == () and link.candidates == ()
+
+
 async def test_article_on_a_mirror_site_is_matched_by_content(
     store: Store, checker: Checker, http_server: LocalServer
 ) -> None:
