@@ -99,6 +99,25 @@ async def test_a_new_store_another_process_holds_is_busy_not_a_crash(tmp_path: P
     assert path.stat().st_size == 0
 
 
+async def test_a_store_opens_and_reads_while_another_process_writes_to_it(tmp_path: Path) -> None:
+    # `factbot claims list` during the bot's (or an import's) write: opening writes nothing.
+    path = tmp_path / "store.db"
+    store = await SQLiteStore.open(path)
+    claim = await store.add_claim(new_claim(), actor="t", guild_id=None)
+    await store.close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        store = await SQLiteStore.open(path, busy_timeout_ms=20, create=False)
+        try:
+            assert await store.get_claim(claim.id, guild_id=None) == claim
+        finally:
+            await store.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
 async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite" * 100)
