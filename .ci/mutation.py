@@ -3,6 +3,7 @@
     .venv/bin/python .ci/mutation.py bot/links.py bot/store cogs/_checks.py
     .venv/bin/python .ci/mutation.py --report-only bot/links.py   # score the last run again
     .venv/bin/python .ci/mutation.py bot/store/sqlite --sample 200 --seed 1   # an estimate
+    .venv/bin/python .ci/mutation.py bot/matching.py --functions 'bot.matching.x_rank_claims__*'
 
 A module is a file or a package folder; its mutants are selected by name (`bot.links.*`).
 A run picks up where the last one stopped: it runs the mutants not run yet (mutmut itself resets
@@ -30,11 +31,18 @@ from the mutants still not run, so all the draws together stay a uniform sample 
 (unless a function's code changed in between: mutmut resets its mutants, which a draw can pick).
 With `--retry`, the mutants drawn before that survived (after new tests) or were reset by a
 code change since are run again as well.
+
+`--functions GLOB...` narrows a run (and its report) to the mutants of the modules whose names
+match one of the globs (`fnmatch`, as mutmut matches them: `bot.matching.x_rank_claims__*`, a
+method `bot.checking.xǁCheckerǁcheck_link__*`), e.g. the functions changed since their last
+run; the report then has a row per glob instead of per module. `--retry` and `--all` act on the
+matching mutants only.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import hashlib
 import json
 import math
@@ -173,18 +181,40 @@ def mine(statuses: dict[str, str], glob: str) -> dict[str, str]:
     return {k: s for k, s in statuses.items() if (module_of(k) + ".").startswith(prefix)}
 
 
-def to_run(globs: list[str], skip: set[str], *, retry: bool) -> list[str]:
+def matching(statuses: dict[str, str], functions: list[str] | None) -> dict[str, str]:
+    """The mutants of ``statuses`` named by one of ``functions`` (globs; all when None)."""
+    if functions is None:
+        return statuses
+    return {k: s for k, s in statuses.items() if any(fnmatch.fnmatch(k, f) for f in functions)}
+
+
+def unmade(globs: list[str], functions: list[str] | None) -> list[str]:
+    """What to name mutmut for modules no run has made mutants for yet: their globs, or the
+    ``functions`` among them, each with a pattern of its function's own name (`*` + the name
+    before ``__mutmut_``): mutmut picks the tests a run checks first from the function names
+    its globs match, and a mutant glob matches none, so it would run the whole suite; the
+    pattern matches the function (its tests) and no mutant's name.
+    """
+    if functions is None:
+        return globs
+    named = [f for f in functions if any(f.startswith(g[:-1]) for g in globs)]
+    return named + sorted({"*" + f.partition("__mutmut_")[0] for f in named} - set(named))
+
+
+def to_run(
+    globs: list[str], skip: set[str], *, retry: bool, functions: list[str] | None = None
+) -> list[str]:
     """The mutants of ``globs`` still to run (mutmut reruns whatever it is named)."""
     statuses = results()
     again = {"not checked"} | ({"survived", "no tests", "suspicious"} if retry else set())
     todo = sorted(
         key
         for glob in globs
-        for key, status in mine(statuses, glob).items()
+        for key, status in matching(mine(statuses, glob), functions).items()
         if status in again and key not in skip
     )
     fresh = [glob for glob in globs if not mine(statuses, glob)]  # never generated yet
-    return todo + fresh
+    return todo + unmade(fresh, functions)
 
 
 def sampled() -> set[str]:
@@ -227,6 +257,7 @@ def run(
     retry: bool,
     max_children: int | None,
     sample: tuple[int, int] | None = None,
+    functions: list[str] | None = None,
 ) -> None:
     cmd = [sys.executable, "-m", "mutmut", "run"]
     if max_children:
@@ -250,14 +281,22 @@ def run(
             if names:
                 subprocess.run([*cmd, *names], cwd=ROOT, check=True, env=env)
             return
-        names = list(globs.values()) if every else to_run(list(globs.values()), skip, retry=retry)
+        if every and functions:  # the named ones, made or (never run yet) not
+            statuses = results()
+            made = [k for g in globs.values() for k in matching(mine(statuses, g), functions)]
+            unrun = [g for g in globs.values() if not mine(statuses, g)]
+            names = sorted(made) + unmade(unrun, functions)
+        elif every:
+            names = list(globs.values())
+        else:
+            names = to_run(list(globs.values()), skip, retry=retry, functions=functions)
         done: set[str] = set()
         # A second pass: mutmut makes new mutants for code changed since the last run only once
         # it runs, so they are named (not checked) only after the first pass.
         while names and not done.issuperset(names):
             subprocess.run([*cmd, *names], cwd=ROOT, check=True, env=env)
             done.update(names)
-            names = to_run(list(globs.values()), skip, retry=False)
+            names = to_run(list(globs.values()), skip, retry=False, functions=functions)
     finally:
         cluster.stop()
 
@@ -273,6 +312,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, metavar="N", help="run N mutants a module, drawn")
     parser.add_argument("--seed", type=int, metavar="S", help="the draw's seed (with --sample)")
     parser.add_argument(
+        "--functions",
+        nargs="+",
+        metavar="GLOB",
+        help="only the mutants whose names match, e.g. 'bot.matching.x_rank_claims__*'",
+    )
+    parser.add_argument(
         "--record-equivalents",
         action="store_true",
         help="trust every listed equivalent mutant as it is now (after checking them)",
@@ -285,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.sample and (args.all or args.report_only):
         parser.error("--sample runs mutants not run yet: not with --all or --report-only")
     globs = {m: module_glob(m) for m in args.modules}
+    if args.functions and args.sample:
+        parser.error("--functions runs the mutants named: not with --sample")
+    for function in args.functions or ():
+        if not any(function.startswith(glob[:-1]) for glob in globs.values()):
+            parser.error(f"--functions {function!r}: not a mutant of the modules given")
     listed = equivalents()
     if not args.record_equivalents:  # recording hashes every entry; a run needs its modules'
         listed = {n for glob in globs.values() for n in mine(dict.fromkeys(listed, ""), glob)}
@@ -297,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
             retry=args.retry,
             max_children=args.max_children,
             sample=(args.sample, args.seed) if args.sample else None,
+            functions=args.functions,
         )
     statuses = results()
     drawn = sampled()
@@ -305,8 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{'module':<28} {'mutants':>7} {'killed':>7} {'surv.':>6} {'equiv.':>6} "
         f"{'not run':>7} {'score':>7}"
     )
-    for module, glob in globs.items():
-        theirs = mine(statuses, glob)
+    rows = {m: mine(statuses, g) for m, g in globs.items()}
+    if args.functions:
+        rows = {f: matching(statuses, [f]) for f in args.functions}
+    for module, theirs in rows.items():
         counts = Counter("killed" if s in KILLED else s for k, s in theirs.items() if k not in skip)
         equiv = sum(1 for k in theirs if k in skip)
         scored = sum(counts.values()) - counts["not checked"]

@@ -134,6 +134,24 @@ async def test_empty_store_ranks_nothing(store: Store) -> None:
     assert await matching.rank_claims(store, "vaccines cause autism", guild_id=None) == []
 
 
+async def test_ranking_gives_the_ten_best_by_default_and_none_for_a_limit_below_one(
+    store: Store,
+) -> None:
+    """Twelve claims share the text's words: ten come back unless asked for another number, and
+    none for a limit of zero or less (not "all but the last", as a negative slice would give).
+    A candidate lists the text's units only when asked (the semantic stage asks)."""
+    ids = await add_claims(
+        store, [(f"Vaccines cause autism in {n} children", "") for n in range(12)]
+    )
+    text = "Vaccines cause autism in children, a post says"
+    ranked = await matching.rank_claims(store, text, guild_id=None)
+    assert len(ranked) == 10 and {c.claim_id for c in ranked} <= set(ids)
+    assert all(c.units == () for c in ranked)
+    assert len(await matching.rank_claims(store, text, guild_id=None, limit=1)) == 1
+    for limit in (0, -1):
+        assert await matching.rank_claims(store, text, guild_id=None, limit=limit) == []
+
+
 # --- ranking and the reply decision ----------------------------------------------------------
 
 CLAIMS = [
@@ -246,6 +264,18 @@ async def test_excluded_claims_are_ranked_as_if_absent(store: Store) -> None:
     )
     assert ids[2] not in [c.claim_id for c in candidates]
     assert not matching.should_reply(candidates, matching.DEFAULT_REPLY_THRESHOLD)
+
+
+async def test_excluded_claims_leave_a_full_pool_of_the_others(store: Store) -> None:
+    """Holding claims out (as the evaluation does) still ranks a full pool of the rest."""
+    ids = await add_claims(
+        store, [(f"Vaccines cause autism in {n} children", "") for n in range(70)]
+    )
+    pool = matching.GATHER_POOL
+    ranked = await matching.rank_claims(
+        store, "Vaccines cause autism in children", guild_id=None, limit=pool, exclude=ids[:3]
+    )
+    assert len(ranked) == pool and not {c.claim_id for c in ranked} & set(ids[:3])
 
 
 async def test_retired_and_other_guilds_claims_are_not_ranked(store: Store) -> None:
@@ -395,6 +425,23 @@ async def test_a_one_sentence_text_is_scored_with_fts5s_own_bm25(store: Store) -
         await store.search_claims(expr, guild_id=None, limit=10, weights=matching.COLUMN_WEIGHTS)
     )
     assert len(ranked) == len(fts) == 4
+    for candidate in ranked:
+        expected = (1 + matching.WHOLE_TEXT_WEIGHT) * fts[candidate.claim_id]
+        assert candidate.score == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+async def test_claims_of_a_word_or_two_are_scored_with_fts5s_own_bm25(store: Store) -> None:
+    """As above, for claims shorter than two terms on average (a mean length is floored only
+    below one term, where it would divide by nothing)."""
+    await add_claims(store, [("Chemtrails", ""), ("Chemtrails poison", ""), ("Fluoride", "")])
+    text = "Chemtrails poison fluoride"
+    ranked = await matching.rank_claims(store, text, guild_id=None)
+    expr = matching.match_expression(text)
+    assert expr is not None
+    fts = dict(
+        await store.search_claims(expr, guild_id=None, limit=10, weights=matching.COLUMN_WEIGHTS)
+    )
+    assert len(ranked) == len(fts) == 3
     for candidate in ranked:
         expected = (1 + matching.WHOLE_TEXT_WEIGHT) * fts[candidate.claim_id]
         assert candidate.score == pytest.approx(expected, rel=1e-9, abs=1e-12)
@@ -575,6 +622,20 @@ async def test_a_claim_said_over_two_sentences_is_quoted_whole_wherever_it_is(
     assert quotes[ids[1]] == bridge  # two sentences far past the first window
 
 
+async def test_a_quote_is_the_best_run_said_first(store: Store) -> None:
+    """The three sentences score above the last two by the little "vaccines" weighs in a store
+    where most claims name it: still more, so the quote is all three (a shorter run wins only
+    a tie, within rounding)."""
+    ids = await add_claims(store, [(claim, "") for claim in SIXTEEN_CLAIMS])
+    text = "Vaccines, again. They make people. Magnetic, a post says."
+    quotes = {c.claim_id: c.quote for c in await matching.rank_claims(store, text, guild_id=None)}
+    assert quotes[ids[1]] == text
+    # Said twice, the claim is quoted where it is said first.
+    text = "Vaccines make people magnetic. VACCINES MAKE PEOPLE MAGNETIC!"
+    quotes = {c.claim_id: c.quote for c in await matching.rank_claims(store, text, guild_id=None)}
+    assert quotes[ids[1]] == "Vaccines make people magnetic."
+
+
 async def test_a_run_of_exactly_one_window_is_still_one_unit(store: Store) -> None:
     ids = await add_claims(store, [BUDGET_CLAIM, *CLAIMS])
     second = " By 40 percent, officials said."
@@ -587,6 +648,18 @@ async def test_a_run_of_exactly_one_window_is_still_one_unit(store: Store) -> No
     ranked = await matching.rank_claims(store, text, guild_id=None)
     assert ranked[0].claim_id == ids[0]
     assert ranked[0].quote == " ".join(text.split())
+
+
+async def test_a_candidate_lists_its_best_places_in_the_text_when_asked(store: Store) -> None:
+    """What the semantic stage embeds: each candidate's best units, best first, none overlapping
+    a better one (a claim said twice: both places, the first first)."""
+    ids = await add_claims(store, [(claim, "") for claim in SIXTEEN_CLAIMS])
+    first, again = "Vaccines make people magnetic, a post says.", "VACCINES MAKE PEOPLE MAGNETIC!"
+    text = f"{first} Nobody agrees. {again}"
+    for asked, units in ((1, (first,)), (2, (first, again)), (3, (first, again))):
+        ranked = await matching.rank_claims(store, text, guild_id=None, unit_choices=asked)
+        assert next(c.units for c in ranked if c.claim_id == ids[1]) == units
+        assert all(c.units and c.units[0] == c.quote for c in ranked)
 
 
 def test_best_units_touching_spans_do_not_overlap() -> None:
@@ -630,6 +703,46 @@ async def test_only_the_quote_s_own_phrases_count_in_a_long_page(store: Store, l
     assert await confidence("COVID vaccines were in the news.") == await confidence(
         "Green lanterns were in the news."
     )
+
+
+async def test_a_two_word_claims_phrase_counts_in_its_own_sentence_only(store: Store) -> None:
+    """A claim of two words repeated in order in a long page is more likely the claim than the
+    same words apart; the words apart stay apart when the next sentence happens to start with
+    the claim's second word."""
+    ids = await add_claims(store, [(c, "") for c in [*SIXTEEN_CLAIMS, "Chemtrails poison"]])
+    filler = " ".join(f"Residents met on day {n} to talk about parking." for n in range(6))
+
+    async def confidence(first: str, second: str) -> float:
+        text = f"{first} {second} {filler} {LONG_SENTENCE}"
+        assert len(text) > matching.MAX_WINDOW_CHARS
+        ranked = await matching.rank_claims(store, text, guild_id=None)
+        return next(c.confidence for c in ranked if c.claim_id == ids[-1])
+
+    in_order = await confidence("Chemtrails poison vaccines.", "Yellow ivy grew by the lot.")
+    apart = await confidence("Vaccines poison chemtrails.", "Yellow ivy grew by the lot.")
+    assert in_order > apart > 0.0
+    assert await confidence("Vaccines poison chemtrails.", "Poison ivy grew by the lot.") == apart
+
+
+@pytest.mark.parametrize("claims", [matching.RIVAL_POOL - 1, matching.RIVAL_POOL])
+async def test_a_long_page_is_judged_as_long_from_rival_pool_distinct_claims(
+    store: Store, claims: int
+) -> None:
+    """Below RIVAL_POOL distinct claims sharing the text's words, a sentence in a long page is
+    judged as the sentence alone; from RIVAL_POOL on, the page's length counts."""
+    vaccine_claims = [c for c in SIXTEEN_CLAIMS if "accines" in c][:claims]
+    ids = await add_claims(store, [(c, "") for c in vaccine_claims])
+    sentence = "Vaccines alter your DNA, a post says."
+    filler = " ".join(f"Residents met on day {n} to talk about parking." for n in range(8))
+
+    async def confidence(text: str) -> float:
+        ranked = await matching.rank_claims(store, text, guild_id=None)
+        assert len(ranked) == claims
+        return next(c.confidence for c in ranked if c.claim_id == ids[2])
+
+    alone, in_page = await confidence(sentence), await confidence(f"{sentence} {filler}")
+    assert len(f"{sentence} {filler}") > matching.MAX_WINDOW_CHARS
+    assert (in_page == alone) if claims < matching.RIVAL_POOL else (in_page != alone)
 
 
 # --- the one store query's terms -------------------------------------------------------------
@@ -687,6 +800,31 @@ async def test_a_claim_far_behind_its_rival_in_a_small_store_is_ranked_not_a_cra
     assert candidates[0].claim_id == ids[2]
     assert {c.claim_id for c in candidates} == set(ids)
     assert all(0.0 <= c.confidence <= 1.0 for c in candidates)
+
+
+async def test_a_claim_behind_a_rival_twice_as_strong_is_judged_alike_however_far(
+    store: Store,
+) -> None:
+    """In a long page, "vaccines cause autism" said with four or six more of a rival claim's
+    rare words: that rival leads by over twice either way, which is as far behind as a claim
+    gets, so its confidence is the same (the texts are of one length)."""
+    rival = "Vaccines cause autism: mercury thimerosal aluminium adjuvants formaldehyde squalene"
+    ids = await add_claims(store, [(c, "") for c in [*SIXTEEN_CLAIMS, rival]])
+    filler = " ".join(f"Residents met on day {n} to talk about parking." for n in range(60))
+    words = "mercury thimerosal aluminium adjuvants formaldehyde squalene"
+
+    async def judged(extra: str) -> tuple[float, float]:
+        text = f"Vaccines cause autism, {extra}. {filler}"
+        assert len(text) == 2_894
+        ranked = {c.claim_id: c for c in await matching.rank_claims(store, text, guild_id=None)}
+        claim, ahead = ranked[ids[5]], ranked[ids[-1]]
+        return ahead.score / claim.score, claim.confidence
+
+    (lead, confidence), (far_lead, far_confidence) = [
+        await judged(extra) for extra in (f"{words[:38]:<60}", words)
+    ]
+    assert 2.0 < lead < 3.0 < far_lead
+    assert far_confidence == confidence < matching.DEFAULT_REPLY_THRESHOLD
 
 
 # --- claimants -------------------------------------------------------------------------------
@@ -785,6 +923,13 @@ async def test_a_dated_text_ranks_the_claim_made_nearest_its_date_first(store: S
     assert set(await order(None)) == {old, recent, undated}
     ranked = await matching.rank_claims(store, text, guild_id=None, limit=3)
     assert len({c.score for c in ranked}) == 1  # undated: the same words score the same
+    # Each candidate says what its date did (the semantic stage keeps candidates without it).
+    on = date(2017, 9, 1)  # 1,794 days after the old claim, 10 after the recent one
+    factor = {old: 1.0 + matching.DATE_WEIGHT / (1.0 + 1794 / matching.DATE_DAYS), undated: 1.0}
+    factor[recent] = 1.0 + matching.DATE_WEIGHT / (1.0 + 10 / matching.DATE_DAYS)
+    for c in await matching.rank_claims(store, text, guild_id=None, limit=3, text_date=on):
+        assert c.date_factor == pytest.approx(factor[c.claim_id], rel=1e-12)
+        assert c.score / c.date_factor == pytest.approx(ranked[0].score, rel=1e-12)
 
 
 @pytest.mark.parametrize(

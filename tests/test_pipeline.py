@@ -141,6 +141,43 @@ async def test_amp_page_matches_through_its_canonical_link(
     assert [(m.claim.id, m.match) for m in result.links[0].matches] == [(claim_id, "url")]
 
 
+async def test_a_claim_at_two_of_a_pages_addresses_is_one_url_match(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    """A short link leads to an AMP page whose canonical link is the article: the claim holds
+    both addresses, and is listed once, as sure as a link to it."""
+    amp, article = http_server.url("/amp/bridge"), http_server.url("/news/bridge")
+    http_server.route(
+        "/amp/bridge", body=page("Bridge closes", head=f'<link rel="canonical" href="{article}">')
+    )
+    http_server.redirect("/s/Xy12", amp)
+    claim = await store.add_claim(
+        NewClaim("The bridge is closed for good", "false", urls=(amp, article)),
+        actor="t",
+        guild_id=None,
+    )
+    result = await checker.check_text(http_server.url("/s/Xy12"), guild_id=None)
+    assert [(m.claim.id, m.match, m.score) for m in result.links[0].matches] == [
+        (claim.id, "url", 1.0)
+    ]
+
+
+async def test_a_link_to_an_outlet_without_a_note_reports_the_note_of_where_it_leads(
+    store: Store, checker: Checker, http_server: LocalServer, mirror_server: LocalServer
+) -> None:
+    mirror_server.route("/news/bridge", body=page("Bridge closes"))
+    http_server.redirect("/go/bridge", mirror_server.url("/news/bridge"))
+    await store.set_source_note("127.0.0.2", "mirror outlet", "A note.", actor="t", guild_id=None)
+    result = await checker.check_text(http_server.url("/go/bridge"), guild_id=None)
+    (link,) = result.links
+    assert link.final_url == mirror_server.url("/news/bridge")
+    assert link.source is not None and link.source.rating == "mirror outlet"
+    # A server's own note on that outlet, for that server.
+    await store.set_source_note("127.0.0.2", "our view", "Ours.", actor="t", guild_id=1234)
+    (link,) = (await checker.check_text(http_server.url("/go/bridge"), guild_id=1234)).links
+    assert link.source is not None and link.source.rating == "our view"
+
+
 async def test_retagged_link_matches_through_og_url(
     store: Store, checker: Checker, http_server: LocalServer
 ) -> None:
@@ -522,6 +559,29 @@ def article_html() -> bytes:
         f"<p><em>{e(standfirst)}</em></p>{paragraphs}</article>"
         f"<footer>Comments are closed.</footer></body></html>"
     ).encode()
+
+
+async def test_a_servers_own_claim_is_matched_by_a_pages_content_in_that_server_only(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    ids = [
+        (
+            await store.add_claim(
+                NewClaim(c, "misleading", urls=(f"https://elsewhere.example.org/{i}",)),
+                actor="t",
+                guild_id=1234,
+            )
+        ).id
+        for i, c in enumerate(ARTICLE_CLAIMS)
+    ]
+    http_server.route("/mirror/2026/02/tram", body=article_html())
+    url = http_server.url("/mirror/2026/02/tram")
+    (link,) = (await checker.check_text(url, guild_id=1234)).links
+    assert [(m.claim.id, m.match) for m in link.matches] == [(ids[0], "content")]
+    # The others sharing its words are listed for /factcheck, never replied.
+    assert 0 < len({c.claim.id for c in link.candidates} & set(ids[1:])) == len(link.candidates)
+    (link,) = (await checker.check_text(url, guild_id=5678)).links
+    assert link.matches == () and link.candidates == ()
 
 
 async def test_article_on_a_mirror_site_is_matched_by_content(

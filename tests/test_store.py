@@ -99,6 +99,25 @@ async def test_a_new_store_another_process_holds_is_busy_not_a_crash(tmp_path: P
     assert path.stat().st_size == 0
 
 
+async def test_a_store_opens_and_reads_while_another_process_writes_to_it(tmp_path: Path) -> None:
+    # `factbot claims list` during the bot's (or an import's) write: opening writes nothing.
+    path = tmp_path / "store.db"
+    store = await SQLiteStore.open(path)
+    claim = await store.add_claim(new_claim(), actor="t", guild_id=None)
+    await store.close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        store = await SQLiteStore.open(path, busy_timeout_ms=20, create=False)
+        try:
+            assert await store.get_claim(claim.id, guild_id=None) == claim
+        finally:
+            await store.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
 async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite" * 100)
@@ -1026,3 +1045,25 @@ async def test_a_migration_that_fails_names_the_reason_and_leaves_the_store_as_i
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == 9
     db.close()
+
+
+async def test_a_word_too_long_to_index_leaves_the_claims_other_words_counted(
+    store: Store,
+) -> None:
+    # PostgreSQL's tsvector holds no lexeme over 2 KiB; the words after such a "word" still count.
+    word = "東" * 700  # 2,100 bytes in UTF-8
+    await store.add_claim(new_claim(f"{word} vaccines cause autism"), actor="t", guild_id=None)
+    total, counts = await store.term_document_counts(["vaccin", "autism"])
+    assert (total, counts) == (1, {"vaccin": 1, "autism": 1})
+
+
+async def test_claim_vectors_are_kept_per_claim_and_model(store: Store) -> None:
+    # What the semantic stage stores and reads back (its own tests need the semantic extra).
+    a = await store.add_claim(new_claim("A claim"), actor="t", guild_id=None)
+    b = await store.add_claim(new_claim("B claim"), actor="t", guild_id=None)
+    await store.put_vectors("model-1", [(a.id, b"\x00\x01"), (b.id, b"\xff")])
+    assert await store.get_vectors("model-1", [a.id, b.id]) == {a.id: b"\x00\x01", b.id: b"\xff"}
+    assert await store.get_vectors("model-2", [a.id, b.id]) == {}
+    await store.put_vectors("model-2", [(a.id, b"\x02")])  # a claim's vector is its model's
+    assert await store.get_vectors("model-2", [a.id, b.id]) == {a.id: b"\x02"}
+    assert await store.get_vectors("model-1", [a.id]) == {}

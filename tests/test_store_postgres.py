@@ -250,6 +250,10 @@ async def test_search_index_is_rebuilt_when_the_normaliser_changes(
     total, counts = await store.term_document_counts(["vaccin", "autism", "cheese"])
     assert (total, counts) == (2, {"vaccin": 2, "autism": 1})
     await store.close()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.store"):
+        await (await open_store(postgres_url)).close()
+    assert not [m for m in caplog.messages if "rebuilding" in m]  # once: the next start is quick
 
 
 async def test_a_search_is_an_or_of_quoted_terms_only(postgres_url: str) -> None:
