@@ -495,6 +495,18 @@ def test_a_sentence_a_tweet_would_be_answered_for_is_not_enough_in_a_long_page()
     assert pages[1] > longer[0] > longer[1]
 
 
+def test_in_a_long_text_a_longer_claim_repeated_whole_is_surer_than_a_two_word_one() -> None:
+    """Two words of a claim meet in some sentence of a long page by chance far more often
+    than twelve do: repeated whole, in order, far ahead of every rival, the twelve-word claim
+    is the surer match (the claim's length term of the long-text correction)."""
+    short = frozenset({"graphen", "vaccin"})
+    long_ = frozenset(f"term{i}" for i in range(12))
+    for chars in (1600, 6000):
+        two = matching._confidence(short, short, dict.fromkeys(short, 1.0), 1.0, chars, 1.0)
+        twelve = matching._confidence(long_, long_, dict.fromkeys(long_, 1.0), 1.0, chars, 1.0)
+        assert two < twelve
+
+
 async def test_a_claim_repeated_whole_in_a_long_article_is_replied(store: Store) -> None:
     """The long-text correction was fitted on passages of 1,600 to 1,800 characters; carried
     on past them it silenced articles: one sentence repeating a claim whole got 0.69 in a
