@@ -17,7 +17,7 @@ from bot.checking import CheckResult
 from bot.live import reports_now, shown_of, shown_verdicts
 from bot.replies import reaction_for, render_compact, render_current, render_embeds
 from bot.store import ReplyRecord
-from cogs._interactions import NO_MENTIONS, send_ephemeral
+from cogs._interactions import NO_MENTIONS, defer_ephemeral, send_ephemeral
 from cogs._votes import add_vote_buttons
 from cogs.errors import answer_error
 
@@ -78,6 +78,9 @@ class DetailsButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
+            # Details first writes the replies waiting to be written, then reads: on a busy
+            # store that can outlast the 3 s Discord gives a button's first answer.
+            await defer_ephemeral(interaction)
             await send_ephemeral(interaction, **await details_answer(interaction, self.message_id))
         except Exception as exc:
             await answer_error(interaction, exc)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from cogs._interactions import send_ephemeral
+from cogs._interactions import defer_ephemeral, send_ephemeral
 from cogs.errors import answer_error
 
 if TYPE_CHECKING:
@@ -56,6 +56,9 @@ class VoteButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
+            # The vote writes (and first flushes the replies waiting to be written): on a busy
+            # store that can outlast the 3 s Discord gives a button's first answer.
+            await defer_ephemeral(interaction)
             await send_ephemeral(interaction, await self.vote(interaction))
         except Exception as exc:
             await answer_error(interaction, exc)

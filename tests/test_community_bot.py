@@ -243,6 +243,9 @@ async def test_votes_are_one_per_member_and_changeable(
     member = FakeMember(guild=guild)
     first = await press(bot, guild, up, member)
     assert "helpful" in first.sent_text() and first.sent()[-1]["ephemeral"]
+    # Acknowledged before the vote is written (Discord allows 3 s), answered as a follow-up.
+    first.response.defer.assert_awaited_once_with(ephemeral=True, thinking=True)
+    first.response.send_message.assert_not_awaited()
     again = await press(bot, guild, up, member)
     assert "already" in again.sent_text()
     await press(bot, guild, down, member)

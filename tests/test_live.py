@@ -230,6 +230,9 @@ async def test_details_button_shows_the_full_reply_privately(bot: FactBot, store
     sent = pressed.sent()[-1]
     assert sent["ephemeral"] is True and no_mentions(sent)
     assert "moon is made of cheese" in sent["embeds"][0].description
+    # Acknowledged before the store is written and read (Discord allows 3 s), then followed up.
+    pressed.response.defer.assert_awaited_once_with(ephemeral=True, thinking=True)
+    pressed.response.send_message.assert_not_awaited()
     # Another server's member pressing a copied button sees nothing of this server's.
     stranger = FakeInteraction(client=bot, guild=FakeGuild())
     await item.callback(stranger)
