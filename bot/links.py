@@ -396,6 +396,8 @@ def _port(parts: SplitResult) -> int | None:
         port = parts.port
     except ValueError as exc:
         raise InvalidURL("bad port") from exc
+    if port == 0:  # nothing can be fetched from port 0: a typo, not an address
+        raise InvalidURL("bad port")
     return None if port in (80, 443) else port
 
 

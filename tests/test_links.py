@@ -188,6 +188,7 @@ EXACT_KEYS = [
         "https://en.wikipedia.org/wiki/Caf%C3%A9_%28bar%29",
     ),
     ("http://127.0.0.1:8080/x", "https://127.0.0.1:8080/x"),
+    ("http://example.com:1/x", "https://example.com:1/x"),  # the lowest port is a port
     ("http://[2001:DB8::1]:8080/x", "https://[2001:db8::1]:8080/x"),
     ("http://[ABCD::0:1]/x", "https://[abcd::1]/x"),  # IPv6 starting with a letter
     ("https://[2001:db8::1]/x", "https://[2001:db8::1]/x"),
@@ -227,6 +228,8 @@ INVALID = [
     ("https://localhost/a", "no domain name in URL"),
     ("https://example.com:99999/a", "bad port"),
     ("https://example.com:http/a", "bad port"),
+    ("https://example.com:0/a", "bad port"),  # no server listens on port 0: a typo
+    ("https://example.com:00/a", "bad port"),
     ("http://[::1/a", "malformed URL"),
     ("https://exa%6dple.com/a", "bad host name"),
     ("https://-example.com/a", "bad host name"),
