@@ -549,22 +549,21 @@ async def cmd_claims_edit(args: argparse.Namespace) -> int:
     return 0
 
 
-async def cmd_claims_retire(args: argparse.Namespace) -> int:
+async def _set_claim_active(args: argparse.Namespace, active: bool) -> int:
     config = _config(args)
     async with _opened_store(args, config) as store:
         await _own_claim(store, args)
-        claim = await store.set_active(args.claim_id, False, actor=_actor(), guild_id=args.guild)
+        claim = await store.set_active(args.claim_id, active, actor=_actor(), guild_id=args.guild)
     print(claim.id)
     return 0
+
+
+async def cmd_claims_retire(args: argparse.Namespace) -> int:
+    return await _set_claim_active(args, False)
 
 
 async def cmd_claims_restore(args: argparse.Namespace) -> int:
-    config = _config(args)
-    async with _opened_store(args, config) as store:
-        await _own_claim(store, args)
-        claim = await store.set_active(args.claim_id, True, actor=_actor(), guild_id=args.guild)
-    print(claim.id)
-    return 0
+    return await _set_claim_active(args, True)
 
 
 async def cmd_claims_link(args: argparse.Namespace) -> int:

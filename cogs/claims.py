@@ -227,11 +227,7 @@ class Claims(commands.GroupCog, group_name="claim", group_description="Moderator
         self, interaction: discord.Interaction, claim_id: app_commands.Range[int, 1]
     ) -> None:
         """Stop matching a claim (it is kept, with its history)."""
-        await defer_ephemeral(interaction)
-        claim = await self.store.set_active(
-            claim_id, False, actor=actor_of(interaction), guild_id=interaction.guild_id
-        )
-        await send_ephemeral(interaction, f"Claim #{claim.id} retired.")
+        await self._set_active(interaction, claim_id, False)
 
     @app_commands.command(name="restore")
     @app_commands.describe(claim_id="The claim's number")
@@ -239,11 +235,18 @@ class Claims(commands.GroupCog, group_name="claim", group_description="Moderator
         self, interaction: discord.Interaction, claim_id: app_commands.Range[int, 1]
     ) -> None:
         """Match a retired claim again."""
+        await self._set_active(interaction, claim_id, True)
+
+    async def _set_active(
+        self, interaction: discord.Interaction, claim_id: int, active: bool
+    ) -> None:
         await defer_ephemeral(interaction)
         claim = await self.store.set_active(
-            claim_id, True, actor=actor_of(interaction), guild_id=interaction.guild_id
+            claim_id, active, actor=actor_of(interaction), guild_id=interaction.guild_id
         )
-        await send_ephemeral(interaction, f"Claim #{claim.id} restored.")
+        await send_ephemeral(
+            interaction, f"Claim #{claim.id} {'restored' if active else 'retired'}."
+        )
 
     @app_commands.command(name="show")
     @app_commands.describe(claim_id="The claim's number")
