@@ -404,6 +404,21 @@ async def test_a_term_holding_a_double_quote_stays_one_quoted_fts_string(store: 
 # --- scores, weights and the confidence model ------------------------------------------------
 
 
+async def _assert_scored_as_fts5_does(store: Store, text: str, count: int) -> None:
+    """Every candidate of a one-sentence text scores FTS5's own bm25() for it (plus the whole
+    text's share, the same bm25 again), and the ranking finds the claims FTS5 finds."""
+    ranked = await matching.rank_claims(store, text, guild_id=None)
+    expr = matching.match_expression(text)
+    assert expr is not None
+    fts = dict(
+        await store.search_claims(expr, guild_id=None, limit=10, weights=matching.COLUMN_WEIGHTS)
+    )
+    assert len(ranked) == len(fts) == count
+    for candidate in ranked:
+        expected = (1 + matching.WHOLE_TEXT_WEIGHT) * fts[candidate.claim_id]
+        assert candidate.score == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
 async def test_a_one_sentence_text_is_scored_with_fts5s_own_bm25(store: Store) -> None:
     """Every claim is a candidate here, so the pool's mean length is the index's: the score of
     the text's one sentence is FTS5's bm25() for the same terms (plus the whole-text share,
@@ -418,16 +433,7 @@ async def test_a_one_sentence_text_is_scored_with_fts5s_own_bm25(store: Store) -
         ],
     )
     text = "Houston banned bottled water sales during the storms"
-    ranked = await matching.rank_claims(store, text, guild_id=None)
-    expr = matching.match_expression(text)
-    assert expr is not None
-    fts = dict(
-        await store.search_claims(expr, guild_id=None, limit=10, weights=matching.COLUMN_WEIGHTS)
-    )
-    assert len(ranked) == len(fts) == 4
-    for candidate in ranked:
-        expected = (1 + matching.WHOLE_TEXT_WEIGHT) * fts[candidate.claim_id]
-        assert candidate.score == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    await _assert_scored_as_fts5_does(store, text, 4)
 
 
 async def test_claims_of_a_word_or_two_are_scored_with_fts5s_own_bm25(store: Store) -> None:
@@ -435,16 +441,7 @@ async def test_claims_of_a_word_or_two_are_scored_with_fts5s_own_bm25(store: Sto
     below one term, where it would divide by nothing)."""
     await add_claims(store, [("Chemtrails", ""), ("Chemtrails poison", ""), ("Fluoride", "")])
     text = "Chemtrails poison fluoride"
-    ranked = await matching.rank_claims(store, text, guild_id=None)
-    expr = matching.match_expression(text)
-    assert expr is not None
-    fts = dict(
-        await store.search_claims(expr, guild_id=None, limit=10, weights=matching.COLUMN_WEIGHTS)
-    )
-    assert len(ranked) == len(fts) == 3
-    for candidate in ranked:
-        expected = (1 + matching.WHOLE_TEXT_WEIGHT) * fts[candidate.claim_id]
-        assert candidate.score == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    await _assert_scored_as_fts5_does(store, text, 3)
 
 
 def test_coverage_weights_are_bm25_idf_positive_even_for_a_term_in_every_claim() -> None:
