@@ -82,7 +82,6 @@ class Ranker:
         unit_vectors = await asyncio.to_thread(
             self.embedder.embed,
             units,
-            batch_size=semantic.UNIT_BATCH,
             max_tokens=semantic.unit_max_tokens(text),
         )
         claim_vectors = np.stack([semantic.blob_to_vector(vectors[c.claim_id]) for c in pool])
@@ -159,8 +158,9 @@ async def embed_missing_claims(
     parallel, each on one core. An import asks for every core; the bot's background pass keeps
     to one, so replies are not starved.
 
-    Claims with the same text get one embedding. All texts are tokenised first and embedded in
-    order of token count, so a batch holds texts of (nearly) one length and pads least.
+    Claims with the same text get one embedding. All texts are tokenised first, then embedded
+    in batches (a batch is one thread's work; each text is its own ONNX run, see
+    ``semantic.Embedder.vectors``).
     """
     from bot import semantic
 
@@ -174,7 +174,7 @@ async def embed_missing_claims(
         ids_of.setdefault(claim, []).append(claim_id)
     texts = list(ids_of)
     rows = await asyncio.to_thread(embedder.encode, texts)
-    order = sorted(range(len(texts)), key=lambda i: len(rows[i]))
+    order = list(range(len(texts)))
     step = batch_size or _EMBED_BATCH
     limit = asyncio.Semaphore(max(1, workers))
 

@@ -71,6 +71,15 @@ def _link_keys_computed_afresh() -> None:
     links._site_host.cache_clear()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _derived_files_in_the_runs_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The semantic model's derived graph (bot.semantic.cache_dir) goes to a folder of this
+    run, not the user's cache: derived once a run, by the first test that loads the model."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FACTBOT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster]:
     """One private PostgreSQL server for the whole run, started on first use."""

@@ -222,6 +222,79 @@ def test_checksum_rejects_a_changed_tokenizer(tmp_path: Path) -> None:
 
 
 @needs_extra
+def test_the_derived_model_is_kept_and_a_damaged_copy_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    monkeypatch.setenv("FACTBOT_CACHE_DIR", str(tmp_path / "cache"))
+    texts = ["Vaccines contain graphene oxide.", "The mayor cut the library budget by half."]
+    first = semantic.load_embedder().embed(texts)
+    (kept,) = (tmp_path / "cache").iterdir()
+    assert kept.name.startswith(semantic.MODEL_ID) and kept.suffix == ".onnx"
+    good = kept.read_bytes()
+    kept.write_bytes(good[: len(good) // 2])  # a disk that filled up, an interrupted copy
+    again = semantic.load_embedder().embed(texts)
+    assert np.array_equal(first, again)
+    assert kept.read_bytes() == good
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [kept.name]  # no partial file
+
+
+@needs_extra
+def test_a_cache_folder_that_cannot_be_written_costs_time_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("FACTBOT_CACHE_DIR", str(blocker / "cache"))
+    embedder = semantic.load_embedder()
+    assert embedder.embed(["Short."]).shape == (1, 384)
+    assert "could not keep the derived model" in caplog.text
+
+
+@needs_extra
+def test_deriving_the_model_leaves_logging_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    monkeypatch.setenv("FACTBOT_CACHE_DIR", str(tmp_path / "cache"))
+    root = logging.getLogger()
+    handlers, filters = list(root.handlers), list(root.filters)
+    with caplog.at_level(logging.DEBUG):
+        semantic.load_embedder()
+    # The quantization tool logs a line per tensor through the root logger: none shows.
+    assert [r.name for r in caplog.records] == ["bot.semantic"]
+    assert (root.handlers, root.filters) == (handlers, filters)
+
+
+@needs_extra
+def test_the_derived_model_means_what_the_published_one_does(embedder: semantic.Embedder) -> None:
+    """The faster graph's vectors stay close to those of the published graph, which the
+    fusion weight and the reply gate were first fitted with (one scale per matrix instead of
+    one per channel: down to 0.84)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    source = semantic._default_model_path()
+    assert source is not None
+    options = semantic._session_options(ort.GraphOptimizationLevel.ORT_ENABLE_BASIC)
+    published = semantic.Embedder(
+        ort.InferenceSession(str(source), sess_options=options), embedder._tokenizer, 384
+    )
+    texts = [
+        "COVID-19 vaccines contain microchips to track people.",
+        "Says 60,000 civilians remain in eastern Aleppo, not 250,000.",
+        "The city council approved a new budget for road repairs on Tuesday evening.",
+        "Joe Biden said he would ban fracking on federal land in his first week.",
+        "Wind turbines kill more birds each year than cats do.",
+    ]
+    cosine = (embedder.embed(texts) * published.embed(texts)).sum(axis=1)
+    assert float(cosine.min()) > 0.96
+    assert not np.allclose(cosine, 1.0, atol=1e-4)  # it is the derived graph that runs
+
+
+@needs_extra
 def test_fused_rerank_puts_the_paraphrase_first(embedder: semantic.Embedder) -> None:
     claims = [
         "Drinking hot water cures the flu.",
