@@ -261,8 +261,10 @@ def _lead(text: str, title: str | None) -> str:
 
 
 def _body(text: str, title: str | None) -> str:
-    """The main text, a paragraph a line (a line break ends a sentence), without the headline,
-    cut at a word boundary after MAX_TEXT_CHARS."""
+    """The main text, a paragraph a line, without the headline, cut at a word boundary after
+    MAX_TEXT_CHARS. (The sentence splitter does not cut at a line break: a paragraph without
+    final punctuation runs into the next one's first sentence; ``bot.checking._article_text``
+    keeps the first lines' apart.)"""
     lines = [" ".join(line.split()) for line in text.splitlines()]
     body = "\n".join(line for line in lines if line)
     if title and not title.endswith("…") and body.startswith(title):

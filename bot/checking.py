@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 # the cost grows with it. 30,000 characters is a 5,000-word article, longer than nearly every
 # news article; what a page says past that is rarely what it is shared for.
 MAX_MATCH_TEXT = 30_000
+# Lines at the top of a page's main text that may be a kicker, a standfirst, a byline or a
+# dateline (see _article_text); the first line that ends a sentence ends them sooner.
+HEADER_LINES = 4
+_ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
 
 
 @dataclass(frozen=True)
@@ -344,17 +349,33 @@ def _written_on(page: CachedPage | None) -> date | None:
 
 
 def _article_text(page: CachedPage | None, preview: Preview | None) -> str:
+    """What the matcher reads of a page: its title, its description, Discord's preview of it
+    and its main text, in that order, bounded.
+
+    A headline rarely ends in a full stop, and the splitter cuts sentences at punctuation and
+    blank lines, not at a line break: run together with a single line break, the title, the
+    description and the text's own first lines without one (a kicker, a standfirst repeated in
+    the text, a byline: at most HEADER_LINES) were read, and quoted, as the start of its first
+    sentence. Each is its own paragraph here, and a line the title or description already gave
+    is not read twice. Past those first lines the main text is as the page reader left it.
+    """
+    body = ((page.text or page.lead) if page else None) or ""
+    lines = body.split("\n")
+    header = 0
+    while header < min(HEADER_LINES, len(lines) - 1) and not _ENDS_SENTENCE.search(lines[header]):
+        header += 1
     parts: list[str] = []
     for part in (
         page.title if page else None,
         page.description if page else None,
         preview.title if preview else None,
         preview.description if preview else None,
-        (page.text or page.lead) if page else None,
+        *lines[:header],
+        "\n".join(lines[header:]),
     ):
         if part and part not in parts:
             parts.append(part)
-    return "\n".join(parts)[:MAX_MATCH_TEXT]
+    return "\n\n".join(parts)[:MAX_MATCH_TEXT]
 
 
 class RepeatGuard:

@@ -176,6 +176,27 @@ async def test_claims_a_page_repeats_only_in_its_title_and_description_are_quote
     assert {m.claim.id: m.quote for m in link.matches} == {flood: title, donations: description}
 
 
+async def test_a_claim_in_the_first_sentence_is_quoted_without_the_headline(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    # Headlines and standfirsts rarely end in a full stop: read as one run with the main text,
+    # they were quoted as the start of its first sentence.
+    flood, donations = await add_repeated_among_others(store)
+    first = REPEATED_CLAIMS[0][1]
+    rest = [p for p in DAM_PARAGRAPHS if first not in p]
+    standfirst = "What the survey says, and what the governor will not"
+    http_server.route(
+        "/news/dam-first",
+        body=html_page("The valley that will drown", [first, *rest], standfirst=standfirst),
+    )
+    result = await checker.check_text(http_server.url("/news/dam-first"), guild_id=None)
+    (link,) = result.links
+    assert {m.claim.id: m.quote for m in link.matches} == {
+        flood: first,
+        donations: REPEATED_CLAIMS[1][1],
+    }
+
+
 async def test_a_claim_repeated_past_the_pages_lead_is_found(
     store: Store, checker: Checker, http_server: LocalServer
 ) -> None:
