@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 1000
+#: An edit of a message the client no longer holds is checked only when the message is this
+#: recent (seconds): Discord's preview arrives within seconds, a member's fixed link within
+#: minutes; a day-old message pinned or with its embed refreshed is nobody's news.
+UNCACHED_EDIT_MAX_AGE_S = 600
 
 
 def previews_of(message: discord.Message) -> list[Preview]:
@@ -93,6 +97,24 @@ class Links(commands.Cog):
         ]
         if wanted:
             await self._answer(after, " ".join(wanted), edited=True)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """An edit of a message the client no longer holds: its cache keeps the last 1,000
+        messages, which a busy bot's servers post in seconds, and none from before a restart.
+        discord.py then calls no ``on_message_edit``, and what the message said before is
+        unknown: all of a recent message's links are checked as an edit's (never a second
+        reply about a link in this message, the repeat window as ever); an older message's
+        edit is ignored (:data:`UNCACHED_EDIT_MAX_AGE_S`)."""
+        if payload.cached_message is not None:
+            return  # on_message_edit has both versions
+        message = payload.message
+        if "http" not in message.content.lower():
+            return
+        age = (discord.utils.utcnow() - message.created_at).total_seconds()
+        if age > UNCACHED_EDIT_MAX_AGE_S:
+            return
+        await self._answer(message, message.content, edited=True)
 
     async def _answer(
         self, message: discord.Message, content: str, *, edited: bool = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import types
 import unittest.mock
@@ -296,6 +297,53 @@ async def test_a_preview_arriving_while_the_message_is_checked_brings_no_second_
         after.reply = message.reply
         await asyncio.gather(cog.on_message(message), cog.on_message_edit(message, after))
         message.reply.assert_awaited_once()
+
+
+def uncached_edit(message: FakeMessage, *, age_s: float) -> discord.RawMessageUpdateEvent:
+    """Discord's MESSAGE_UPDATE for a message the client's cache no longer holds (it keeps the
+    last 1,000): discord.py dispatches only ``on_raw_message_edit``, with the message as it is
+    now and no earlier version."""
+    message.created_at = discord.utils.utcnow() - datetime.timedelta(seconds=age_s)
+    data: Any = {"id": str(message.id), "channel_id": str(message.channel.id)}
+    return discord.RawMessageUpdateEvent(data=data, message=message)  # type: ignore[arg-type]
+
+
+async def test_a_preview_of_a_message_no_longer_cached_is_still_read(tmp_path: Path) -> None:
+    # A busy bot's cache has moved on by the time the preview arrives (or the bot restarted):
+    # the page could not be read, the preview's headline matches a claim.
+    async for bot in _bot(tmp_path, make_config()):
+        await add_claim(bot.services.store, "The moon is made of cheese", ())
+        cog = links_cog(bot)
+        edited = FakeMessage(
+            content=f"look {URL_UNKNOWN}",
+            embeds=[discord.Embed(url=URL_UNKNOWN, title="The moon is made of cheese")],
+        )
+        await cog.on_raw_message_edit(uncached_edit(edited, age_s=3))
+        edited.reply.assert_awaited_once()
+        assert "moon is made of cheese" in edited.reply.await_args.kwargs["embeds"][0].description
+        # Discord sends the update again (another embed refreshed): no second reply.
+        await bot.recorder.flush()
+        await cog.on_raw_message_edit(uncached_edit(edited, age_s=5))
+        edited.reply.assert_awaited_once()
+
+
+async def test_an_old_uncached_message_edited_gets_no_reply(tmp_path: Path) -> None:
+    # A message from yesterday pinned, or its embed refreshed: nobody is reading it now.
+    async for bot in _bot(tmp_path, make_config()):
+        await add_claim(bot.services.store, "The moon is made of cheese", (URL_A,))
+        message = FakeMessage(content=f"look {URL_A}")
+        await links_cog(bot).on_raw_message_edit(uncached_edit(message, age_s=86_400))
+        message.reply.assert_not_awaited()
+
+
+async def test_a_cached_edit_is_left_to_on_message_edit(tmp_path: Path) -> None:
+    async for bot in _bot(tmp_path, make_config()):
+        await add_claim(bot.services.store, "The moon is made of cheese", (URL_A,))
+        message = FakeMessage(content=f"look {URL_A}")
+        payload = uncached_edit(message, age_s=1)
+        payload.cached_message = FakeMessage(id=message.id, content="look")
+        await links_cog(bot).on_raw_message_edit(payload)
+        message.reply.assert_not_awaited()  # discord.py calls on_message_edit with both
 
 
 async def test_outlet_note_alone_is_known(bot: FactBot, store: Store) -> None:
