@@ -197,6 +197,50 @@ async def test_a_claim_in_the_first_sentence_is_quoted_without_the_headline(
     }
 
 
+@pytest.mark.parametrize(
+    "top",
+    [["ANALYSIS", "By Jane Doe in Wexley"], ["By Jane Doe in Wexley"]],
+    ids=["kicker and byline", "byline"],
+)
+async def test_the_lines_above_the_first_sentence_are_not_quoted_with_it(
+    store: Store, checker: Checker, http_server: LocalServer, top: list[str]
+) -> None:
+    (flood, _) = await add_repeated_among_others(store)
+    first = REPEATED_CLAIMS[0][1]
+    paragraphs = "".join(f"<p>{line}</p>" for line in [*top, first])
+    http_server.route(
+        "/news/bylined",
+        body=(
+            "<!doctype html><html><head><title>The valley that will drown</title></head>"
+            f"<body><article><h1>The valley that will drown</h1>{paragraphs}</article>"
+            "</body></html>"
+        ).encode(),
+    )
+    result = await checker.check_text(http_server.url("/news/bylined"), guild_id=None)
+    (link,) = result.links
+    assert {m.claim.id: m.quote for m in link.matches} == {flood: first}
+
+
+async def test_a_page_with_no_main_text_is_quoted_as_it_is(
+    store: Store, checker: Checker, http_server: LocalServer
+) -> None:
+    # A paywall: a title and a description, nothing else, judged as exactly that text.
+    (flood, _) = await add_repeated_among_others(store)
+    title, description = REPEATED_CLAIMS[0][1], "Subscribe to read the rest"
+    http_server.route(
+        "/news/paywalled",
+        body=(
+            f"<!doctype html><html><head><title>{title}</title>"
+            f'<meta name="description" content="{description}"></head><body></body></html>'
+        ).encode(),
+    )
+    result = await checker.check_text(http_server.url("/news/paywalled"), guild_id=None)
+    (link,) = result.links
+    assert {m.claim.id: m.quote for m in link.matches} == {flood: title}
+    (typed, *_) = await checker.search_text(f"{title}\n\n{description}", guild_id=None)
+    assert (typed.claim.id, typed.score) == (flood, link.matches[0].score)
+
+
 async def test_a_claim_repeated_past_the_pages_lead_is_found(
     store: Store, checker: Checker, http_server: LocalServer
 ) -> None:
