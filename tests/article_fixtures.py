@@ -110,8 +110,3 @@ def html_page(
         f"<nav>Home | Politics | Opinion</nav><article><h1>{headline}</h1>{lead}{body}"
         f"</article><footer>Comments are closed.</footer></body></html>"
     ).encode()
-
-
-def article_text(headline: str, paragraphs: list[str], *, intro: str = "") -> str:
-    """The same page as the text the checker hands the matcher: one paragraph a line."""
-    return "\n".join([headline, *([intro] if intro else []), *paragraphs])

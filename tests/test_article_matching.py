@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bot.checking import Checker
+from bot import checking
+from bot.checking import Checker, Preview
 from bot.cli import main
 from bot.services import open_store
-from bot.store import NewClaim, Store
+from bot.store import CachedPage, NewClaim, Store
 from tests.article_fixtures import (
     COPY_HEADLINE,
     COPY_INTRO,
@@ -239,6 +241,37 @@ async def test_a_page_with_no_main_text_is_quoted_as_it_is(
     assert {m.claim.id: m.quote for m in link.matches} == {flood: title}
     (typed, *_) = await checker.search_text(f"{title}\n\n{description}", guild_id=None)
     assert (typed.claim.id, typed.score) == (flood, link.matches[0].score)
+
+
+def test_the_text_read_of_a_page_keeps_its_first_unpunctuated_lines_apart() -> None:
+    # What the matcher reads: title, description, preview, then the main text, each a
+    # paragraph; of the main text, the lines above its first sentence (at most four) too, and
+    # below it the text as the page reader left it (a page of thousands of short lines must
+    # not become thousands of sentences: the matcher's units grow with their square).
+    page = CachedPage(
+        url_key="k",
+        expires_at=0,
+        title="The valley that will drown",
+        description="What the survey says",
+        text="WEXLEY\nWhat the survey says\nBy Jane Doe\nIt will flood.\nA subheading\nMore.",
+    )
+    preview = Preview("https://example.com/", "The valley that will drown", "Read it now")
+    assert checking._article_text(page, preview) == (
+        "The valley that will drown\n\nWhat the survey says\n\nRead it now\n\nWEXLEY"
+        "\n\nBy Jane Doe\n\nIt will flood.\nA subheading\nMore."
+    )
+    first_is_a_sentence = replace(page, text="It will flood.\nA subheading\nMore.")
+    assert checking._article_text(first_is_a_sentence, None) == (
+        "The valley that will drown\n\nWhat the survey says\n\nIt will flood.\nA subheading\nMore."
+    )
+    five = "\n".join(["A", "B", "C", "D", "E", "It will flood."])
+    assert checking._article_text(replace(page, text=five), None).endswith(
+        "\n\nA\n\nB\n\nC\n\nD\n\nE\nIt will flood."
+    )
+    assert checking._article_text(replace(page, text="Only line"), None).endswith(
+        "says\n\nOnly line"
+    )
+    assert checking._article_text(None, None) == ""
 
 
 async def test_a_claim_repeated_past_the_pages_lead_is_found(
