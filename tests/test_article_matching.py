@@ -228,7 +228,12 @@ async def test_a_page_with_no_main_text_is_quoted_as_it_is(
 ) -> None:
     # A paywall: a title and a description, nothing else, judged as exactly that text.
     (flood, _) = await add_repeated_among_others(store)
-    title, description = REPEATED_CLAIMS[0][1], "Subscribe to read the rest"
+    title = REPEATED_CLAIMS[0][1]
+    description = (  # the two within one window (300 characters), by 3: a short text
+        "Subscribe to read the rest of this story, and every other story from the Valley "
+        "Voice, for a dollar a week for your first three months; cancel any time."
+    )
+    assert len(f"{title}\n\n{description}") == 297
     http_server.route(
         "/news/paywalled",
         body=(
