@@ -117,6 +117,8 @@ _QUANTIZATION = {"per_channel": True, "reduce_range": True}
 #: Part of the cached file's name: change it whenever :func:`dynamic_model` would derive
 #: another graph from the same inputs.
 _RECIPE = "dynamic-int8-per-channel-7bit-1"
+#: Length of the sha256 that follows the graph in the cached file.
+_DIGEST_BYTES = 32
 
 
 class SemanticUnavailable(Exception):
@@ -318,13 +320,28 @@ def _derive_dynamic(model: Path) -> bytes:
         return derived.read_bytes()
 
 
+def _read_checked(cached: Path) -> bytes | None:
+    """The graph kept in ``cached`` (see :func:`dynamic_model`), None if missing or damaged."""
+    try:
+        blob = cached.read_bytes()
+    except OSError:
+        return None
+    data, digest = blob[:-_DIGEST_BYTES], blob[-_DIGEST_BYTES:]
+    if len(blob) > _DIGEST_BYTES and hashlib.sha256(data).digest() == digest:
+        return data
+    log.warning("the derived model in %s is damaged: deriving it again", cached)
+    return None
+
+
 def dynamic_model(model: Path, *, use_cache: bool = True) -> bytes:
     """The ONNX bytes of ``model`` with its activations quantized at run time (see
     :data:`_QUANTIZATION`), from the cache folder when they were derived before.
 
     The cached file is named after the verified model's sha256, the onnx and onnxruntime
     versions and :data:`_RECIPE`, and written whole or not at all; a folder that cannot be
-    written costs the derivation (about two seconds) at every load, nothing else.
+    written costs the derivation (about two seconds) at every load, nothing else. It holds
+    the graph followed by the graph's sha256, checked at each load: most damage inside a
+    weight still loads, and would give wrong vectors that are then stored.
     """
     import onnx
     import onnxruntime as ort
@@ -332,12 +349,11 @@ def dynamic_model(model: Path, *, use_cache: bool = True) -> bytes:
     key = hashlib.sha256(
         "\0".join((MODEL_SHA256, onnx.__version__, ort.__version__, _RECIPE)).encode()
     ).hexdigest()[:16]
-    cached = cache_dir() / f"{MODEL_ID}-{key}.onnx"
+    cached = cache_dir() / f"{MODEL_ID}-{key}.derived"
     if use_cache:
-        try:
-            return cached.read_bytes()
-        except OSError:
-            pass
+        kept = _read_checked(cached)
+        if kept is not None:
+            return kept
     data = _derive_dynamic(model)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -345,6 +361,7 @@ def dynamic_model(model: Path, *, use_cache: bool = True) -> bytes:
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+                fh.write(hashlib.sha256(data).digest())
             os.replace(partial, cached)
         except BaseException:
             os.unlink(partial)

@@ -231,13 +231,39 @@ def test_the_derived_model_is_kept_and_a_damaged_copy_replaced(
     texts = ["Vaccines contain graphene oxide.", "The mayor cut the library budget by half."]
     first = semantic.load_embedder().embed(texts)
     (kept,) = (tmp_path / "cache").iterdir()
-    assert kept.name.startswith(semantic.MODEL_ID) and kept.suffix == ".onnx"
+    assert kept.name.startswith(semantic.MODEL_ID) and kept.suffix == ".derived"
     good = kept.read_bytes()
     kept.write_bytes(good[: len(good) // 2])  # a disk that filled up, an interrupted copy
     again = semantic.load_embedder().embed(texts)
     assert np.array_equal(first, again)
     assert kept.read_bytes() == good
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [kept.name]  # no partial file
+
+
+@needs_extra
+def test_a_cached_copy_damaged_where_it_still_loads_is_derived_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Damage inside a weight (a bad sector, blocks zeroed by an unclean shutdown) leaves a
+    file ONNX Runtime loads without complaint: its vectors would be wrong, and stored."""
+    import numpy as np
+    import onnx
+
+    monkeypatch.setenv("FACTBOT_CACHE_DIR", str(tmp_path / "cache"))
+    texts = ["Vaccines contain graphene oxide.", "The mayor cut the library budget by half."]
+    first = semantic.load_embedder().embed(texts)
+    (kept,) = (tmp_path / "cache").iterdir()
+    good = kept.read_bytes()
+    proto = onnx.load_from_string(semantic.dynamic_model(Path(str(semantic._default_model_path()))))
+    weights = max(
+        (t.raw_data for t in proto.graph.initializer if t.data_type == onnx.TensorProto.INT8),
+        key=len,
+    )
+    at = good.index(weights)
+    kept.write_bytes(good[:at] + bytes(len(weights)) + good[at + len(weights) :])
+    again = semantic.load_embedder().embed(texts)
+    assert np.array_equal(first, again)
+    assert kept.read_bytes() == good
 
 
 @needs_extra
