@@ -19,9 +19,10 @@ mean pooling over the attention mask, L2 normalisation. The session runs on one 
 The published file stores int8 weights that ONNX Runtime turns back into float32 when it loads
 them, so its matrix products run in float32. :func:`load_embedder` runs a derived graph instead
 (:func:`dynamic_model`): the same weights quantized per output channel, the activations
-quantized as each product runs (ONNX Runtime's own ``quantize_dynamic``), 2.3 times faster on
-one core. It is derived once per model and library versions and kept in the cache folder
-(:func:`cache_dir`); deriving takes about two seconds.
+quantized as each product runs (ONNX Runtime's own ``quantize_dynamic``), 2.1 times faster a
+claim on one core (one text a run, as :meth:`Embedder.vectors` runs it). It is derived once
+per model and library versions and kept in the cache folder (:func:`cache_dir`); deriving
+takes about two seconds.
 
 Per sentence, as the lexical stage: the lexical stage names, for each candidate claim, the
 places in the text (sentences or short runs of them) that repeat it best; a few of those are
@@ -403,7 +404,7 @@ def load_embedder(
     try:
         tokenizer = Tokenizer.from_file(str(tok_file))
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        tokenizer.no_padding()  # the published file pads to 128: _run pads to the longest
+        tokenizer.no_padding()  # the published file pads to 128: each text runs alone, unpadded
         try:
             session = ort.InferenceSession(
                 dynamic_model(model), sess_options=options, providers=["CPUExecutionProvider"]
