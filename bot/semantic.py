@@ -280,6 +280,23 @@ class _RecordsFrom(logging.Filter):
         return not record.pathname.startswith(self.folder)
 
 
+class _NoBasicConfig(logging.Handler):
+    """On the root logger while the quantizer runs, so that its ``logging.info()`` calls no
+    ``basicConfig``. A record that no other handler takes goes where logging would have sent
+    it without this one (``logging.lastResort``: warnings to stderr), so the rest of the
+    process, other threads included, logs as before."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logger: logging.Logger | None = logging.getLogger(record.name)
+        while logger is not None:
+            if any(h is not self for h in logger.handlers):
+                return
+            logger = logger.parent if logger.propagate else None
+        last = logging.lastResort
+        if last is not None and record.levelno >= last.level:
+            last.handle(record)
+
+
 @contextmanager
 def _quantizer_quiet() -> Iterator[None]:
     """ONNX Runtime's quantization tool logs a line per tensor through the root logger
@@ -288,7 +305,7 @@ def _quantizer_quiet() -> Iterator[None]:
     import onnxruntime.quantization
 
     root = logging.getLogger()
-    guard = logging.NullHandler()  # a handler present: logging.info() calls no basicConfig
+    guard = _NoBasicConfig()
     drop = _RecordsFrom(os.path.dirname(onnxruntime.quantization.__file__))
     root.addHandler(guard)
     root.addFilter(drop)

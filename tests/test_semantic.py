@@ -295,6 +295,27 @@ def test_deriving_the_model_leaves_logging_as_it_was(
 
 
 @needs_extra
+def test_records_of_other_threads_still_show_while_the_quantizer_is_quiet(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no logging configured (a script calling load_embedder), Python prints warnings
+    to stderr; the guard put on the root logger while the quantizer runs must not swallow
+    those of the rest of the process."""
+    import logging
+    import threading
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    with semantic._quantizer_quiet():
+        other = threading.Thread(target=logging.getLogger("bot.other").warning, args=("disk full",))
+        other.start()
+        other.join()
+        logging.info("a line per tensor")  # as the quantizer logs (not shown: INFO)
+    assert "disk full" in capsys.readouterr().err
+    assert root.handlers == []  # no basicConfig
+
+
+@needs_extra
 def test_the_derived_model_means_what_the_published_one_does(embedder: semantic.Embedder) -> None:
     """The faster graph's vectors stay close to those of the published graph, which the
     fusion weight and the reply gate were first fitted with (one scale per matrix instead of
