@@ -375,7 +375,10 @@ def dynamic_model(model: Path, *, use_cache: bool = True) -> bytes:
     data = _derive_dynamic(model)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, partial = tempfile.mkstemp(dir=cached.parent, prefix=cached.name, suffix=".part")
+        # Not mkstemp: its files are the writer's only (0600); this one is read by whichever
+        # account starts factbot next, as the umask allows.
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}-{os.urandom(4).hex()}.part")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)

@@ -267,6 +267,25 @@ def test_a_cached_copy_damaged_where_it_still_loads_is_derived_again(
 
 
 @needs_extra
+def test_the_kept_model_is_readable_as_the_umask_allows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache folder shared by the bot's account and an operator's (``factbot import``):
+    a file only its writer can read would be derived again, and replaced, at every start of
+    the other."""
+    import os
+
+    monkeypatch.setenv("FACTBOT_CACHE_DIR", str(tmp_path / "cache"))
+    before = os.umask(0o022)
+    try:
+        semantic.load_embedder()
+    finally:
+        os.umask(before)
+    (kept,) = (tmp_path / "cache").iterdir()
+    assert kept.stat().st_mode & 0o777 == 0o644
+
+
+@needs_extra
 def test_a_cache_folder_that_cannot_be_written_costs_time_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
