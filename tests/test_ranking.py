@@ -261,3 +261,21 @@ async def test_an_import_leaves_every_claim_with_its_own_vector(tmp_path: Path) 
             assert float(semantic.blob_to_vector(stored[claim.id]) @ vector) > 0.999
     finally:
         await store.close()
+
+
+async def test_vectors_of_the_published_graph_are_replaced_after_the_upgrade(
+    store: Store, embedder: semantic.Embedder
+) -> None:
+    # A store written by the version before the derived graph: its vectors are another space.
+    ids = [
+        (await store.add_claim(NewClaim(c, "false"), actor="t", guild_id=None)).id for c in CLAIMS
+    ]
+    old = semantic.vector_to_blob([1.0] + [0.0] * (embedder.dim - 1))
+    await store.put_vectors("all-MiniLM-L6-v2-onnx-int8", [(i, old) for i in ids])
+    assert await embed_missing_claims(store, embedder, batch_size=2) == len(ids)
+    assert await store.claims_without_vectors(semantic.MODEL_ID) == []
+    stored = await store.get_vectors(semantic.MODEL_ID, ids)
+    fresh = embedder.embed(list(CLAIMS))
+    assert [semantic.blob_to_vector(stored[i]).tolist() for i in ids] == fresh.tolist()
+    assert await store.get_vectors("all-MiniLM-L6-v2-onnx-int8", ids) == {}
+    assert await embed_missing_claims(store, embedder) == 0

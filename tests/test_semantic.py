@@ -231,13 +231,58 @@ def test_the_derived_model_is_kept_and_a_damaged_copy_replaced(
     texts = ["Vaccines contain graphene oxide.", "The mayor cut the library budget by half."]
     first = semantic.load_embedder().embed(texts)
     (kept,) = (tmp_path / "cache").iterdir()
-    assert kept.name.startswith(semantic.MODEL_ID) and kept.suffix == ".onnx"
+    assert kept.name.startswith(semantic.MODEL_ID) and kept.suffix == ".derived"
     good = kept.read_bytes()
     kept.write_bytes(good[: len(good) // 2])  # a disk that filled up, an interrupted copy
     again = semantic.load_embedder().embed(texts)
     assert np.array_equal(first, again)
     assert kept.read_bytes() == good
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [kept.name]  # no partial file
+
+
+@needs_extra
+def test_a_cached_copy_damaged_where_it_still_loads_is_derived_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Damage inside a weight (a bad sector, blocks zeroed by an unclean shutdown) leaves a
+    file ONNX Runtime loads without complaint: its vectors would be wrong, and stored."""
+    import numpy as np
+    import onnx
+
+    monkeypatch.setenv("FACTBOT_CACHE_DIR", str(tmp_path / "cache"))
+    texts = ["Vaccines contain graphene oxide.", "The mayor cut the library budget by half."]
+    first = semantic.load_embedder().embed(texts)
+    (kept,) = (tmp_path / "cache").iterdir()
+    good = kept.read_bytes()
+    proto = onnx.load_from_string(semantic.dynamic_model(Path(str(semantic._default_model_path()))))
+    weights = max(
+        (t.raw_data for t in proto.graph.initializer if t.data_type == onnx.TensorProto.INT8),
+        key=len,
+    )
+    at = good.index(weights)
+    kept.write_bytes(good[:at] + bytes(len(weights)) + good[at + len(weights) :])
+    again = semantic.load_embedder().embed(texts)
+    assert np.array_equal(first, again)
+    assert kept.read_bytes() == good
+
+
+@needs_extra
+def test_the_kept_model_is_readable_as_the_umask_allows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache folder shared by the bot's account and an operator's (``factbot import``):
+    a file only its writer can read would be derived again, and replaced, at every start of
+    the other."""
+    import os
+
+    monkeypatch.setenv("FACTBOT_CACHE_DIR", str(tmp_path / "cache"))
+    before = os.umask(0o022)
+    try:
+        semantic.load_embedder()
+    finally:
+        os.umask(before)
+    (kept,) = (tmp_path / "cache").iterdir()
+    assert kept.stat().st_mode & 0o777 == 0o644
 
 
 @needs_extra
@@ -266,6 +311,27 @@ def test_deriving_the_model_leaves_logging_as_it_was(
     # The quantization tool logs a line per tensor through the root logger: none shows.
     assert [r.name for r in caplog.records] == ["bot.semantic"]
     assert (root.handlers, root.filters) == (handlers, filters)
+
+
+@needs_extra
+def test_records_of_other_threads_still_show_while_the_quantizer_is_quiet(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no logging configured (a script calling load_embedder), Python prints warnings
+    to stderr; the guard put on the root logger while the quantizer runs must not swallow
+    those of the rest of the process."""
+    import logging
+    import threading
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    with semantic._quantizer_quiet():
+        other = threading.Thread(target=logging.getLogger("bot.other").warning, args=("disk full",))
+        other.start()
+        other.join()
+        logging.info("a line per tensor")  # as the quantizer logs (not shown: INFO)
+    assert "disk full" in capsys.readouterr().err
+    assert root.handlers == []  # no basicConfig
 
 
 @needs_extra
