@@ -106,14 +106,16 @@ _EXTRA_MODULES = ("numpy", "onnx", "onnxruntime", "tokenizers")
 #: How :func:`dynamic_model` quantizes, as ``quantize_dynamic``'s arguments: int8 weights
 #: (signed, the only kind ONNX Runtime multiplies fast with uint8 activations), one scale per
 #: output channel, and 7-bit weights (``reduce_range``) so that no CPU saturates the 16-bit
-#: sums of its int8 instructions (x86 without VNNI does with 8-bit weights): the products are
-#: exact integer arithmetic, the same vectors on every CPU. Measured on CheckThat train
-#: (``factbot eval``, the published graph first): 2022 tweets MAP@5 0.899 / 0.898, 2020 tweets
-#: 0.887 / 0.884, 2B passages 0.537 / 0.537 with the same 1.1 % passages replied without gold,
-#: reply precision 0.864 / 0.862, recall 0.225 / 0.219; cosine to the published graph's
-#: vectors 0.989 on average, 0.973 at worst (2,000 synthetic claims); 1.74 ms a claim of 22
-#: tokens on one core against 4.0. With 8-bit weights: 0.898 / 0.885 / 0.538 (not portable);
-#: one scale per matrix: cosine 0.958 on average, 0.843 at worst (not kept).
+#: sums of its int8 instructions (x86 without VNNI does with 8-bit weights): exact integer
+#: products on every CPU (the float operations between them may still round differently on
+#: another CPU type). Measured on CheckThat train (``factbot eval``, the published graph, then
+#: this one with one text a run as :meth:`Embedder.vectors` runs it): 2022 tweets MAP@5
+#: 0.899 / 0.900, 2020 tweets 0.887 / 0.876, 2B passages 0.537 / 0.538 with the same 1.1 % of
+#: passages replied without gold, reply precision 0.864 / 0.860, recall 0.225 / 0.213; cosine
+#: to the published graph's vectors 0.989 on average, 0.973 at worst (2,000 synthetic claims);
+#: 1.9 ms a claim of 22 tokens on one core against 4.0. Batched 16 a run (vectors then depend
+#: on the batch): 0.898 / 0.884 / 0.537; with 8-bit weights 0.898 / 0.885 / 0.538 (not
+#: portable); one scale per matrix: cosine 0.958 on average, 0.843 at worst (not kept).
 _QUANTIZATION = {"per_channel": True, "reduce_range": True}
 #: Part of the cached file's name: change it whenever :func:`dynamic_model` would derive
 #: another graph from the same inputs.
