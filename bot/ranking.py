@@ -174,7 +174,6 @@ async def embed_missing_claims(
         ids_of.setdefault(claim, []).append(claim_id)
     texts = list(ids_of)
     rows = await asyncio.to_thread(embedder.encode, texts)
-    order = list(range(len(texts)))
     step = batch_size or _EMBED_BATCH
     limit = asyncio.Semaphore(max(1, workers))
 
@@ -185,7 +184,7 @@ async def embed_missing_claims(
     # A few batches more than ``workers`` are queued at a time, so no core waits for the
     # slowest batch of a group and memory holds a window of vectors, not the store's;
     # vectors are written in order, a write while the next batches embed.
-    batches = iter([order[i : i + step] for i in range(0, len(order), step)])
+    batches = iter([list(range(i, min(i + step, len(texts)))) for i in range(0, len(texts), step)])
     running: deque[tuple[list[int], asyncio.Future[Any]]] = deque()
 
     def top_up() -> None:

@@ -353,7 +353,7 @@ def _read_checked(cached: Path) -> bytes | None:
     return None
 
 
-def dynamic_model(model: Path, *, use_cache: bool = True) -> bytes:
+def dynamic_model(model: Path) -> bytes:
     """The ONNX bytes of ``model`` with its activations quantized at run time (see
     :data:`_QUANTIZATION`), from the cache folder when they were derived before.
 
@@ -370,10 +370,9 @@ def dynamic_model(model: Path, *, use_cache: bool = True) -> bytes:
         "\0".join((MODEL_SHA256, onnx.__version__, ort.__version__, _RECIPE)).encode()
     ).hexdigest()[:16]
     cached = cache_dir() / f"{MODEL_ID}-{key}.derived"
-    if use_cache:
-        kept = _read_checked(cached)
-        if kept is not None:
-            return kept
+    kept = _read_checked(cached)
+    if kept is not None:
+        return kept
     data = _derive_dynamic(model)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -427,17 +426,11 @@ def load_embedder(
         tokenizer = Tokenizer.from_file(str(tok_file))
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
         tokenizer.no_padding()  # the published file pads to 128: each text runs alone, unpadded
-        try:
-            session = ort.InferenceSession(
-                dynamic_model(model), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception:  # a damaged cached file: derive it again
-            log.warning("the cached derived model did not load: deriving it again")
-            session = ort.InferenceSession(
-                dynamic_model(model, use_cache=False),
-                sess_options=options,
-                providers=["CPUExecutionProvider"],
-            )
+        # A damaged kept copy never gets here: dynamic_model checks its sha256 and derives
+        # the graph again.
+        session = ort.InferenceSession(
+            dynamic_model(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
         dim = int(session.get_outputs()[0].shape[-1])
     except Exception as exc:
         log.exception("could not load the semantic model from %s", model)
